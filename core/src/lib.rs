@@ -1,0 +1,35 @@
+//! StackBill's billing engine: pure Rust, no I/O.
+//!
+//! Usage flows up (records → aggregates → rated lines → invoices → commissions); prices,
+//! commissions and governance flow down (price-list precedence, plan inheritance, RBAC
+//! scope). Everything here is a function of its inputs: no clock, no files, no network.
+//! Money is exact ([`rust_decimal::Decimal`]), never a float.
+//!
+//! The usual entry point is [`Scenario::new`] (or [`scenario::json`] for the JSON
+//! contract), then a [`Rater`] fed with [`UsageRecord`]s, then [`Rater::finish`].
+#![deny(clippy::float_arithmetic)]
+
+pub mod aggregate;
+pub mod commission;
+pub mod error;
+pub mod fx;
+pub mod hierarchy;
+pub mod invoice;
+pub mod meter;
+pub mod money;
+pub mod number;
+pub mod period;
+pub mod pricing;
+pub mod rating;
+pub mod rbac;
+pub mod scenario;
+pub mod tiers;
+pub mod usage;
+
+pub use aggregate::{Unbilled, UnbilledReason};
+pub use error::{Error, InvalidScenario, Problem, Result};
+pub use rating::{Outcome, Rater};
+pub use scenario::{Scenario, ScenarioInput};
+pub use usage::UsageRecord;
+
+pub use rust_decimal::Decimal;
