@@ -197,7 +197,8 @@ impl<'s> Aggregator<'s> {
     fn subscription(&mut self, raw: &str) -> u32 {
         let s = self.subscriptions.intern(raw);
         if s as usize == self.known.len() {
-            self.known.push(self.scenario.hierarchy.subscription_index(raw));
+            self.known
+                .push(self.scenario.hierarchy.subscription_index(raw));
         }
         s
     }

@@ -65,7 +65,10 @@ impl FxTable {
     pub fn new(rates: impl IntoIterator<Item = FxRate>) -> Self {
         let mut pairs: HashMap<_, Vec<_>> = HashMap::new();
         for r in rates {
-            pairs.entry((r.from, r.to)).or_default().push((r.as_of, r.rate));
+            pairs
+                .entry((r.from, r.to))
+                .or_default()
+                .push((r.as_of, r.rate));
         }
         Self { pairs }
     }
@@ -117,21 +120,60 @@ mod tests {
     #[test]
     fn latest_as_of_then_inverse() {
         let t = FxTable::new([
-            FxRate { from: c("USD"), to: c("AUD"), rate: d("1.4821"), as_of: day("2026-09-30") },
-            FxRate { from: c("USD"), to: c("AUD"), rate: d("1.5312"), as_of: day("2026-10-31") },
-            FxRate { from: c("USD"), to: c("AUD"), rate: d("1.6"), as_of: day("2026-11-01") },
-            FxRate { from: c("NZD"), to: c("USD"), rate: d("0.5893"), as_of: day("2026-10-15") },
-            FxRate { from: c("EUR"), to: c("USD"), rate: d("1.1"), as_of: day("2026-10-01") },
-            FxRate { from: c("EUR"), to: c("USD"), rate: d("1.2"), as_of: day("2026-10-01") },
+            FxRate {
+                from: c("USD"),
+                to: c("AUD"),
+                rate: d("1.4821"),
+                as_of: day("2026-09-30"),
+            },
+            FxRate {
+                from: c("USD"),
+                to: c("AUD"),
+                rate: d("1.5312"),
+                as_of: day("2026-10-31"),
+            },
+            FxRate {
+                from: c("USD"),
+                to: c("AUD"),
+                rate: d("1.6"),
+                as_of: day("2026-11-01"),
+            },
+            FxRate {
+                from: c("NZD"),
+                to: c("USD"),
+                rate: d("0.5893"),
+                as_of: day("2026-10-15"),
+            },
+            FxRate {
+                from: c("EUR"),
+                to: c("USD"),
+                rate: d("1.1"),
+                as_of: day("2026-10-01"),
+            },
+            FxRate {
+                from: c("EUR"),
+                to: c("USD"),
+                rate: d("1.2"),
+                as_of: day("2026-10-01"),
+            },
         ]);
         let on = day("2026-10-31");
-        assert_eq!(t.conversion(c("USD"), c("AUD"), on), Some(Conversion::Rate(d("1.5312"))));
+        assert_eq!(
+            t.conversion(c("USD"), c("AUD"), on),
+            Some(Conversion::Rate(d("1.5312")))
+        );
         assert_eq!(
             t.conversion(c("USD"), c("NZD"), on),
             Some(Conversion::Rate(d("1.6969285593")))
         );
-        assert_eq!(t.conversion(c("EUR"), c("USD"), on), Some(Conversion::Rate(d("1.2"))));
-        assert_eq!(t.conversion(c("AUD"), c("AUD"), on), Some(Conversion::Identity));
+        assert_eq!(
+            t.conversion(c("EUR"), c("USD"), on),
+            Some(Conversion::Rate(d("1.2")))
+        );
+        assert_eq!(
+            t.conversion(c("AUD"), c("AUD"), on),
+            Some(Conversion::Identity)
+        );
         assert_eq!(t.conversion(c("JPY"), c("AUD"), on), None);
         assert_eq!(t.conversion(c("USD"), c("AUD"), day("2026-09-01")), None);
     }

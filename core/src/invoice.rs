@@ -104,7 +104,9 @@ impl Invoice {
             subtotal = subtotal.checked_add(line.amount)?;
         }
         let tax = rounding.round_money(
-            subtotal.checked_mul(tax_percent)?.checked_div(Decimal::ONE_HUNDRED)?,
+            subtotal
+                .checked_mul(tax_percent)?
+                .checked_div(Decimal::ONE_HUNDRED)?,
             currency,
         );
         let total = subtotal.checked_add(tax)?;

@@ -93,8 +93,14 @@ mod tests {
     #[test]
     fn other_ids_are_lower_cased() {
         assert_eq!(canonical_meter("VM-Size-Hours"), "vm-size-hours");
-        assert_eq!(canonical_meter("F271A8A388C44D93956A063E1D2FA80"), "f271a8a388c44d93956a063e1d2fa80");
-        assert_eq!(canonical_meter("F271A8A388C44D93956A063E1D2FA80BB"), "f271a8a388c44d93956a063e1d2fa80bb");
+        assert_eq!(
+            canonical_meter("F271A8A388C44D93956A063E1D2FA80"),
+            "f271a8a388c44d93956a063e1d2fa80"
+        );
+        assert_eq!(
+            canonical_meter("F271A8A388C44D93956A063E1D2FA80BB"),
+            "f271a8a388c44d93956a063e1d2fa80bb"
+        );
         assert_eq!(canonical_meter(""), "");
     }
 }

@@ -66,6 +66,12 @@ const TWO_DIGIT: &[&str] = &[
 pub struct UnknownCurrency(pub String);
 
 impl Currency {
+    /// US dollar.
+    pub const USD: Currency = Currency {
+        code: *b"USD",
+        minor_unit: 2,
+    };
+
     /// Looks a code up in ISO 4217. Lower-case codes are refused on purpose: the contract
     /// says upper-case, and silently accepting `aud` would hide sloppy upstream data.
     pub fn from_code(code: &str) -> Result<Self, UnknownCurrency> {
@@ -147,7 +153,11 @@ impl RoundingMode {
             Self::HalfUp => RoundingStrategy::MidpointAwayFromZero,
         };
         let rounded = value.round_dp_with_strategy(dp, strategy);
-        if rounded.is_zero() { Decimal::ZERO } else { rounded }
+        if rounded.is_zero() {
+            Decimal::ZERO
+        } else {
+            rounded
+        }
     }
 
     /// Rounds an amount to the currency's minor unit: the only money rounding there is.
@@ -249,10 +259,19 @@ mod tests {
     #[test]
     fn rounding_modes_differ_on_halves_only() {
         let aud = Currency::from_code("AUD").unwrap();
-        assert_eq!(RoundingMode::HalfEven.round_money(d("0.125"), aud), d("0.12"));
+        assert_eq!(
+            RoundingMode::HalfEven.round_money(d("0.125"), aud),
+            d("0.12")
+        );
         assert_eq!(RoundingMode::HalfUp.round_money(d("0.125"), aud), d("0.13"));
-        assert_eq!(RoundingMode::HalfUp.round_money(d("-0.125"), aud), d("-0.13"));
-        assert_eq!(RoundingMode::HalfEven.round_money(d("0.1251"), aud), d("0.13"));
+        assert_eq!(
+            RoundingMode::HalfUp.round_money(d("-0.125"), aud),
+            d("-0.13")
+        );
+        assert_eq!(
+            RoundingMode::HalfEven.round_money(d("0.1251"), aud),
+            d("0.13")
+        );
     }
 
     #[test]

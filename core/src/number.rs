@@ -42,7 +42,10 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
         if *mantissa == 0 && d == 0 {
             return;
         }
-        match mantissa.checked_mul(10).and_then(|m| m.checked_add(u128::from(d))) {
+        match mantissa
+            .checked_mul(10)
+            .and_then(|m| m.checked_add(u128::from(d)))
+        {
             Some(m) => {
                 *mantissa = m;
                 *digits += 1;
@@ -190,7 +193,10 @@ mod tests {
         ));
         assert!(matches!(parse_decimal("1e29"), Err(NumberError::Range(_))));
         assert!(parse_decimal("1e-999999999999").is_err());
-        assert_eq!(parse_decimal("1000e-30").unwrap(), d("0.000000000000000000000000001"));
+        assert_eq!(
+            parse_decimal("1000e-30").unwrap(),
+            d("0.000000000000000000000000001")
+        );
         assert!(parse_decimal("123456789012345678901234567890123456789012").is_err());
     }
 

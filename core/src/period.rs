@@ -24,6 +24,12 @@ pub struct Period {
 pub struct BadPeriod(pub String);
 
 impl Period {
+    /// A valid month for code that needs one before the real one is known.
+    pub const PLACEHOLDER: Period = Period {
+        year: 2000,
+        month: 1,
+    };
+
     /// The month `year`-`month`; `None` unless `month` is 1..=12 and the year has 4 digits.
     pub fn new(year: i32, month: u32) -> Option<Self> {
         ((1000..=9998).contains(&year) && (1..=12).contains(&month)).then_some(Self { year, month })
@@ -170,29 +176,44 @@ mod tests {
 
     #[test]
     fn parses_months() {
-        assert_eq!("2026-10".parse::<Period>().unwrap(), Period::new(2026, 10).unwrap());
-        for bad in ["2026-13", "2026-00", "26-10", "2026/10", "2026-1", "2026-100", ""] {
+        assert_eq!(
+            "2026-10".parse::<Period>().unwrap(),
+            Period::new(2026, 10).unwrap()
+        );
+        for bad in [
+            "2026-13", "2026-00", "26-10", "2026/10", "2026-1", "2026-100", "",
+        ] {
             assert!(bad.parse::<Period>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn melbourne_october_has_743_hours() {
-        let b = Period::new(2026, 10).unwrap().bounds(chrono_tz::Australia::Melbourne);
+        let b = Period::new(2026, 10)
+            .unwrap()
+            .bounds(chrono_tz::Australia::Melbourne);
         assert_eq!(b.hours(), Decimal::from(743));
         assert_eq!(format_local(&b.start), "2026-10-01T00:00:00+10:00");
         assert_eq!(format_local(&b.end), "2026-11-01T00:00:00+11:00");
     }
 
     #[test]
-    fn melbourne_april_has_745_hours() {
-        let b = Period::new(2026, 4).unwrap().bounds(chrono_tz::Australia::Melbourne);
+    fn berlin_october_has_745_hours_and_melbourne_april_721() {
+        let b = Period::new(2026, 10)
+            .unwrap()
+            .bounds(chrono_tz::Europe::Berlin);
         assert_eq!(b.hours(), Decimal::from(745));
+        let b = Period::new(2026, 4)
+            .unwrap()
+            .bounds(chrono_tz::Australia::Melbourne);
+        assert_eq!(b.hours(), Decimal::from(721));
     }
 
     #[test]
     fn lord_howe_half_hour_dst() {
-        let b = Period::new(2026, 10).unwrap().bounds(chrono_tz::Australia::Lord_Howe);
+        let b = Period::new(2026, 10)
+            .unwrap()
+            .bounds(chrono_tz::Australia::Lord_Howe);
         assert_eq!(b.hours(), Decimal::new(7435, 1));
     }
 

@@ -182,7 +182,9 @@ impl PriceBook {
                     .insert((item.meter.clone(), item.sku.clone()), ii)
                     .is_some()
                 {
-                    problems.duplicates.push(DuplicateItem { list: li, item: ii });
+                    problems
+                        .duplicates
+                        .push(DuplicateItem { list: li, item: ii });
                 }
             }
             items.push(map);

@@ -117,7 +117,9 @@ pub fn rate(
         };
         let list = scenario.book.list(price);
         let item = scenario.book.item(price);
-        let Some(conversion) = scenario.fx.conversion(list.currency, terms.currency, fx_date)
+        let Some(conversion) = scenario
+            .fx
+            .conversion(list.currency, terms.currency, fx_date)
         else {
             unbilled.push(aggregate_unbilled(scenario, UnbilledReason::NoFxRate, agg));
             continue;
@@ -134,7 +136,10 @@ pub fn rate(
                 Per::Month => Ok(rate
                     .checked_div(terms.month_hours)
                     .ok_or_else(|| overflow(context()))?
-                    .round_dp_with_strategy(DERIVED_RATE_DP, RoundingStrategy::MidpointNearestEven)),
+                    .round_dp_with_strategy(
+                        DERIVED_RATE_DP,
+                        RoundingStrategy::MidpointNearestEven,
+                    )),
             }
         };
         let (unit_rate, amount) = match &item.rate {
@@ -179,8 +184,14 @@ pub fn rate(
                     rounded: Decimal::ZERO,
                     conversion,
                 });
-            pot.charges = pot.charges.checked_add(amount).ok_or_else(|| overflow(context()))?;
-            pot.rounded = pot.rounded.checked_add(rounded).ok_or_else(|| overflow(context()))?;
+            pot.charges = pot
+                .charges
+                .checked_add(amount)
+                .ok_or_else(|| overflow(context()))?;
+            pot.rounded = pot
+                .rounded
+                .checked_add(rounded)
+                .ok_or_else(|| overflow(context()))?;
         }
         lines[tenant].push(InvoiceLine {
             kind: LineKind::Charge,
@@ -296,8 +307,12 @@ fn commissions(scenario: &Scenario, invoices: &[Invoice]) -> Result<Vec<Commissi
         let pc = scenario.partner_currency[pi];
         let dc = scenario.distributor_currency[di];
         let to_partner = convert(invoice.subtotal, invoice.currency, pc, partner.id.as_str())?;
-        let to_distributor =
-            convert(invoice.subtotal, invoice.currency, dc, distributor.id.as_str())?;
+        let to_distributor = convert(
+            invoice.subtotal,
+            invoice.currency,
+            dc,
+            distributor.id.as_str(),
+        )?;
         partner_base[pi] = partner_base[pi]
             .checked_add(to_partner)
             .ok_or_else(|| overflow(format!("the commission base of {}", partner.id)))?;

@@ -427,21 +427,51 @@ impl Action {
     ];
 }
 
+/// Whether `action` means anything on a node of `level` (a subscription has no children;
+/// users are scoped at tenants and above; regions and settings live at the platform).
+fn applies(action: Action, level: Level) -> bool {
+    use Action as A;
+    match action {
+        A::Read
+        | A::ReadUsage
+        | A::ReadBilling
+        | A::ReadPricing
+        | A::ManagePricing
+        | A::ReadPlans => true,
+        A::Create
+        | A::ReadUsers
+        | A::CreateUser
+        | A::ManageUsers
+        | A::AssignRoles
+        | A::ManageBilling => level <= Level::Tenant,
+        A::Update | A::Delete => level >= Level::Distributor,
+        A::ProcessUsage => matches!(level, Level::Platform | Level::Subscription),
+        A::ReadCommissions | A::GenerateCommissions => level <= Level::Partner,
+        A::ManageCommissionRates => matches!(level, Level::Distributor | Level::Partner),
+        A::UseEstimator => level >= Level::Tenant,
+        A::IngestUsage
+        | A::ManagePlans
+        | A::ReadRegions
+        | A::ManageRegions
+        | A::ReadSettings
+        | A::ManageSettings
+        | A::ReadAudit
+        | A::ReadJobs => level == Level::Platform,
+    }
+}
+
 /// Whether `scope` may perform `action` on `target` under the `governance` switches.
 pub fn can(scope: &Scope, action: Action, target: &NodePath, governance: &Governance) -> bool {
     use Action as A;
     use Role as R;
-    if !target.is_well_formed() {
+    if !target.is_well_formed() || !applies(action, target.level()) {
         return false;
     }
     let role = scope.role;
-    let rel = scope.relation(target);
-    let in_branch = matches!(rel, Relation::Own | Relation::Below);
     let level = target.level();
     let g = governance;
-
     match role {
-        R::PlatformAdministrator => return action != A::Create || level != Level::Subscription,
+        R::PlatformAdministrator => return true,
         R::PlatformReader | R::PlatformService => {
             let read = matches!(
                 action,
@@ -451,30 +481,30 @@ pub fn can(scope: &Scope, action: Action, target: &NodePath, governance: &Govern
                     | A::ReadBilling
                     | A::ReadCommissions
                     | A::ReadPricing
+                    | A::UseEstimator
                     | A::ReadPlans
                     | A::ReadRegions
                     | A::ReadSettings
                     | A::ReadAudit
                     | A::ReadJobs
             );
-            let service = role == R::PlatformService
-                && (action == A::IngestUsage && level == Level::Platform
-                    || action == A::ProcessUsage
-                        && matches!(level, Level::Platform | Level::Subscription));
-            return read || service;
+            let automation =
+                role == R::PlatformService && matches!(action, A::IngestUsage | A::ProcessUsage);
+            return read || automation;
         }
         _ => {}
     }
-
     // Below the platform: plans are a public catalogue; everything else stays in branch.
     if action == A::ReadPlans {
         return true;
     }
-    if !in_branch {
+    let rel = scope.relation(target);
+    let below = rel == Relation::Below;
+    if !matches!(rel, Relation::Own | Relation::Below) {
         return false;
     }
     let admin = role.is_administrator();
-    let below = rel == Relation::Below;
+    let manager = matches!(role, R::DistributorAdministrator | R::PartnerAdministrator);
     match action {
         A::Read | A::ReadUsage | A::ReadBilling => true,
         A::ReadUsers => admin || role == R::TenantUser,
@@ -487,57 +517,25 @@ pub fn can(scope: &Scope, action: Action, target: &NodePath, governance: &Govern
             (R::TenantAdministrator, Level::Tenant) => g.tenant_subscription_self_provisioning,
             _ => false,
         },
-        // Administrators edit and delete what is below them, never their own node: a
-        // partner cannot rewrite its own commercial record (the distributor owns it).
-        A::Update | A::Delete => {
-            below
-                && matches!(
-                    role,
-                    R::DistributorAdministrator | R::PartnerAdministrator
-                )
-        }
-        A::CreateUser => {
-            admin
-                && match role {
-                    R::DistributorAdministrator => g.distributor_user_self_provisioning,
-                    R::PartnerAdministrator => g.partner_user_self_provisioning,
-                    R::TenantAdministrator => g.tenant_user_self_provisioning,
-                    _ => false,
-                }
-                && level != Level::Subscription
-        }
-        A::ManageUsers | A::AssignRoles => admin && level != Level::Subscription,
-        A::ProcessUsage => {
-            level == Level::Subscription
-                && matches!(
-                    role,
-                    R::DistributorAdministrator | R::PartnerAdministrator
-                )
-        }
-        A::ManageBilling | A::GenerateCommissions => {
-            matches!(
-                role,
-                R::DistributorAdministrator | R::PartnerAdministrator
-            ) && level <= Level::Tenant
-        }
-        A::ReadCommissions => {
-            matches!(
-                role,
-                R::DistributorAdministrator
-                    | R::DistributorReader
-                    | R::PartnerAdministrator
-                    | R::PartnerReader
-            ) && level <= Level::Partner
-        }
+        // Managers edit and delete what is below them, never their own node: a partner
+        // cannot rewrite its own commercial record (its distributor owns it).
+        A::Update | A::Delete => manager && below,
+        A::CreateUser => match role {
+            R::DistributorAdministrator => g.distributor_user_self_provisioning,
+            R::PartnerAdministrator => g.partner_user_self_provisioning,
+            R::TenantAdministrator => g.tenant_user_self_provisioning,
+            _ => false,
+        },
+        A::ManageUsers | A::AssignRoles => admin,
+        A::ProcessUsage | A::ManageBilling | A::GenerateCommissions => manager,
+        A::ReadCommissions => role.level() <= Level::Partner,
         // A distributor sets its partners' rates; nobody sets their own.
-        A::ManageCommissionRates => {
-            role == R::DistributorAdministrator && below && level == Level::Partner
-        }
+        A::ManageCommissionRates => role == R::DistributorAdministrator && below,
         A::UseEstimator => match role.level() {
             Level::Distributor => g.calculator_distributors,
             Level::Partner => g.calculator_partners,
             Level::Tenant => g.calculator_tenants,
-            _ => false,
+            Level::Platform | Level::Subscription => false,
         },
         A::IngestUsage
         | A::ReadPricing

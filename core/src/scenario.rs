@@ -81,13 +81,13 @@ fn index_unique<K: std::hash::Hash + Eq + Clone>(
 ) -> HashMap<K, usize> {
     let mut map = HashMap::new();
     for (i, id) in ids.enumerate() {
-        if map.contains_key(&id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(id) {
+            slot.insert(i);
+        } else {
             problems.push(Problem::new(
                 format!("{kind}[{i}].id"),
                 "duplicate id: ids must be unique within their kind",
             ));
-        } else {
-            map.insert(id, i);
         }
     }
     map
@@ -114,12 +114,21 @@ impl Scenario {
             fx_rates,
         } = input;
 
-        let distributor_index =
-            index_unique("distributors", distributors.iter().map(|d| d.id.clone()), &mut problems);
-        let partner_index =
-            index_unique("partners", partners.iter().map(|p| p.id.clone()), &mut problems);
-        let tenant_index =
-            index_unique("tenants", tenants.iter().map(|t| t.id.clone()), &mut problems);
+        let distributor_index = index_unique(
+            "distributors",
+            distributors.iter().map(|d| d.id.clone()),
+            &mut problems,
+        );
+        let partner_index = index_unique(
+            "partners",
+            partners.iter().map(|p| p.id.clone()),
+            &mut problems,
+        );
+        let tenant_index = index_unique(
+            "tenants",
+            tenants.iter().map(|t| t.id.clone()),
+            &mut problems,
+        );
         let subscription_index = index_unique(
             "subscriptions",
             subscriptions.iter().map(|s| s.id.clone()),
@@ -151,7 +160,11 @@ impl Scenario {
                     tenant_parent.push(usize::MAX);
                 }
             }
-            non_negative(t.tax_percent, || format!("tenants[{i}].tax_percent"), &mut problems);
+            non_negative(
+                t.tax_percent,
+                || format!("tenants[{i}].tax_percent"),
+                &mut problems,
+            );
         }
         let mut subscription_parent = Vec::with_capacity(subscriptions.len());
         for (i, s) in subscriptions.iter().enumerate() {
@@ -272,30 +285,30 @@ impl Scenario {
 
         // Commissions convert every tenant's subtotal; a missing rate fails the run even
         // for a zero subtotal (billing-semantics §8), so check it here, up front.
-        let mut missing_fx = |path: String, from: Currency, to: Currency| {
-            if fx.conversion(from, to, on).is_none() {
+        let mut reported: std::collections::HashSet<String> = Default::default();
+        let mut require_fx = |path: String, from: Currency, to: Currency| {
+            if !reported.contains(&path) && fx.conversion(from, to, on).is_none() {
                 problems.push(Problem::new(
-                    path,
+                    path.clone(),
                     format!("no FX rate from {from} to {to} in force on {on} for commissions"),
                 ));
+                reported.insert(path);
             }
         };
-        let mut reported: std::collections::HashSet<String> = Default::default();
         for (ti, &pi) in tenant_parent.iter().enumerate() {
-            let Some(&pc) = partner_currency.get(pi) else { continue };
+            let Some(&pc) = partner_currency.get(pi) else {
+                continue;
+            };
             let tc = tenant_terms[ti].currency;
-            let path = format!("partners[{pi}].currency");
-            if !reported.contains(&path) && fx.conversion(tc, pc, on).is_none() {
-                reported.insert(path.clone());
-                missing_fx(path, tc, pc);
-            }
-            let Some(&di) = partner_parent.get(pi) else { continue };
-            let Some(&dc) = distributor_currency.get(di) else { continue };
-            let path = format!("distributors[{di}].currency");
-            if !reported.contains(&path) && fx.conversion(tc, dc, on).is_none() {
-                reported.insert(path.clone());
-                missing_fx(path, tc, dc);
-            }
+            require_fx(format!("partners[{pi}].currency"), tc, pc);
+            let Some(&dc) = partner_parent
+                .get(pi)
+                .and_then(|&di| distributor_currency.get(di))
+            else {
+                continue;
+            };
+            let di = partner_parent[pi];
+            require_fx(format!("distributors[{di}].currency"), tc, dc);
         }
 
         if !problems.is_empty() {

@@ -90,12 +90,20 @@ impl Tiers {
             })
         };
         if bands.is_empty() {
-            problem(None, BandField::Bands, "at least one band is required".into());
+            problem(
+                None,
+                BandField::Bands,
+                "at least one band is required".into(),
+            );
         }
         let last = bands.len().saturating_sub(1);
         for (i, band) in bands.iter().enumerate() {
             if i == 0 && !band.from.is_zero() {
-                problem(Some(i), BandField::From, "the first band must start at 0".into());
+                problem(
+                    Some(i),
+                    BandField::From,
+                    "the first band must start at 0".into(),
+                );
             }
             if i > 0 {
                 match bands[i - 1].to {

@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn instants() {
         assert_eq!(parse_instant("1970-01-01T00:00:01Z"), Some(1_000_000_000));
-        assert_eq!(parse_instant("1970-01-01T10:00:01+10:00"), Some(1_000_000_000));
+        assert_eq!(
+            parse_instant("1970-01-01T10:00:01+10:00"),
+            Some(1_000_000_000)
+        );
         assert_eq!(parse_instant("1970-01-01T00:00:00.5Z"), Some(500_000_000));
         assert_eq!(parse_instant("yesterday"), None);
         assert_eq!(parse_instant("2026-10-01"), None);
@@ -79,10 +82,28 @@ mod tests {
         };
         assert!(!ok.is_invalid());
         assert!(UsageRecord { end: Some(0), ..ok }.is_invalid());
-        assert!(UsageRecord { quantity: Some(Decimal::NEGATIVE_ONE), ..ok }.is_invalid());
-        assert!(!UsageRecord { quantity: Some(Decimal::ZERO), ..ok }.is_invalid());
+        assert!(
+            UsageRecord {
+                quantity: Some(Decimal::NEGATIVE_ONE),
+                ..ok
+            }
+            .is_invalid()
+        );
+        assert!(
+            !UsageRecord {
+                quantity: Some(Decimal::ZERO),
+                ..ok
+            }
+            .is_invalid()
+        );
         assert!(UsageRecord { meter: None, ..ok }.is_invalid());
-        assert!(UsageRecord { malformed: true, ..ok }.is_invalid());
+        assert!(
+            UsageRecord {
+                malformed: true,
+                ..ok
+            }
+            .is_invalid()
+        );
         assert!(UsageRecord { start: None, ..ok }.is_invalid());
     }
 }

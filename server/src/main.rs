@@ -11,7 +11,11 @@ use clap::{Parser, Subcommand};
 use stackbill_core::scenario::json::{self, ReadError};
 
 #[derive(Parser)]
-#[command(name = "stackbill", version, about = "Billing engine for Azure Stack Hub resellers")]
+#[command(
+    name = "stackbill",
+    version,
+    about = "Billing engine for Azure Stack Hub resellers"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -20,8 +20,8 @@ use crate::commission::{Commission, CommissionParty, CommissionPlan};
 use crate::error::{InvalidScenario, Problem};
 use crate::fx::FxRate;
 use crate::hierarchy::{
-    Distributor, DistributorId, Partner, PartnerId, Platform, PriceListId, RegionId,
-    Subscription, SubscriptionId, Tenant, TenantId,
+    Distributor, DistributorId, Partner, PartnerId, Platform, PriceListId, RegionId, Subscription,
+    SubscriptionId, Tenant, TenantId,
 };
 use crate::invoice::Invoice;
 use crate::meter::MeterId;
@@ -300,6 +300,15 @@ impl Reader {
         }
     }
 
+    /// A decimal that must be ≥ 0 (rates, percents, credits, tax).
+    fn amount(&mut self, raw: Raw<'_>, path: &str, required: bool) -> Option<Decimal> {
+        let value = self.decimal(raw, path, required)?;
+        if value.is_sign_negative() && !value.is_zero() {
+            self.problem(path, "must be ≥ 0");
+        }
+        Some(value)
+    }
+
     fn currency(&mut self, raw: Raw<'_>, path: &str, required: bool) -> Option<Currency> {
         let code = self.string(raw, path, required)?;
         match Currency::from_code(&code) {
@@ -328,7 +337,10 @@ impl Reader {
         match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
             Ok(d) if ok => Some(d),
             _ => {
-                self.problem(path, format!("{text:?} is not a date of the form YYYY-MM-DD"));
+                self.problem(
+                    path,
+                    format!("{text:?} is not a date of the form YYYY-MM-DD"),
+                );
                 None
             }
         }
@@ -367,10 +379,14 @@ impl Reader {
         let mut bands = Vec::with_capacity(raw_bands.len());
         for (k, b) in raw_bands.iter().enumerate() {
             let bp = format!("{path}.bands[{k}]");
-            let value_raw = if value_key == "rate" { b.rate } else { b.percent };
+            let value_raw = if value_key == "rate" {
+                b.rate
+            } else {
+                b.percent
+            };
             let from = self.decimal(b.from, &format!("{bp}.from"), true);
             let to = self.decimal(b.to, &format!("{bp}.to"), false);
-            let value = self.decimal(value_raw, &format!("{bp}.{value_key}"), true);
+            let value = self.amount(value_raw, &format!("{bp}.{value_key}"), true);
             if let (Some(from), Some(value)) = (from, value) {
                 bands.push(Band { from, to, value });
             }
@@ -468,22 +484,24 @@ impl<'a> Document<'a> {
                 message: strip_position(&e.to_string()),
             });
         }
-        let (input, mut reader) = read_input(&raw);
+        let (Input { input, period_ok }, mut reader) = read_input(&raw);
         let usage = raw.usage.unwrap_or_default();
         let parse_failed = !reader.problems.is_empty();
-        let built = input.map(Scenario::new);
-        match built {
-            Some(Ok(scenario)) if !parse_failed => Ok(Document { scenario, usage }),
-            Some(Err(invalid)) => {
+        match Scenario::new(input) {
+            Ok(scenario) if !parse_failed => Ok(Document { scenario, usage }),
+            Ok(_) => Err(ReadError::Invalid(InvalidScenario {
+                problems: reader.problems,
+            })),
+            Err(invalid) => {
                 let mut seen: HashSet<String> =
                     reader.problems.iter().map(|p| p.path.clone()).collect();
                 for p in invalid.problems {
-                    // With parse problems, currencies may be placeholders: FX findings
-                    // about them would be noise.
-                    if parse_failed && p.path.ends_with(".currency") {
-                        continue;
-                    }
-                    if seen.insert(p.path.clone()) {
+                    // Findings that may only stem from placeholders are dropped: FX for
+                    // commissions when any value was unreadable, "in force" ambiguity when
+                    // the period itself was.
+                    let placeholder_noise = parse_failed && p.path.ends_with(".currency")
+                        || !period_ok && p.path.ends_with(".effective_from");
+                    if !placeholder_noise && seen.insert(p.path.clone()) {
                         reader.problems.push(p);
                     }
                 }
@@ -491,9 +509,6 @@ impl<'a> Document<'a> {
                     problems: reader.problems,
                 }))
             }
-            _ => Err(ReadError::Invalid(InvalidScenario {
-                problems: reader.problems,
-            })),
         }
     }
 
@@ -579,20 +594,32 @@ pub fn parse_usage_line(line: &str) -> Result<RawUsage<'_>, serde_json::Error> {
     serde_json::from_str(line)
 }
 
-fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
+/// Placeholders stand in for values that failed to parse so that the structural checks of
+/// [`Scenario::new`] still run on everything else; `period_ok` says whether the period
+/// (on which "in force" depends) was real.
+struct Input {
+    input: ScenarioInput,
+    period_ok: bool,
+}
+
+fn read_input(raw: &RawScenario<'_>) -> (Input, Reader) {
     let mut r = Reader {
         problems: Vec::new(),
     };
-    let period = r.string(raw.period, "period", true).and_then(|p| {
-        match Period::from_str(&p) {
+    let period = r
+        .string(raw.period, "period", true)
+        .and_then(|p| match Period::from_str(&p) {
             Ok(p) => Some(p),
             Err(e) => {
                 r.problem("period", e.to_string());
                 None
             }
-        }
-    });
+        });
+    let period_ok = period.is_some();
+    // Any valid month will do as a placeholder: period-dependent findings are dropped.
+    let period = period.unwrap_or(Period::PLACEHOLDER);
 
+    let placeholder_currency = Currency::USD;
     let platform = match &raw.platform {
         None => {
             r.problem("platform", "is required");
@@ -601,7 +628,10 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
         Some(p) => {
             let currency = r.currency(p.currency, "platform.currency", true);
             let time_zone = r.time_zone(p.time_zone, "platform.time_zone");
-            let mvp = r.boolean(p.monthly_variable_pricing, "platform.monthly_variable_pricing");
+            let mvp = r.boolean(
+                p.monthly_variable_pricing,
+                "platform.monthly_variable_pricing",
+            );
             let rounding = match r.string(p.rounding, "platform.rounding", false) {
                 None => Some(RoundingMode::HalfEven),
                 Some(name) => {
@@ -612,8 +642,8 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
                     mode
                 }
             };
-            currency.map(|currency| Platform {
-                currency,
+            Some(Platform {
+                currency: currency.unwrap_or(placeholder_currency),
                 time_zone: time_zone.unwrap_or(chrono_tz::UTC),
                 monthly_variable_pricing: mvp.unwrap_or(false),
                 rounding: rounding.unwrap_or_default(),
@@ -632,7 +662,8 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
                 id: DistributorId::new(r.id(d.id, &format!("{p}.id"))),
                 currency: r.currency(d.currency, &format!("{p}.currency"), false),
                 commission: r.plan(&d.commission, &format!("{p}.commission")),
-                partner_commission: r.plan(&d.partner_commission, &format!("{p}.partner_commission")),
+                partner_commission: r
+                    .plan(&d.partner_commission, &format!("{p}.partner_commission")),
             }
         })
         .collect();
@@ -664,7 +695,7 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
                 currency: r.currency(t.currency, &format!("{p}.currency"), false),
                 time_zone: r.time_zone(t.time_zone, &format!("{p}.time_zone")),
                 tax_percent: r
-                    .decimal(t.tax_percent, &format!("{p}.tax_percent"), false)
+                    .amount(t.tax_percent, &format!("{p}.tax_percent"), false)
                     .unwrap_or(Decimal::ZERO),
             }
         })
@@ -698,16 +729,17 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
                 items.push(item);
             }
         }
-        if let (Some(scope), Some(currency), Some(effective_from)) = (scope, currency, from) {
-            price_lists.push(PriceList {
-                id,
-                scope,
-                currency,
-                effective_from,
-                effective_to: to,
-                items,
-            });
-        }
+        // A list whose scope or start could not be read is kept (so its items are
+        // still checked) but never in force, so it cannot cause a false ambiguity.
+        let in_force_known = scope.is_some() && from.is_some();
+        price_lists.push(PriceList {
+            id,
+            scope: scope.unwrap_or_else(|| PriceScope::Region(RegionId::new(""))),
+            currency: currency.unwrap_or(placeholder_currency),
+            effective_from: from.filter(|_| in_force_known).unwrap_or(NaiveDate::MAX),
+            effective_to: to.filter(|_| in_force_known),
+            items,
+        });
     }
 
     let mut fx_rates = Vec::new();
@@ -716,6 +748,9 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
         let from = r.currency(f.from, &format!("{p}.from"), true);
         let to = r.currency(f.to, &format!("{p}.to"), true);
         let rate = r.decimal(f.rate, &format!("{p}.rate"), true);
+        if rate.is_some_and(|rate| rate <= Decimal::ZERO) {
+            r.problem(&format!("{p}.rate"), "must be > 0");
+        }
         let as_of = r.date(f.as_of, &format!("{p}.as_of"), true);
         if let (Some(from), Some(to), Some(rate), Some(as_of)) = (from, to, rate, as_of) {
             fx_rates.push(FxRate {
@@ -727,20 +762,22 @@ fn read_input(raw: &RawScenario<'_>) -> (Option<ScenarioInput>, Reader) {
         }
     }
 
-    let input = match (period, platform) {
-        (Some(period), Some(platform)) => Some(ScenarioInput {
-            period,
-            platform,
-            distributors,
-            partners,
-            tenants,
-            subscriptions,
-            price_lists,
-            fx_rates,
+    let input = ScenarioInput {
+        period,
+        platform: platform.unwrap_or(Platform {
+            currency: placeholder_currency,
+            time_zone: chrono_tz::UTC,
+            monthly_variable_pricing: false,
+            rounding: RoundingMode::HalfEven,
         }),
-        _ => None,
+        distributors,
+        partners,
+        tenants,
+        subscriptions,
+        price_lists,
+        fx_rates,
     };
-    (input, r)
+    (Input { input, period_ok }, r)
 }
 
 fn read_scope(r: &mut Reader, raw: Option<&RawScope<'_>>, path: &str) -> Option<PriceScope> {
@@ -785,7 +822,7 @@ fn read_item(r: &mut Reader, it: &RawItem<'_>, p: &str) -> Option<PriceItem> {
             per
         }
     };
-    let credit = r.decimal(it.credit, &format!("{p}.credit"), false);
+    let credit = r.amount(it.credit, &format!("{p}.credit"), false);
     let rate = match (it.rate, &it.tiers) {
         (Some(_), Some(_)) => {
             r.problem(p, "an item has either rate or tiers, not both");
@@ -795,7 +832,9 @@ fn read_item(r: &mut Reader, it: &RawItem<'_>, p: &str) -> Option<PriceItem> {
             r.problem(&format!("{p}.rate"), "rate or tiers is required");
             None
         }
-        (Some(_), None) => r.decimal(it.rate, &format!("{p}.rate"), true).map(Rate::Flat),
+        (Some(_), None) => r
+            .amount(it.rate, &format!("{p}.rate"), true)
+            .map(Rate::Flat),
         (None, Some(t)) => r.tiers(t, &format!("{p}.tiers"), "rate").map(Rate::Tiered),
     };
     Some(PriceItem {

@@ -1,0 +1,4 @@
+//! Integration tests of the `stackbill` binary, linked once as a single test binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
