@@ -1,15 +1,17 @@
 //! Streaming aggregation of usage: dedup by id, classification, and per-(subscription,
 //! meter, sku) sums.
 //!
-//! Memory grows with the number of distinct aggregates and distinct record ids, never with
-//! the number of rows: a record is folded into its bucket as it arrives. To honour "the
-//! last record with an id wins" without keeping rows, the aggregator remembers, per id,
-//! which bucket the id's current record went to and with what quantity, and moves that
-//! contribution when a later record with the same id arrives.
+//! Memory grows with the number of distinct aggregates, never with the number of rows: a
+//! record is folded into its bucket as it arrives. [`Partial`] is the mergeable core used
+//! by parallel readers; [`Aggregator`] adds in-memory dedup, remembering per id which bucket
+//! the id's current record went to and with what quantity, and moving that contribution
+//! when a later record with the same id arrives.
 
 use std::collections::HashMap;
 
 use rust_decimal::Decimal;
+
+use crate::quantity::Quantity;
 
 use crate::error::{Error, Result};
 use crate::meter::canonical_meter;
@@ -45,10 +47,12 @@ impl UnbilledReason {
     }
 }
 
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A string table: each distinct string is stored once and named by a dense index.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Interner {
-    index: HashMap<Box<str>, u32>,
+    index: Map<Box<str>, u32>,
     strings: Vec<Box<str>>,
 }
 
@@ -66,6 +70,10 @@ impl Interner {
     pub(crate) fn get(&self, i: u32) -> &str {
         &self.strings[i as usize]
     }
+
+    fn len(&self) -> usize {
+        self.strings.len()
+    }
 }
 
 /// Absent optional string, in interned form.
@@ -77,10 +85,12 @@ enum Bucket {
     Unbilled(u32),
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Contribution {
+/// Where one record went and with what quantity, so that it can be taken back when a
+/// later record with the same id supersedes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
     bucket: Bucket,
-    quantity: Decimal,
+    quantity: Quantity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,13 +103,13 @@ struct UnbilledKey {
 
 #[derive(Debug, Clone, Copy)]
 struct Sum {
-    quantity: Decimal,
-    records: u64,
+    quantity: Quantity,
+    records: i64,
 }
 
 impl Sum {
     const ZERO: Sum = Sum {
-        quantity: Decimal::ZERO,
+        quantity: Quantity::ZERO,
         records: 0,
     };
 }
@@ -136,65 +146,93 @@ pub struct Unbilled {
     pub records: u64,
 }
 
-/// Folds usage records into aggregates as they stream past.
+/// Aggregation state for any part of the usage, without id dedup.
+///
+/// Parts built on different threads [`merge`](Partial::merge) into one; because sums are
+/// exact integers ([`Quantity`]), the merged result does not depend on how the usage was
+/// split or in which order parts are merged. [`Aggregator`] adds in-memory dedup on top.
 #[derive(Debug)]
-pub struct Aggregator<'s> {
+pub struct Partial<'s> {
     scenario: &'s Scenario,
     subscriptions: Interner,
     /// For each interned subscription, its hierarchy index if known.
     known: Vec<Option<usize>>,
     meters: Interner,
     /// Raw meter spelling → interned canonical meter.
-    meter_spelling: HashMap<Box<str>, u32>,
+    meter_spelling: Map<Box<str>, u32>,
     skus: Interner,
-    billable_index: HashMap<(u32, u32, u32), u32>,
+    billable_index: Map<(u32, u32, u32), u32>,
     billable: Vec<((u32, u32, u32), Sum)>,
-    unbilled_index: HashMap<UnbilledKey, u32>,
+    unbilled_index: Map<UnbilledKey, u32>,
     unbilled: Vec<(UnbilledKey, Sum)>,
-    seen: HashMap<Box<str>, Contribution>,
     records: u64,
+    /// The previous record's subscription and meter spellings: consecutive usage rows
+    /// mostly share them, and comparing is cheaper than hashing.
+    last_subscription: Option<(Box<str>, u32)>,
+    last_meter: Option<(Box<str>, u32)>,
 }
 
-fn overflow(what: &str) -> Error {
+fn overflow() -> Error {
     Error::Overflow {
-        context: format!("the usage sum of {what}"),
+        context: "a usage sum".to_owned(),
     }
 }
 
-impl<'s> Aggregator<'s> {
-    /// An empty aggregator for `scenario`'s period and hierarchy.
+impl<'s> Partial<'s> {
+    /// An empty part for `scenario`'s period and hierarchy.
     pub fn new(scenario: &'s Scenario) -> Self {
         Self {
             scenario,
             subscriptions: Interner::default(),
             known: Vec::new(),
             meters: Interner::default(),
-            meter_spelling: HashMap::new(),
+            meter_spelling: Map::default(),
             skus: Interner::default(),
-            billable_index: HashMap::new(),
+            billable_index: Map::default(),
             billable: Vec::new(),
-            unbilled_index: HashMap::new(),
+            unbilled_index: Map::default(),
             unbilled: Vec::new(),
-            seen: HashMap::new(),
             records: 0,
+            last_subscription: None,
+            last_meter: None,
         }
     }
 
-    /// Number of records pushed so far.
+    /// Number of records pushed (net of retractions).
     pub fn records(&self) -> u64 {
         self.records
     }
 
     fn meter(&mut self, raw: &str) -> u32 {
-        if let Some(&m) = self.meter_spelling.get(raw) {
-            return m;
+        if let Some((last, m)) = &self.last_meter {
+            if **last == *raw {
+                return *m;
+            }
         }
-        let m = self.meters.intern(&canonical_meter(raw));
-        self.meter_spelling.insert(Box::from(raw), m);
+        let m = match self.meter_spelling.get(raw) {
+            Some(&m) => m,
+            None => {
+                let m = self.meters.intern(&canonical_meter(raw));
+                self.meter_spelling.insert(Box::from(raw), m);
+                m
+            }
+        };
+        self.last_meter = Some((Box::from(raw), m));
         m
     }
 
     fn subscription(&mut self, raw: &str) -> u32 {
+        if let Some((last, s)) = &self.last_subscription {
+            if **last == *raw {
+                return *s;
+            }
+        }
+        let s = self.intern_subscription(raw);
+        self.last_subscription = Some((Box::from(raw), s));
+        s
+    }
+
+    fn intern_subscription(&mut self, raw: &str) -> u32 {
         let s = self.subscriptions.intern(raw);
         if s as usize == self.known.len() {
             self.known
@@ -203,14 +241,12 @@ impl<'s> Aggregator<'s> {
         s
     }
 
-    /// Adds one record. Fails only if a sum overflows the decimal range.
-    pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<()> {
-        self.records += 1;
+    /// Where `record` belongs (billable aggregate or unbilled reason) and its quantity.
+    fn classify(&mut self, record: &UsageRecord<'_>) -> Contribution {
         let sub = record.subscription.map_or(NONE, |s| self.subscription(s));
         let meter = record.meter.map_or(NONE, |m| self.meter(m));
         let sku = record.sku.map_or(NONE, |s| self.skus.intern(s));
-        let quantity = record.quantity.unwrap_or(Decimal::ZERO);
-
+        let quantity = record.quantity.unwrap_or(Quantity::ZERO);
         let reason = if record.is_invalid() {
             Some(UnbilledReason::InvalidUsage)
         } else {
@@ -219,96 +255,194 @@ impl<'s> Aggregator<'s> {
                 Some(si) => {
                     let tenant = self.scenario.hierarchy.tenant_of(si);
                     let bounds = &self.scenario.tenant_terms[tenant].bounds;
-                    // `is_invalid` is false, so `start` is present.
+                    // A valid record has a start.
                     let start = record.start.unwrap_or(i64::MIN);
                     (!bounds.contains_nanos(start)).then_some(UnbilledReason::OutsidePeriod)
                 }
             }
         };
         let bucket = match reason {
-            Some(reason) => {
-                let key = UnbilledKey {
-                    reason,
-                    subscription: sub,
-                    meter,
-                    sku,
-                };
-                let next = u32::try_from(self.unbilled.len()).unwrap_or(u32::MAX);
-                let i = *self.unbilled_index.entry(key).or_insert(next);
-                if i == next {
-                    self.unbilled.push((key, Sum::ZERO));
-                }
-                Bucket::Unbilled(i)
-            }
-            None => {
-                let key = (sub, meter, sku);
-                let next = u32::try_from(self.billable.len()).unwrap_or(u32::MAX);
-                let i = *self.billable_index.entry(key).or_insert(next);
-                if i == next {
-                    self.billable.push((key, Sum::ZERO));
-                }
-                Bucket::Billable(i)
-            }
+            Some(reason) => Bucket::Unbilled(self.unbilled_bucket(UnbilledKey {
+                reason,
+                subscription: sub,
+                meter,
+                sku,
+            })),
+            None => Bucket::Billable(self.billable_bucket((sub, meter, sku))),
         };
-        self.add(bucket, quantity, 1)?;
-        if let Some(id) = record.id {
-            let contribution = Contribution { bucket, quantity };
-            let previous = match self.seen.get_mut(id) {
-                Some(slot) => Some(std::mem::replace(slot, contribution)),
-                None => {
-                    self.seen.insert(Box::from(id), contribution);
-                    None
-                }
-            };
-            if let Some(prev) = previous {
-                self.add(prev.bucket, -prev.quantity, -1)?;
-            }
-        }
-        Ok(())
+        Contribution { bucket, quantity }
     }
 
-    fn add(&mut self, bucket: Bucket, quantity: Decimal, records: i64) -> Result<()> {
+    fn unbilled_bucket(&mut self, key: UnbilledKey) -> u32 {
+        let next = u32::try_from(self.unbilled.len()).unwrap_or(u32::MAX);
+        let i = *self.unbilled_index.entry(key).or_insert(next);
+        if i == next {
+            self.unbilled.push((key, Sum::ZERO));
+        }
+        i
+    }
+
+    fn billable_bucket(&mut self, key: (u32, u32, u32)) -> u32 {
+        let next = u32::try_from(self.billable.len()).unwrap_or(u32::MAX);
+        let i = *self.billable_index.entry(key).or_insert(next);
+        if i == next {
+            self.billable.push((key, Sum::ZERO));
+        }
+        i
+    }
+
+    fn add(&mut self, bucket: Bucket, quantity: Quantity, records: i64) -> Result<()> {
         let sum = match bucket {
             Bucket::Billable(i) => &mut self.billable[i as usize].1,
             Bucket::Unbilled(i) => &mut self.unbilled[i as usize].1,
         };
-        sum.quantity = sum
-            .quantity
-            .checked_add(quantity)
-            .ok_or_else(|| overflow("an aggregate"))?;
-        sum.records = sum.records.wrapping_add_signed(records);
+        sum.quantity = sum.quantity.checked_add(quantity).ok_or_else(overflow)?;
+        sum.records += records;
+        Ok(())
+    }
+
+    /// Adds one record and says where it went.
+    pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<Contribution> {
+        let c = self.classify(record);
+        self.add(c.bucket, c.quantity, 1)?;
+        self.records += 1;
+        Ok(c)
+    }
+
+    /// Takes back a contribution returned by [`push`](Partial::push) on this part.
+    pub fn undo(&mut self, c: Contribution) -> Result<()> {
+        self.add(c.bucket, c.quantity.neg(), -1)?;
+        self.records = self.records.saturating_sub(1);
+        Ok(())
+    }
+
+    /// Takes back a record pushed into this part or any part merged into it: the record
+    /// is classified again (classification is a pure function of the record) and its
+    /// quantity subtracted.
+    pub fn retract(&mut self, record: &UsageRecord<'_>) -> Result<()> {
+        let c = self.classify(record);
+        self.undo(c)
+    }
+
+    /// Folds `other` into this part.
+    pub fn merge(&mut self, other: Partial<'s>) -> Result<()> {
+        let subs: Vec<u32> = (0..other.subscriptions.len() as u32)
+            .map(|i| self.intern_subscription(other.subscriptions.get(i)))
+            .collect();
+        let meters: Vec<u32> = (0..other.meters.len() as u32)
+            .map(|i| self.meters.intern(other.meters.get(i)))
+            .collect();
+        let skus: Vec<u32> = (0..other.skus.len() as u32)
+            .map(|i| self.skus.intern(other.skus.get(i)))
+            .collect();
+        let map = |table: &[u32], i: u32| if i == NONE { NONE } else { table[i as usize] };
+        for ((s, m, k), sum) in other.billable {
+            let b = self.billable_bucket((map(&subs, s), map(&meters, m), map(&skus, k)));
+            self.add(Bucket::Billable(b), sum.quantity, sum.records)?;
+        }
+        for (key, sum) in other.unbilled {
+            let b = self.unbilled_bucket(UnbilledKey {
+                reason: key.reason,
+                subscription: map(&subs, key.subscription),
+                meter: map(&meters, key.meter),
+                sku: map(&skus, key.sku),
+            });
+            self.add(Bucket::Unbilled(b), sum.quantity, sum.records)?;
+        }
+        for (spelling, m) in other.meter_spelling {
+            self.meter_spelling
+                .entry(spelling)
+                .or_insert(meters[m as usize]);
+        }
+        self.records += other.records;
         Ok(())
     }
 
     /// The billable aggregates and the record-level unbilled entries, each in first-seen
     /// order. Buckets whose every record was superseded by a later duplicate vanish.
-    pub fn finish(self) -> (Vec<Aggregate>, Vec<Unbilled>) {
+    pub fn finish(self) -> Result<(Vec<Aggregate>, Vec<Unbilled>)> {
         let opt = |interner: &Interner, i: u32| (i != NONE).then(|| interner.get(i).to_owned());
-        let aggregates = self
-            .billable
-            .iter()
-            .filter(|(_, s)| s.records > 0)
-            .map(|&((sub, meter, sku), s)| Aggregate {
+        let mut aggregates = Vec::with_capacity(self.billable.len());
+        for &((sub, meter, sku), s) in &self.billable {
+            if s.records <= 0 {
+                continue;
+            }
+            aggregates.push(Aggregate {
                 subscription: self.known[sub as usize].unwrap_or(usize::MAX),
                 meter: self.meters.get(meter).to_owned(),
                 sku: opt(&self.skus, sku),
-                quantity: s.quantity,
-                records: s.records,
-            })
-            .collect();
-        let unbilled = self
-            .unbilled
-            .iter()
-            .filter(|(_, s)| s.records > 0)
-            .map(|&(k, s)| Unbilled {
+                quantity: s.quantity.to_decimal().ok_or_else(overflow)?,
+                records: s.records as u64,
+            });
+        }
+        let mut unbilled = Vec::with_capacity(self.unbilled.len());
+        for &(k, s) in &self.unbilled {
+            if s.records <= 0 {
+                continue;
+            }
+            unbilled.push(Unbilled {
                 reason: k.reason,
                 subscription: opt(&self.subscriptions, k.subscription),
                 meter: opt(&self.meters, k.meter),
                 sku: opt(&self.skus, k.sku),
-                quantity: s.quantity,
-                records: s.records,
-            })
-            .collect();
-        (aggregates, unbilled)
+                quantity: s.quantity.to_decimal().ok_or_else(overflow)?,
+                records: s.records as u64,
+            });
+        }
+        Ok((aggregates, unbilled))
+    }
+}
+
+/// Folds usage records into aggregates as they stream past, honouring "the last record
+/// with an id wins" with an in-memory map from id to contribution.
+#[derive(Debug)]
+pub struct Aggregator<'s> {
+    partial: Partial<'s>,
+    seen: Map<Box<str>, Contribution>,
+    pushed: u64,
+}
+
+impl<'s> Aggregator<'s> {
+    /// An empty aggregator for `scenario`'s period and hierarchy.
+    pub fn new(scenario: &'s Scenario) -> Self {
+        Self {
+            partial: Partial::new(scenario),
+            seen: Map::default(),
+            pushed: 0,
+        }
+    }
+
+    /// Number of records pushed so far, superseded duplicates included.
+    pub fn records(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Adds one record. Fails only if a sum overflows.
+    pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<()> {
+        self.pushed += 1;
+        let c = self.partial.push(record)?;
+        if let Some(id) = record.id {
+            let previous = match self.seen.get_mut(id) {
+                Some(slot) => Some(std::mem::replace(slot, c)),
+                None => {
+                    self.seen.insert(Box::from(id), c);
+                    None
+                }
+            };
+            if let Some(prev) = previous {
+                self.partial.undo(prev)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The aggregation so far, for callers that merge in more parts.
+    pub fn into_partial(self) -> Partial<'s> {
+        self.partial
+    }
+
+    /// See [`Partial::finish`].
+    pub fn finish(self) -> Result<(Vec<Aggregate>, Vec<Unbilled>)> {
+        self.partial.finish()
     }
 }

@@ -20,14 +20,16 @@ pub mod money;
 pub mod number;
 pub mod period;
 pub mod pricing;
+pub mod quantity;
 pub mod rating;
 pub mod rbac;
 pub mod scenario;
 pub mod tiers;
 pub mod usage;
 
-pub use aggregate::{Unbilled, UnbilledReason};
+pub use aggregate::{Aggregator, Partial, Unbilled, UnbilledReason};
 pub use error::{Error, InvalidScenario, Problem, Result};
+pub use quantity::Quantity;
 pub use rating::{Outcome, Rater};
 pub use scenario::{Scenario, ScenarioInput};
 pub use usage::UsageRecord;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::aggregate::{Aggregate, Aggregator, Unbilled, UnbilledReason};
+use crate::aggregate::{Aggregate, Aggregator, Partial, Unbilled, UnbilledReason};
 use crate::commission::{Commission, CommissionParty, PlanSource};
 use crate::error::{Error, Result};
 use crate::fx::Conversion;
@@ -64,8 +64,14 @@ impl<'s> Rater<'s> {
 
     /// Rates everything pushed.
     pub fn finish(self) -> Result<Outcome> {
-        let (aggregates, unbilled) = self.aggregator.finish();
+        let (aggregates, unbilled) = self.aggregator.finish()?;
         rate(self.scenario, aggregates, unbilled)
+    }
+
+    /// The aggregation so far, for callers that merge in parts aggregated elsewhere
+    /// (see [`rate_partial`]).
+    pub fn into_partial(self) -> Partial<'s> {
+        self.aggregator.into_partial()
     }
 }
 
@@ -90,6 +96,12 @@ struct CreditPot {
 enum Holder {
     Subscription(usize),
     Tenant,
+}
+
+/// Rates a (merged) aggregation.
+pub fn rate_partial(scenario: &Scenario, partial: Partial<'_>) -> Result<Outcome> {
+    let (aggregates, unbilled) = partial.finish()?;
+    rate(scenario, aggregates, unbilled)
 }
 
 /// Rates aggregates into an [`Outcome`]. `unbilled` carries the record-level entries

@@ -29,6 +29,7 @@ use crate::money::{Currency, RoundingMode};
 use crate::number::{format_plain, parse_decimal};
 use crate::period::{Period, format_local};
 use crate::pricing::{Per, PriceItem, PriceList, PriceScope, Rate};
+use crate::quantity::Quantity;
 use crate::rating::{Outcome, Rater};
 use crate::tiers::{Band, BandField, TierMode, Tiers};
 use crate::usage::{UsageRecord, parse_instant};
@@ -572,8 +573,8 @@ pub fn with_record<'a, R>(raw: &RawUsage<'a>, f: impl FnOnce(&UsageRecord<'_>) -
     let end_at = end.as_deref().and_then(parse_instant);
     let quantity = match quantity {
         None => None,
-        Some(Leaf::Str(s)) => parse_decimal(&s).ok(),
-        Some(Leaf::Number(n)) => parse_decimal(n).ok(),
+        Some(Leaf::Str(s)) => Quantity::parse(&s),
+        Some(Leaf::Number(n)) => Quantity::parse(n),
         Some(Leaf::Other) => None,
     };
     let record = UsageRecord {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use stackbill_core::scenario::json::{self, Document};
 use stackbill_core::usage::parse_instant;
-use stackbill_core::{Decimal, Rater, UsageRecord};
+use stackbill_core::{Decimal, Quantity, Rater, UsageRecord};
 
 #[test]
 fn rater_fed_records_matches_document_usage() {
@@ -25,7 +25,7 @@ fn rater_fed_records_matches_document_usage() {
             sku: None,
             start: parse_instant("2026-10-20T00:00:00Z"),
             end: parse_instant("2026-10-20T01:00:00Z"),
-            quantity: Some(Decimal::new(4, 0)),
+            quantity: Quantity::parse("4"),
             malformed: false,
         })
         .unwrap();

@@ -1,0 +1,246 @@
+//! Exact usage quantities for the aggregation loop.
+//!
+//! Summing millions of decimals with `Decimal` is slow and, once a sum outgrows 28
+//! significant digits, order-dependent. A [`Quantity`] is an exact fixed-point number in
+//! units of 10⁻²⁸ held in two machine integers, so sums are plain integer additions: exact,
+//! associative and commutative. That makes parallel aggregation deterministic (any merge
+//! order gives the same bits) and identical to sequential aggregation. Conversion back to
+//! `Decimal` happens once per aggregate, at rating.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+
+use crate::number::parse_decimal;
+
+/// 10²⁸: one unit of the integer part in fraction units.
+const ONE: u128 = 10_000_000_000_000_000_000_000_000_000;
+
+/// An exact quantity `int + frac / 10²⁸`, with `0 ≤ frac < 10²⁸` (`int` is the floor).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Quantity {
+    int: i128,
+    frac: u128,
+}
+
+impl fmt::Debug for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.to_decimal() {
+            Some(d) => write!(f, "Quantity({d})"),
+            None => write!(f, "Quantity({} + {}e-28)", self.int, self.frac),
+        }
+    }
+}
+
+fn pow10(n: u32) -> u128 {
+    10u128.pow(n)
+}
+
+impl Quantity {
+    /// Zero.
+    pub const ZERO: Quantity = Quantity { int: 0, frac: 0 };
+
+    /// The exact value of a decimal (every `Decimal` has at most 28 places).
+    pub fn from_decimal(d: Decimal) -> Quantity {
+        let scale = d.scale();
+        let p = pow10(scale) as i128;
+        let m = d.mantissa();
+        Quantity {
+            int: m.div_euclid(p),
+            // `rem_euclid` is in 0..p, so the cast and product stay below 10²⁸.
+            frac: (m.rem_euclid(p) as u128) * pow10(28 - scale),
+        }
+    }
+
+    /// Parses the decimal grammar of [`parse_decimal`], accepting exactly the same texts
+    /// with exactly the same values, with a fast path for plain `123.456` forms.
+    pub fn parse(text: &str) -> Option<Quantity> {
+        let b = text.as_bytes();
+        let (negative, digits) = match b.first() {
+            Some(b'-') => (true, &b[1..]),
+            _ => (false, b),
+        };
+        let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+        let rest = &digits[int_len..];
+        let fast = int_len > 0
+            && int_len <= 18
+            && match rest {
+                [] => true,
+                // At most 28 digits in all: parse_decimal accepts it with the same value.
+                [b'.', frac @ ..] => {
+                    !frac.is_empty()
+                        && int_len + frac.len() <= 28
+                        && frac.iter().all(u8::is_ascii_digit)
+                }
+                _ => false,
+            };
+        if !fast {
+            return parse_decimal(text).ok().map(Quantity::from_decimal);
+        }
+        let mut int: i128 = 0;
+        for &c in &digits[..int_len] {
+            int = int * 10 + i128::from(c - b'0');
+        }
+        let mut frac: u128 = 0;
+        if let [b'.', f @ ..] = rest {
+            for &c in f {
+                frac = frac * 10 + u128::from(c - b'0');
+            }
+            frac *= pow10(28 - f.len() as u32);
+        }
+        let q = Quantity { int, frac };
+        Some(if negative { q.neg() } else { q })
+    }
+
+    /// The negation (exact; the range is symmetric enough for any parsed value).
+    pub fn neg(self) -> Quantity {
+        if self.frac == 0 {
+            Quantity {
+                int: -self.int,
+                frac: 0,
+            }
+        } else {
+            Quantity {
+                int: -self.int - 1,
+                frac: ONE - self.frac,
+            }
+        }
+    }
+
+    /// The exact sum; `None` only beyond ±1.7e38.
+    pub fn checked_add(self, other: Quantity) -> Option<Quantity> {
+        let mut frac = self.frac + other.frac;
+        let mut carry = 0;
+        if frac >= ONE {
+            frac -= ONE;
+            carry = 1;
+        }
+        let int = self.int.checked_add(other.int)?.checked_add(carry)?;
+        Some(Quantity { int, frac })
+    }
+
+    /// Whether the value is below zero.
+    pub fn is_negative(&self) -> bool {
+        self.int < 0
+    }
+
+    /// Whether the value is zero.
+    pub fn is_zero(&self) -> bool {
+        self.int == 0 && self.frac == 0
+    }
+
+    /// The value as a `Decimal`: exact when it fits in 28 significant digits, otherwise
+    /// rounded half-even to the nearest value that does. `None` beyond ±7.9e28.
+    pub fn to_decimal(self) -> Option<Decimal> {
+        let negative = self.is_negative();
+        let Quantity { int, frac } = if negative { self.neg() } else { self };
+        let int = int as u128; // non-negative here
+        let int_digits = if int == 0 { 0 } else { int.ilog10() + 1 };
+        let scale = 28u32.saturating_sub(int_digits);
+        let p = pow10(28 - scale);
+        let mut kept = frac / p;
+        let dropped = frac % p;
+        if dropped * 2 > p || (dropped * 2 == p && kept % 2 == 1) {
+            kept += 1;
+        }
+        let mantissa = int.checked_mul(pow10(scale))?.checked_add(kept)?;
+        if mantissa >= 1u128 << 96 {
+            return None;
+        }
+        let signed = if negative {
+            -(mantissa as i128)
+        } else {
+            mantissa as i128
+        };
+        Decimal::try_from_i128_with_scale(signed, scale)
+            .ok()
+            .map(|d| if d.is_zero() { Decimal::ZERO } else { d })
+    }
+}
+
+impl From<Decimal> for Quantity {
+    fn from(d: Decimal) -> Self {
+        Quantity::from_decimal(d)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn round_trips_decimals() {
+        for s in [
+            "0",
+            "1",
+            "-1",
+            "-1.5",
+            "2048.5",
+            "0.0000001",
+            "-0.0000000000000000000000000001",
+            "79228162514264337593543950335",
+            "-79228162514264337593543950335",
+            "123.456",
+        ] {
+            assert_eq!(
+                Quantity::from_decimal(d(s)).to_decimal().unwrap(),
+                d(s),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn parses_like_parse_decimal() {
+        for s in [
+            "12",
+            "-0.5",
+            "4.57e-05",
+            "1e-7",
+            "8.381903171539307e-08",
+            "0.0013440860215053763",
+            "00012.50",
+            "-0",
+            "999999999999999999.9999999999",
+            "1234567890123456789.5",
+        ] {
+            assert_eq!(
+                Quantity::parse(s).unwrap().to_decimal(),
+                Some(parse_decimal(s).unwrap()),
+                "{s}"
+            );
+        }
+        for s in ["", "-", "abc", "1.", ".5", "1e-29", "1e29", " 1"] {
+            assert_eq!(
+                Quantity::parse(s).is_some(),
+                parse_decimal(s).is_ok(),
+                "{s}"
+            );
+        }
+    }
+
+    #[test]
+    fn sums_are_exact_and_round_once() {
+        let parts = ["2048.5", "8.381903171539307e-08", "1e-7"];
+        let sum = parts
+            .iter()
+            .map(|s| Quantity::parse(s).unwrap())
+            .fold(Quantity::ZERO, |a, b| a.checked_add(b).unwrap());
+        assert_eq!(sum.to_decimal().unwrap(), d("2048.50000018381903171539307"));
+        let a = Quantity::parse("-1.25").unwrap();
+        let b = Quantity::parse("1.25").unwrap();
+        assert!(a.checked_add(b).unwrap().is_zero());
+        assert!(a.is_negative() && !b.is_negative());
+        // 10^6 + 10^-27 needs 34 digits: rounded half-even to 28 significant digits.
+        let big = Quantity::parse("1000000")
+            .unwrap()
+            .checked_add(Quantity::parse("0.000000000000000000000000001").unwrap())
+            .unwrap();
+        assert_eq!(big.to_decimal().unwrap(), d("1000000"));
+    }
+}
