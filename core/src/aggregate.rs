@@ -311,7 +311,7 @@ impl<'s> Partial<'s> {
 
     /// Takes back a contribution returned by [`push`](Partial::push) on this part.
     pub fn undo(&mut self, c: Contribution) -> Result<()> {
-        self.add(c.bucket, c.quantity.neg(), -1)?;
+        self.add(c.bucket, -c.quantity, -1)?;
         self.records = self.records.saturating_sub(1);
         Ok(())
     }

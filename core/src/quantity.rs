@@ -89,11 +89,11 @@ impl Quantity {
             frac *= pow10(28 - f.len() as u32);
         }
         let q = Quantity { int, frac };
-        Some(if negative { q.neg() } else { q })
+        Some(if negative { q.negated() } else { q })
     }
 
     /// The negation (exact; the range is symmetric enough for any parsed value).
-    pub fn neg(self) -> Quantity {
+    fn negated(self) -> Quantity {
         if self.frac == 0 {
             Quantity {
                 int: -self.int,
@@ -133,7 +133,7 @@ impl Quantity {
     /// rounded half-even to the nearest value that does. `None` beyond ±7.9e28.
     pub fn to_decimal(self) -> Option<Decimal> {
         let negative = self.is_negative();
-        let Quantity { int, frac } = if negative { self.neg() } else { self };
+        let Quantity { int, frac } = if negative { self.negated() } else { self };
         let int = int as u128; // non-negative here
         let int_digits = if int == 0 { 0 } else { int.ilog10() + 1 };
         let scale = 28u32.saturating_sub(int_digits);
@@ -155,6 +155,14 @@ impl Quantity {
         Decimal::try_from_i128_with_scale(signed, scale)
             .ok()
             .map(|d| if d.is_zero() { Decimal::ZERO } else { d })
+    }
+}
+
+impl std::ops::Neg for Quantity {
+    type Output = Quantity;
+
+    fn neg(self) -> Quantity {
+        self.negated()
     }
 }
 
