@@ -154,7 +154,13 @@ impl Quantity {
         };
         Decimal::try_from_i128_with_scale(signed, scale)
             .ok()
-            .map(|d| if d.is_zero() { Decimal::ZERO } else { d })
+            .map(|d| {
+                if d.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    d.normalize()
+                }
+            })
     }
 }
 

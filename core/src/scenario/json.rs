@@ -518,6 +518,11 @@ impl<'a> Document<'a> {
         &self.scenario
     }
 
+    /// The document's usage objects, in input order.
+    pub fn usage(&self) -> &[RawUsage<'a>] {
+        &self.usage
+    }
+
     /// Number of usage records in the document.
     pub fn usage_len(&self) -> usize {
         self.usage.len()

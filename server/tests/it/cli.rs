@@ -155,3 +155,148 @@ fn garbage_never_panics() {
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
     }
 }
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("stackbill-cli-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+    fn path(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn generated_usage_rates_the_same_from_a_file_and_from_gzip() {
+    let dir = Scratch::new("gen");
+    let (scenario, csv, gz) = (dir.path("s.json"), dir.path("u.csv"), dir.path("u.csv.gz"));
+    for usage in [&csv, &gz] {
+        let out = stackbill(
+            &[
+                "gen-usage",
+                "--tenants",
+                "25",
+                "--hours",
+                "24",
+                "--seed",
+                "9",
+                "--duplicate-every",
+                "11",
+                "--usage",
+                usage,
+                "--scenario",
+                &scenario,
+                "--quiet",
+            ],
+            None,
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let plain = stackbill(&["rate", &scenario, "--usage", &csv, "--quiet"], None);
+    let zipped = stackbill(
+        &[
+            "rate",
+            &scenario,
+            "--usage",
+            &gz,
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(plain.status.code(), Some(0));
+    assert_eq!(plain.stdout, zipped.stdout);
+    let doc: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(doc["invoices"].as_array().unwrap().len(), 25);
+    assert!(plain.stderr.is_empty(), "quiet means quiet");
+}
+
+#[test]
+fn rejects_file_lists_bad_rows_and_the_run_goes_on() {
+    let dir = Scratch::new("rejects");
+    let (scenario, usage, rejects) = (
+        dir.path("s.json"),
+        dir.path("u.csv"),
+        dir.path("rejects.ndjson"),
+    );
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors");
+    std::fs::copy(vectors.join("flat-basic.scenario.json"), &scenario).unwrap();
+    std::fs::write(
+        &usage,
+        "id,subscription,meter,sku,resource,start,end,quantity\n\
+         x1,sub-erp,fab6eb84-500b-4a09-a8ca-7358f8bbaea5,,,2026-10-20T00:00:00Z,2026-10-20T01:00:00Z,10\n\
+         x2,sub-erp,fab6eb84-500b-4a09-a8ca-7358f8bbaea5,,,not-a-time,2026-10-20T01:00:00Z,1\n\
+         x3,sub-erp,fab6eb84-500b-4a09-a8ca-7358f8bbaea5,,,2026-10-20T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = stackbill(
+        &["rate", &scenario, "--usage", &usage, "--rejects", &rejects],
+        None,
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("2 invalid"), "{stderr}");
+    let listed: Vec<Value> = std::fs::read_to_string(&rejects)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0]["line"], 3);
+    assert_eq!(listed[0]["source"], usage.as_str());
+    assert_eq!(listed[1]["line"], 4);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let invalid = doc["unbilled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["reason"] == "invalid_usage")
+        .unwrap();
+    assert_eq!(invalid["records"], 2);
+    // The good row joined the scenario's own usage: 96 + 10.
+    let line = doc["invoices"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["meter"] == "fab6eb84-500b-4a09-a8ca-7358f8bbaea5")
+        .unwrap();
+    assert_eq!(line["quantity"], "106");
+}
+
+#[test]
+fn unreadable_usage_file_exits_1() {
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors");
+    let scenario = vectors.join("flat-basic.scenario.json");
+    let out = stackbill(
+        &[
+            "rate",
+            scenario.to_str().unwrap(),
+            "--usage",
+            "/nonexistent/u.csv",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/u.csv"));
+}

@@ -1,0 +1,19 @@
+//! Reading usage files into the StackBill engine: CSV (RFC 4180) and NDJSON, optionally
+//! gzipped, split into blocks aggregated on every core and merged deterministically.
+//!
+//! Memory stays bounded by the number of aggregates plus 8 bytes per record that carries
+//! an id (its fingerprint, for "the last record with an id wins"); rows themselves are never
+//! kept. Every row that cannot be billed is counted (as `invalid_usage` when unreadable)
+//! and, if asked, listed with its line number: nothing silently vanishes.
+
+mod csv;
+mod error;
+mod fingerprint;
+mod format;
+pub mod generate;
+mod pipeline;
+mod source;
+
+pub use error::IngestError;
+pub use format::{Format, FormatKind};
+pub use pipeline::{Ingest, Options, Phase, Progress, ProgressFn, Reject, aggregate};

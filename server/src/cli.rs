@@ -1,0 +1,313 @@
+//! The subcommands: argument parsing and the translation of results into output and exit
+//! codes. All billing logic lives in `stackbill-core`, all file reading in
+//! `stackbill-ingest`.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use stackbill_core::rating::rate_partial;
+use stackbill_core::scenario::json::{self, Document, ReadError};
+use stackbill_ingest::generate;
+
+#[derive(Parser)]
+#[command(
+    name = "stackbill",
+    version,
+    about = "Billing engine for Azure Stack Hub resellers"
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Rate a scenario (billing-semantics.md §10) and print invoices, commissions and the
+    /// unbilled report as JSON.
+    Rate(RateArgs),
+    /// Generate realistic Azure Stack usage (CSV) and the matching scenario.
+    GenUsage(GenArgs),
+}
+
+#[derive(Args)]
+struct RateArgs {
+    /// Scenario JSON file, or `-` for standard input.
+    scenario: PathBuf,
+    /// Usage file(s) added after the scenario's own usage, in order: `.csv` or `.ndjson`
+    /// (`.jsonl`), each optionally `.gz`.
+    #[arg(long = "usage", value_name = "FILE")]
+    usage: Vec<PathBuf>,
+    /// Write every row counted as invalid_usage (with source, line and reason) to FILE as
+    /// NDJSON.
+    #[arg(long, value_name = "FILE")]
+    rejects: Option<PathBuf>,
+    /// No progress bar and no summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct GenArgs {
+    /// Tenants (one subscription each).
+    #[arg(long, default_value_t = 2000)]
+    tenants: usize,
+    /// Meters per subscription (at most 26).
+    #[arg(long, default_value_t = 25)]
+    meters: usize,
+    /// Hours of usage.
+    #[arg(long, default_value_t = 730)]
+    hours: u32,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Repeat every n-th row with the same id and a corrected quantity (0: never).
+    #[arg(long, default_value_t = 0)]
+    duplicate_every: u64,
+    /// Where to write the usage CSV (`.csv` or `.csv.gz`).
+    #[arg(long, value_name = "FILE")]
+    usage: PathBuf,
+    /// Where to write the scenario JSON.
+    #[arg(long, value_name = "FILE")]
+    scenario: PathBuf,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Rate(args) => rate(args),
+        Command::GenUsage(args) => gen_usage(args),
+    }
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("stackbill: {message}");
+    ExitCode::from(1)
+}
+
+fn read_input(file: &Path) -> Result<String, String> {
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))
+    }
+}
+
+fn print_json(value: &serde_json::Value) -> ExitCode {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot write output: {e}")),
+    }
+}
+
+/// A progress bar on stderr that appears only when stderr is a terminal and the work has
+/// lasted more than a second.
+struct Bar {
+    bar: ProgressBar,
+    started: Instant,
+    enabled: bool,
+}
+
+impl Bar {
+    fn new(total: u64, unit_bytes: bool, quiet: bool) -> Arc<Bar> {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        let template = if unit_bytes {
+            "{spinner} {msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})"
+        } else {
+            "{spinner} {msg} [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, eta {eta})"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Arc::new(Bar {
+            bar,
+            started: Instant::now(),
+            enabled: !quiet && std::io::stderr().is_terminal(),
+        })
+    }
+
+    fn update(&self, message: &'static str, position: u64) {
+        if !self.enabled {
+            return;
+        }
+        if self.bar.is_hidden() && self.started.elapsed() > Duration::from_secs(1) {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_message(message);
+        self.bar.set_position(position);
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn rate(args: RateArgs) -> ExitCode {
+    let text = match read_input(&args.scenario) {
+        Ok(t) => t,
+        Err(message) => return fail(message),
+    };
+    let name = if args.scenario.as_os_str() == "-" {
+        "<stdin>".to_owned()
+    } else {
+        args.scenario.display().to_string()
+    };
+    let doc = match Document::parse(&text) {
+        Ok(doc) => doc,
+        Err(ReadError::Syntax {
+            line,
+            column,
+            message,
+        }) => return fail(format!("{name}:{line}:{column}: malformed JSON: {message}")),
+        Err(ReadError::Invalid(invalid)) => {
+            print_json(&json::invalid_to_value(&invalid));
+            return ExitCode::from(2);
+        }
+        Err(e) => return fail(format!("{name}: {e}")),
+    };
+    let total: u64 = args
+        .usage
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    let bar = Bar::new(total, true, args.quiet);
+    let progress_bar = bar.clone();
+    let options = stackbill_ingest::Options {
+        threads: args.threads,
+        progress: Some(Arc::new(move |p: stackbill_ingest::Progress| {
+            let message = match p.phase {
+                stackbill_ingest::Phase::Aggregate => "rating",
+                stackbill_ingest::Phase::Dedup => "resolving repeated ids",
+            };
+            progress_bar.update(message, p.bytes);
+        })),
+    };
+    let ingest =
+        match stackbill_ingest::aggregate(doc.scenario(), Some(&doc), &args.usage, &options) {
+            Ok(ingest) => ingest,
+            Err(e) if e.is_user_error() => {
+                bar.finish();
+                if let stackbill_ingest::IngestError::Engine(engine) = &e {
+                    print_json(&json::error_to_value(engine));
+                    return ExitCode::from(2);
+                }
+                return fail(e);
+            }
+            Err(e) => {
+                bar.finish();
+                return fail(e);
+            }
+        };
+    bar.finish();
+    if let Some(path) = &args.rejects {
+        if let Err(e) = write_rejects(path, &ingest) {
+            return fail(format!("cannot write {}: {e}", path.display()));
+        }
+    }
+    let (rows, rejected, superseded) = (ingest.rows, ingest.rejects.len(), ingest.superseded);
+    let outcome = match rate_partial(doc.scenario(), ingest.partial) {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            print_json(&json::error_to_value(&e));
+            return ExitCode::from(2);
+        }
+    };
+    if !args.quiet && (rejected > 0 || superseded > 0) {
+        eprintln!(
+            "stackbill: {rows} rows read; {rejected} invalid (reported as invalid_usage{}); {superseded} superseded by a later row with the same id",
+            if args.rejects.is_some() {
+                ", listed in the rejects file"
+            } else {
+                "; --rejects FILE lists them"
+            }
+        );
+    }
+    print_json(&json::outcome_to_value(&outcome))
+}
+
+fn write_rejects(path: &Path, ingest: &stackbill_ingest::Ingest<'_>) -> std::io::Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    for r in &ingest.rejects {
+        let line = serde_json::json!({
+            "source": ingest.sources.get(r.source),
+            "line": r.line,
+            "reason": r.reason,
+            "row": r.row,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()
+}
+
+fn gen_usage(args: GenArgs) -> ExitCode {
+    let config = generate::Config {
+        tenants: args.tenants,
+        meters: args.meters,
+        hours: args.hours,
+        seed: args.seed,
+        duplicate_every: args.duplicate_every,
+    };
+    let scenario = generate::scenario(&config);
+    let written = File::create(&args.scenario).and_then(|f| {
+        let mut w = BufWriter::new(f);
+        serde_json::to_writer_pretty(&mut w, &scenario)?;
+        writeln!(w)?;
+        w.flush()
+    });
+    if let Err(e) = written {
+        return fail(format!("cannot write {}: {e}", args.scenario.display()));
+    }
+    let rows = generate::rows(&config);
+    let bar = Bar::new(rows, false, args.quiet);
+    let gz = args.usage.extension().is_some_and(|e| e == "gz");
+    let result = File::create(&args.usage).and_then(|f| {
+        let progress = |n| bar.update("generating", n);
+        if gz {
+            let mut w = flate2::write::GzEncoder::new(
+                BufWriter::with_capacity(1 << 20, f),
+                flate2::Compression::fast(),
+            );
+            generate::write_csv(&config, &mut w, progress)?;
+            w.finish()?.flush()
+        } else {
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            generate::write_csv(&config, &mut w, progress)?;
+            w.flush()
+        }
+    });
+    bar.finish();
+    match result {
+        Ok(()) => {
+            if !args.quiet {
+                eprintln!(
+                    "stackbill: wrote {rows} usage rows to {} and the scenario to {}",
+                    args.usage.display(),
+                    args.scenario.display()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("cannot write {}: {e}", args.usage.display())),
+    }
+}
