@@ -160,16 +160,21 @@ pub struct Partial<'s> {
     meters: Interner,
     /// Raw meter spelling → interned canonical meter.
     meter_spelling: Map<Box<str>, u32>,
+    /// A direct-mapped cache in front of `meter_spelling`, indexed by a cheap hash of the
+    /// spelling's ends: a region reports a few dozen meter spellings, millions of times.
+    meter_cache: Vec<(Box<str>, u32)>,
     skus: Interner,
     billable_index: Map<(u32, u32, u32), u32>,
     billable: Vec<((u32, u32, u32), Sum)>,
+    /// Per subscription and meter, the last (sku, bucket) used: a direct index that
+    /// spares the hash look-up for almost every row.
+    recent: Vec<Vec<(u32, u32)>>,
     unbilled_index: Map<UnbilledKey, u32>,
     unbilled: Vec<(UnbilledKey, Sum)>,
     records: u64,
-    /// The previous record's subscription and meter spellings: consecutive usage rows
-    /// mostly share them, and comparing is cheaper than hashing.
-    last_subscription: Option<(Box<str>, u32)>,
-    last_meter: Option<(Box<str>, u32)>,
+    /// The previous record's subscription: consecutive usage rows mostly share it, and
+    /// comparing is cheaper than hashing. The buffer is reused, never reallocated per row.
+    last_subscription: (String, u32),
 }
 
 fn overflow() -> Error {
@@ -187,14 +192,15 @@ impl<'s> Partial<'s> {
             known: Vec::new(),
             meters: Interner::default(),
             meter_spelling: Map::default(),
+            meter_cache: Vec::new(),
             skus: Interner::default(),
             billable_index: Map::default(),
             billable: Vec::new(),
+            recent: Vec::new(),
             unbilled_index: Map::default(),
             unbilled: Vec::new(),
             records: 0,
-            last_subscription: None,
-            last_meter: None,
+            last_subscription: (String::new(), NONE),
         }
     }
 
@@ -204,8 +210,18 @@ impl<'s> Partial<'s> {
     }
 
     fn meter(&mut self, raw: &str) -> u32 {
-        if let Some((last, m)) = &self.last_meter {
-            if **last == *raw {
+        const SLOTS: usize = 256;
+        let b = raw.as_bytes();
+        let mut key = b.len() as u64;
+        if b.len() >= 8 {
+            let head = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
+            let t = &b[b.len() - 8..];
+            let tail = u64::from_le_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]]);
+            key ^= head ^ tail.rotate_left(29);
+        }
+        let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SLOTS;
+        if let Some((spelling, m)) = self.meter_cache.get(slot) {
+            if **spelling == *raw && *m != NONE {
                 return *m;
             }
         }
@@ -217,18 +233,21 @@ impl<'s> Partial<'s> {
                 m
             }
         };
-        self.last_meter = Some((Box::from(raw), m));
+        if self.meter_cache.is_empty() {
+            self.meter_cache = vec![(Box::from(""), NONE); SLOTS];
+        }
+        self.meter_cache[slot] = (Box::from(raw), m);
         m
     }
 
     fn subscription(&mut self, raw: &str) -> u32 {
-        if let Some((last, s)) = &self.last_subscription {
-            if **last == *raw {
-                return *s;
-            }
+        if self.last_subscription.1 != NONE && self.last_subscription.0 == raw {
+            return self.last_subscription.1;
         }
         let s = self.intern_subscription(raw);
-        self.last_subscription = Some((Box::from(raw), s));
+        self.last_subscription.0.clear();
+        self.last_subscription.0.push_str(raw);
+        self.last_subscription.1 = s;
         s
     }
 
@@ -254,10 +273,10 @@ impl<'s> Partial<'s> {
                 None => Some(UnbilledReason::UnknownSubscription),
                 Some(si) => {
                     let tenant = self.scenario.hierarchy.tenant_of(si);
-                    let bounds = &self.scenario.tenant_terms[tenant].bounds;
+                    let (from, to) = self.scenario.tenant_terms[tenant].nanos;
                     // A valid record has a start.
                     let start = record.start.unwrap_or(i64::MIN);
-                    (!bounds.contains_nanos(start)).then_some(UnbilledReason::OutsidePeriod)
+                    (start < from || start >= to).then_some(UnbilledReason::OutsidePeriod)
                 }
             }
         };
@@ -268,7 +287,7 @@ impl<'s> Partial<'s> {
                 meter,
                 sku,
             })),
-            None => Bucket::Billable(self.billable_bucket((sub, meter, sku))),
+            None => Bucket::Billable(self.recent_bucket(sub, meter, sku)),
         };
         Contribution { bucket, quantity }
     }
@@ -280,6 +299,25 @@ impl<'s> Partial<'s> {
             self.unbilled.push((key, Sum::ZERO));
         }
         i
+    }
+
+    fn recent_bucket(&mut self, sub: u32, meter: u32, sku: u32) -> u32 {
+        let (s, m) = (sub as usize, meter as usize);
+        if let Some(&(k, b)) = self.recent.get(s).and_then(|row| row.get(m)) {
+            if k == sku && b != NONE {
+                return b;
+            }
+        }
+        let b = self.billable_bucket((sub, meter, sku));
+        if self.recent.len() <= s {
+            self.recent.resize_with(s + 1, Vec::new);
+        }
+        let row = &mut self.recent[s];
+        if row.len() <= m {
+            row.resize(m + 1, (NONE, NONE));
+        }
+        row[m] = (sku, b);
+        b
     }
 
     fn billable_bucket(&mut self, key: (u32, u32, u32)) -> u32 {

@@ -140,11 +140,12 @@ impl PeriodBounds {
         Decimal::from(seconds) / Decimal::from(3600)
     }
 
-    /// Whether an instant, in Unix nanoseconds, falls in `[start, end)`.
-    pub fn contains_nanos(&self, nanos: i64) -> bool {
-        let start = self.start.timestamp().saturating_mul(1_000_000_000);
-        let end = self.end.timestamp().saturating_mul(1_000_000_000);
-        nanos >= start && nanos < end
+    /// `[start, end)` in Unix nanoseconds (saturating outside the years 1678–2261).
+    pub fn nanos(&self) -> (i64, i64) {
+        (
+            self.start.timestamp().saturating_mul(1_000_000_000),
+            self.end.timestamp().saturating_mul(1_000_000_000),
+        )
     }
 }
 

@@ -32,8 +32,19 @@ impl fmt::Debug for Quantity {
     }
 }
 
+/// 10⁰ … 10²⁸.
+const POW10: [u128; 29] = {
+    let mut table = [1u128; 29];
+    let mut i = 1;
+    while i < 29 {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
 fn pow10(n: u32) -> u128 {
-    10u128.pow(n)
+    POW10[n as usize]
 }
 
 impl Quantity {
@@ -77,17 +88,26 @@ impl Quantity {
         if !fast {
             return parse_decimal(text).ok().map(Quantity::from_decimal);
         }
-        let mut int: i128 = 0;
+        // At most 18 integer digits fit a u64; fraction digits are taken 19 at a time.
+        let mut int: u64 = 0;
         for &c in &digits[..int_len] {
-            int = int * 10 + i128::from(c - b'0');
+            int = int * 10 + u64::from(c - b'0');
         }
         let mut frac: u128 = 0;
         if let [b'.', f @ ..] = rest {
-            for &c in f {
-                frac = frac * 10 + u128::from(c - b'0');
+            let (head, tail) = f.split_at(f.len().min(19));
+            let mut part: u64 = 0;
+            for &c in head {
+                part = part * 10 + u64::from(c - b'0');
             }
-            frac *= pow10(28 - f.len() as u32);
+            frac = u128::from(part) * POW10[28 - head.len()];
+            let mut part: u64 = 0;
+            for &c in tail {
+                part = part * 10 + u64::from(c - b'0');
+            }
+            frac += u128::from(part) * POW10[28 - f.len()];
         }
+        let int = i128::from(int);
         let q = Quantity { int, frac };
         Some(if negative { q.negated() } else { q })
     }

@@ -51,6 +51,8 @@ pub struct TenantTerms {
     pub time_zone: Tz,
     /// Period bounds in that zone.
     pub bounds: PeriodBounds,
+    /// The same bounds in Unix nanoseconds, for the per-record check.
+    pub nanos: (i64, i64),
     /// Divisor for `per: month` prices: the real hours, or 730.
     pub month_hours: Decimal,
 }
@@ -274,6 +276,7 @@ impl Scenario {
                     currency: t.currency.unwrap_or(platform.currency),
                     time_zone,
                     bounds,
+                    nanos: bounds.nanos(),
                     month_hours: if platform.monthly_variable_pricing {
                         bounds.hours()
                     } else {

@@ -38,24 +38,40 @@ impl Fingerprints {
         part.push(fp);
     }
 
-    /// Fingerprints that occur more than once across all `sets`, consuming them.
+    /// Sorts every partition; workers call this on their own thread, so the sorting of
+    /// a pass runs on all cores.
+    pub(crate) fn sort(&mut self) {
+        for part in &mut self.parts {
+            part.sort_unstable();
+        }
+    }
+
+    /// Fingerprints that occur more than once across all `sets` (each already sorted),
+    /// consuming them: per partition, a k-way merge that compares neighbours.
     pub(crate) fn repeated(mut sets: Vec<Fingerprints>) -> HashSet<u64> {
         let mut repeated = HashSet::new();
         for p in 0..256 {
-            let mut all: Vec<u64> = Vec::new();
-            for set in &mut sets {
-                let part = std::mem::take(&mut set.parts[p]);
-                if all.is_empty() {
-                    all = part;
-                } else {
-                    all.extend_from_slice(&part);
+            let parts: Vec<Vec<u64>> = sets
+                .iter_mut()
+                .map(|s| std::mem::take(&mut s.parts[p]))
+                .collect();
+            let mut at = vec![0usize; parts.len()];
+            let mut previous = None;
+            loop {
+                let mut best: Option<(usize, u64)> = None;
+                for (k, part) in parts.iter().enumerate() {
+                    if let Some(&v) = part.get(at[k]) {
+                        if best.is_none_or(|(_, b)| v < b) {
+                            best = Some((k, v));
+                        }
+                    }
                 }
-            }
-            all.sort_unstable();
-            for w in all.windows(2) {
-                if w[0] == w[1] {
-                    repeated.insert(w[0]);
+                let Some((k, v)) = best else { break };
+                at[k] += 1;
+                if previous == Some(v) {
+                    repeated.insert(v);
                 }
+                previous = Some(v);
             }
         }
         repeated
@@ -76,6 +92,8 @@ mod tests {
         for id in ["q", "y"] {
             b.push(fingerprint(id));
         }
+        a.sort();
+        b.sort();
         let r = Fingerprints::repeated(vec![a, b]);
         assert_eq!(r, HashSet::from([fingerprint("y")]));
     }
