@@ -1,0 +1,220 @@
+//! `import stackbill`: the engine in-process, a thin translation of the core.
+//!
+//! Rating runs with the GIL released; any panic is caught at this boundary and raised as
+//! `StackBillError`, never as a Rust panic. The scenario contract (JSON in, §10 JSON out) is
+//! the interface; the Python package turns the output into `Decimal`s and `datetime`s.
+
+mod error;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use pyo3::prelude::*;
+use stackbill_core::hierarchy::{DistributorId, PartnerId, SubscriptionId, TenantId};
+use stackbill_core::rating::rate_partial;
+use stackbill_core::rbac::{self, Action, Governance, NodePath, Role, Scope};
+use stackbill_core::scenario::json::{self, Document};
+use stackbill_core::{Rater, UsageRecord};
+
+use crate::error::Failure;
+
+/// Rates `scenario` (JSON text, or a path when `is_path`) with optional usage files and
+/// optional NDJSON usage lines (both after the scenario's own usage) and returns the
+/// output document of billing-semantics §10 as JSON text.
+#[pyfunction]
+#[pyo3(signature = (scenario, is_path=false, usage_files=None, usage_lines=None))]
+fn rate_json(
+    py: Python<'_>,
+    scenario: String,
+    is_path: bool,
+    usage_files: Option<Vec<PathBuf>>,
+    usage_lines: Option<String>,
+) -> PyResult<String> {
+    let result = py.detach(move || {
+        error::guard(|| {
+            rate(
+                &scenario,
+                is_path,
+                usage_files.unwrap_or_default(),
+                usage_lines,
+            )
+        })
+    });
+    result.map_err(|f| f.into_py_err(py))
+}
+
+fn rate(
+    scenario: &str,
+    is_path: bool,
+    files: Vec<PathBuf>,
+    lines: Option<String>,
+) -> Result<String, Failure> {
+    let text;
+    let source = if is_path {
+        text = std::fs::read_to_string(scenario).map_err(|e| Failure::Unreadable {
+            what: scenario.to_owned(),
+            error: e.to_string(),
+        })?;
+        &text
+    } else {
+        scenario
+    };
+    let doc = Document::parse(source)?;
+    let outcome = if files.is_empty() {
+        let mut rater = Rater::new(doc.scenario());
+        doc.push_usage(&mut rater)?;
+        for line in lines.iter().flat_map(|l| l.lines()) {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match json::parse_usage_line(line) {
+                Ok(raw) => json::with_record(&raw, |r| rater.push(r))?,
+                Err(_) => rater.push(&UsageRecord {
+                    malformed: true,
+                    ..UsageRecord::default()
+                })?,
+            }
+        }
+        rater.finish()?
+    } else {
+        let options = stackbill_ingest::Options::default();
+        let ingest = stackbill_ingest::aggregate(doc.scenario(), Some(&doc), &files, &options)?;
+        rate_partial(doc.scenario(), ingest.partial)?
+    };
+    Ok(json::outcome_to_string(&outcome))
+}
+
+type Node = HashMap<String, Option<String>>;
+
+fn node_path(node: &Node) -> Result<NodePath, Failure> {
+    for key in node.keys() {
+        if !matches!(
+            key.as_str(),
+            "distributor" | "partner" | "tenant" | "subscription"
+        ) {
+            return Err(Failure::Scope(format!(
+                "unknown node key {key:?} (expected distributor, partner, tenant, subscription)"
+            )));
+        }
+    }
+    let get = |k: &str| node.get(k).cloned().flatten();
+    let path = NodePath {
+        distributor: get("distributor").map(DistributorId::new),
+        partner: get("partner").map(PartnerId::new),
+        tenant: get("tenant").map(TenantId::new),
+        subscription: get("subscription").map(SubscriptionId::new),
+    };
+    if !path.is_well_formed() {
+        return Err(Failure::Scope(
+            "a node must name every ancestor (a tenant needs its partner and distributor)".into(),
+        ));
+    }
+    Ok(path)
+}
+
+fn role(name: &str) -> Result<Role, Failure> {
+    Role::from_name(name).ok_or_else(|| {
+        Failure::Scope(format!(
+            "unknown role {name:?}; expected one of {}",
+            Role::ALL.map(Role::name).join(", ")
+        ))
+    })
+}
+
+fn action(name: &str) -> Result<Action, Failure> {
+    Action::ALL
+        .into_iter()
+        .find(|a| error::snake(&format!("{a:?}")) == name)
+        .ok_or_else(|| Failure::Scope(format!("unknown action {name:?}")))
+}
+
+fn governance(switches: Option<HashMap<String, bool>>) -> Result<Governance, Failure> {
+    let mut g = Governance::default();
+    for (key, on) in switches.unwrap_or_default() {
+        let slot = match key.as_str() {
+            "partner_tenant_self_provisioning" => &mut g.partner_tenant_self_provisioning,
+            "distributor_tenant_self_provisioning" => &mut g.distributor_tenant_self_provisioning,
+            "tenant_subscription_self_provisioning" => &mut g.tenant_subscription_self_provisioning,
+            "partner_subscription_provisioning" => &mut g.partner_subscription_provisioning,
+            "distributor_subscription_provisioning" => &mut g.distributor_subscription_provisioning,
+            "tenant_user_self_provisioning" => &mut g.tenant_user_self_provisioning,
+            "partner_user_self_provisioning" => &mut g.partner_user_self_provisioning,
+            "distributor_user_self_provisioning" => &mut g.distributor_user_self_provisioning,
+            "calculator_tenants" => &mut g.calculator_tenants,
+            "calculator_partners" => &mut g.calculator_partners,
+            "calculator_distributors" => &mut g.calculator_distributors,
+            other => {
+                return Err(Failure::Scope(format!(
+                    "unknown governance switch {other:?}"
+                )));
+            }
+        };
+        *slot = on;
+    }
+    Ok(g)
+}
+
+/// Whether `role` granted at `at` may perform `action` on `target` (the core's policy).
+#[pyfunction]
+#[pyo3(signature = (role_name, at, action_name, target, switches=None))]
+fn can(
+    py: Python<'_>,
+    role_name: &str,
+    at: Node,
+    action_name: &str,
+    target: Node,
+    switches: Option<HashMap<String, bool>>,
+) -> PyResult<bool> {
+    error::guard(|| {
+        let scope = Scope::new(role(role_name)?, node_path(&at)?)
+            .map_err(|e| Failure::Scope(e.to_string()))?;
+        Ok(rbac::can(
+            &scope,
+            action(action_name)?,
+            &node_path(&target)?,
+            &governance(switches)?,
+        ))
+    })
+    .map_err(|f| f.into_py_err(py))
+}
+
+/// Whether `role` granted at `at` may grant `granted` at `target`.
+#[pyfunction]
+#[pyo3(signature = (role_name, at, granted, target, switches=None))]
+fn can_grant(
+    py: Python<'_>,
+    role_name: &str,
+    at: Node,
+    granted: &str,
+    target: Node,
+    switches: Option<HashMap<String, bool>>,
+) -> PyResult<bool> {
+    error::guard(|| {
+        let scope = Scope::new(role(role_name)?, node_path(&at)?)
+            .map_err(|e| Failure::Scope(e.to_string()))?;
+        Ok(rbac::can_grant(
+            &scope,
+            role(granted)?,
+            &node_path(&target)?,
+            &governance(switches)?,
+        ))
+    })
+    .map_err(|f| f.into_py_err(py))
+}
+
+#[pymodule]
+fn _stackbill(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(rate_json, m)?)?;
+    m.add_function(wrap_pyfunction!(can, m)?)?;
+    m.add_function(wrap_pyfunction!(can_grant, m)?)?;
+    m.add(
+        "ACTIONS",
+        Action::ALL
+            .iter()
+            .map(|a| error::snake(&format!("{a:?}")))
+            .collect::<Vec<_>>(),
+    )?;
+    m.add("ROLES", Role::ALL.map(Role::name).to_vec())?;
+    error::register(m)
+}
