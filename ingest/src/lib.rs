@@ -12,8 +12,10 @@ mod fingerprint;
 mod format;
 pub mod generate;
 mod pipeline;
+mod rows;
 mod source;
 
 pub use error::IngestError;
 pub use format::{Format, FormatKind};
 pub use pipeline::{Ingest, Options, Phase, Progress, ProgressFn, Reject, aggregate};
+pub use rows::{RowText, read_rows};

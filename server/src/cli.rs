@@ -33,6 +33,73 @@ enum Command {
     Rate(RateArgs),
     /// Generate realistic Azure Stack usage (CSV) and the matching scenario.
     GenUsage(GenArgs),
+    /// Apply the database schema migrations (SQLite databases migrate themselves).
+    Migrate(DatabaseArg),
+    /// Load a scenario (hierarchy, price lists, FX rates, usage) into a database.
+    ImportScenario {
+        /// Scenario JSON file, or `-` for standard input.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Usage stored in a database.
+    #[command(subcommand)]
+    Usage(UsageCommand),
+    /// Bill a period from a database: write preview invoices (replacing earlier previews of
+    /// the period) and commission summaries.
+    Bill {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// Only this tenant (commission summaries are then left as they were).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Print the output JSON (billing-semantics §10) of what was written.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Write the scenario JSON equivalent to billing a period (stored hierarchy, pricing,
+    /// FX and exactly the usage the bill reads) to standard output.
+    ExportScenario {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Args)]
+struct DatabaseArg {
+    /// Database URL: sqlite://FILE (the default, `sqlite://stackbill.db`, or
+    /// $STACKBILL_DATABASE), mysql://USER@HOST:PORT/DB or mariadb://….
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
+impl DatabaseArg {
+    fn url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(crate::stored::default_database)
+    }
+}
+
+#[derive(Subcommand)]
+enum UsageCommand {
+    /// Import a usage file (CSV or NDJSON, optionally gzipped) idempotently: rows are keyed
+    /// by id; re-importing changes nothing and reports rows as duplicates.
+    Import {
+        /// The usage file.
+        file: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Args)]
@@ -87,6 +154,127 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Rate(args) => rate(args),
         Command::GenUsage(args) => gen_usage(args),
+        Command::Migrate(db) => block_on(async {
+            match crate::stored::migrate(&db.url()).await {
+                Ok(message) => {
+                    eprintln!("stackbill: {message}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => store_failure(&e),
+            }
+        }),
+        Command::ImportScenario { file, database } => {
+            let text = match read_input(&file) {
+                Ok(t) => t,
+                Err(message) => return fail(message),
+            };
+            block_on(async {
+                match crate::stored::import_scenario(&database.url(), &text).await {
+                    Ok(r) => {
+                        eprintln!(
+                            "stackbill: imported {} nodes, {} price lists, {} FX rates; usage: {} new, {} duplicate, {} replaced",
+                            r.nodes,
+                            r.price_lists,
+                            r.fx_rates,
+                            r.usage.new,
+                            r.usage.duplicate,
+                            r.usage.replaced
+                        );
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => store_failure(&e),
+                }
+            })
+        }
+        Command::Usage(UsageCommand::Import {
+            file,
+            quiet,
+            database,
+        }) => {
+            let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+            let bar = Bar::new(total, true, quiet);
+            let progress = bar.clone();
+            block_on(async {
+                let result = crate::stored::import_usage(&database.url(), &file, move |b| {
+                    progress.update("importing", b)
+                })
+                .await;
+                bar.finish();
+                match result {
+                    Ok(r) => {
+                        if !quiet {
+                            eprintln!(
+                                "stackbill: {} new, {} duplicate, {} replaced, {} rejected",
+                                r.new, r.duplicate, r.replaced, r.rejected
+                            );
+                        }
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                }
+            })
+        }
+        Command::Bill {
+            period,
+            tenant,
+            json,
+            database,
+        } => block_on(async {
+            match crate::stored::bill(&database.url(), &period, tenant.as_deref()).await {
+                Ok((document, report)) => {
+                    eprintln!(
+                        "stackbill: billed {period}: {} preview invoices written{}",
+                        report.previews,
+                        if report.kept_issued.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                "; issued invoices kept for {}",
+                                report.kept_issued.join(", ")
+                            )
+                        }
+                    );
+                    if json {
+                        print_json(&document)
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+                Err(e) => store_failure(&e),
+            }
+        }),
+        Command::ExportScenario { period, database } => block_on(async {
+            match crate::stored::export_scenario(&database.url(), &period).await {
+                Ok(document) => print_json(&document),
+                Err(e) => store_failure(&e),
+            }
+        }),
+    }
+}
+
+fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f),
+        Err(e) => fail(format!("cannot start the async runtime: {e}")),
+    }
+}
+
+/// Store errors: an invalid scenario prints every problem (exit 2); other mistakes of the
+/// caller print one line (exit 2); database faults print one line (exit 1).
+fn store_failure(e: &stackbill_store::StoreError) -> ExitCode {
+    match e {
+        stackbill_store::StoreError::Invalid(invalid) => {
+            print_json(&json::invalid_to_value(invalid));
+            ExitCode::from(2)
+        }
+        e if e.is_user_error() => {
+            eprintln!("stackbill: {e}");
+            ExitCode::from(2)
+        }
+        e => fail(e),
     }
 }
 

@@ -4,6 +4,7 @@
 //! CSV header); 2 the scenario is invalid (every problem is printed as JSON on stdout).
 
 mod cli;
+mod stored;
 
 use std::process::ExitCode;
 

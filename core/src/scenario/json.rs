@@ -595,6 +595,57 @@ pub fn with_record<'a, R>(raw: &RawUsage<'a>, f: impl FnOnce(&UsageRecord<'_>) -
     f(&record)
 }
 
+/// A usage object's fields as text, exactly as given: strings unescaped, number
+/// literals verbatim, anything else (an object, an array, a boolean) flagged as malformed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageText {
+    /// `id`.
+    pub id: Option<String>,
+    /// `subscription`.
+    pub subscription: Option<String>,
+    /// `meter`.
+    pub meter: Option<String>,
+    /// `sku`.
+    pub sku: Option<String>,
+    /// `resource`.
+    pub resource: Option<String>,
+    /// `start`.
+    pub start: Option<String>,
+    /// `end`.
+    pub end: Option<String>,
+    /// `quantity` (a string's content or a number literal).
+    pub quantity: Option<String>,
+    /// Some field held neither text nor, for `quantity`, a number.
+    pub malformed: bool,
+}
+
+impl RawUsage<'_> {
+    /// The fields as text, for storing a record exactly as it was reported.
+    pub fn text(&self) -> UsageText {
+        let mut malformed = false;
+        let mut text = |v: Raw<'_>, numbers: bool| match v.map(leaf) {
+            None => None,
+            Some(Leaf::Str(s)) => Some(s.into_owned()),
+            Some(Leaf::Number(n)) if numbers => Some(n.to_owned()),
+            Some(_) => {
+                malformed = true;
+                None
+            }
+        };
+        UsageText {
+            id: text(self.id, false),
+            subscription: text(self.subscription, false),
+            meter: text(self.meter, false),
+            sku: text(self.sku, false),
+            resource: text(self.resource, false),
+            start: text(self.start, false),
+            end: text(self.end, false),
+            quantity: text(self.quantity, true),
+            malformed,
+        }
+    }
+}
+
 /// Parses one NDJSON usage line.
 pub fn parse_usage_line(line: &str) -> Result<RawUsage<'_>, serde_json::Error> {
     serde_json::from_str(line)

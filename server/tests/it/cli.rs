@@ -300,3 +300,117 @@ fn unreadable_usage_file_exits_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/u.csv"));
 }
+
+#[test]
+fn imported_and_billed_equals_rated_and_export_round_trips() {
+    let dir = Scratch::new("db");
+    let db = format!("sqlite://{}", dir.path("stackbill.db"));
+    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../core/tests/vectors");
+    for name in ["fx-credits-tax", "monthly-variable-dst"] {
+        let scenario = vectors.join(format!("{name}.scenario.json"));
+        let scenario = scenario.to_str().unwrap();
+        let fresh = format!("{db}-{name}");
+        let imported = stackbill(&["import-scenario", scenario, "--database", &fresh], None);
+        assert_eq!(
+            imported.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&imported.stderr)
+        );
+        let billed = stackbill(
+            &[
+                "bill",
+                "--period",
+                "2026-10",
+                "--json",
+                "--database",
+                &fresh,
+            ],
+            None,
+        );
+        assert_eq!(
+            billed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&billed.stderr)
+        );
+        let rated = stackbill(&["rate", scenario, "--quiet"], None);
+        assert_eq!(
+            billed.stdout, rated.stdout,
+            "{name}: bill --json equals rate"
+        );
+        let exported = stackbill(
+            &[
+                "export-scenario",
+                "--period",
+                "2026-10",
+                "--database",
+                &fresh,
+            ],
+            None,
+        );
+        assert_eq!(exported.status.code(), Some(0));
+        let rerated = stackbill(&["rate", "-", "--quiet"], Some(&exported.stdout));
+        assert_eq!(
+            rerated.stdout, rated.stdout,
+            "{name}: rating the export equals rating the file"
+        );
+    }
+    // An invalid scenario is refused with every problem and nothing is written.
+    let bad = vectors.join("error-unknown-references.scenario.json");
+    let out = stackbill(
+        &["import-scenario", bad.to_str().unwrap(), "--database", &db],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["error"]["kind"], "invalid_scenario");
+}
+
+#[test]
+fn usage_import_is_idempotent_and_reports_counts() {
+    let dir = Scratch::new("usage-import");
+    let db = format!("sqlite://{}", dir.path("s.db"));
+    let (scenario, usage) = (dir.path("s.json"), dir.path("u.csv"));
+    let out = stackbill(
+        &[
+            "gen-usage",
+            "--tenants",
+            "5",
+            "--hours",
+            "10",
+            "--usage",
+            &usage,
+            "--scenario",
+            &scenario,
+            "--quiet",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        stackbill(&["import-scenario", &scenario, "--database", &db], None)
+            .status
+            .code(),
+        Some(0)
+    );
+    let first = stackbill(&["usage", "import", &usage, "--database", &db], None);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("1250 new, 0 duplicate"));
+    let second = stackbill(&["usage", "import", &usage, "--database", &db], None);
+    assert!(String::from_utf8_lossy(&second.stderr).contains("0 new, 1250 duplicate"));
+    let billed = stackbill(
+        &["bill", "--period", "2026-10", "--json", "--database", &db],
+        None,
+    );
+    let rated = stackbill(&["rate", &scenario, "--usage", &usage, "--quiet"], None);
+    assert_eq!(
+        billed.stdout, rated.stdout,
+        "billing stored usage equals rating the file"
+    );
+}

@@ -1,0 +1,59 @@
+//! The MySQL 8 / MariaDB 10.11 store: its migrations, its dialect, and connecting.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = stackbill_store_mysql::connect("mysql://root@127.0.0.1:3306/stackbill").await?;
+//! # Ok(()) }
+//! ```
+
+use sqlx::any::AnyPoolOptions;
+use stackbill_store::{Result, StoreError};
+use stackbill_store_sql::{Dialect, SqlStore};
+
+/// The schema, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// MySQL/MariaDB specifics: deadlocks (1213), lock-wait timeouts (1205) and a concurrent
+/// insert of the same usage id (1062) are retried; the immutability triggers signal
+/// SQLSTATE 45000.
+pub const DIALECT: Dialect = Dialect {
+    name: "mysql",
+    retryable,
+    immutable,
+};
+
+fn error_number(e: &sqlx::Error) -> Option<u16> {
+    match e {
+        sqlx::Error::Database(d) => d
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .map(|m| m.number()),
+        _ => None,
+    }
+}
+
+fn retryable(e: &sqlx::Error) -> bool {
+    matches!(error_number(e), Some(1213 | 1205 | 1062))
+}
+
+fn immutable(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.code().as_deref() == Some("45000"))
+}
+
+/// Connects, creating nothing: the database must exist. Call [`migrate`] first.
+pub async fn connect(url: &str) -> Result<SqlStore> {
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .connect(url)
+        .await
+        .map_err(|e| StoreError::Database(format!("cannot connect: {e}")))?;
+    Ok(SqlStore::new(pool, DIALECT))
+}
+
+/// Applies pending migrations.
+pub async fn migrate(store: &SqlStore) -> Result<()> {
+    MIGRATOR
+        .run(store.pool())
+        .await
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+}

@@ -1,0 +1,1122 @@
+//! One implementation of [`Store`] over sqlx's `Any` driver, used by both the MySQL /
+//! MariaDB store and the SQLite store. Both dialects accept the same `?`-parameter SQL for
+//! everything here; where they differ (schema, triggers, error codes) the store crates
+//! supply a [`Dialect`]. Upserts are written as look-up-then-write inside a transaction so
+//! that no dialect-specific `ON CONFLICT` syntax is needed.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{Days, NaiveDate};
+use serde_json::Value;
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use stackbill_core::quantity::Quantity;
+use stackbill_store::{
+    AuditEntry, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter, InvoiceRow,
+    InvoiceStatus, NodeKind, PartnerRow, PlatformRow, PriceListRow, Result, Store, StoreError,
+    SubscriptionRow, TenantRow, UsageBatch, UsageRow,
+};
+
+/// What differs between the databases: how their errors are classified.
+#[derive(Debug, Clone, Copy)]
+pub struct Dialect {
+    /// A name for messages.
+    pub name: &'static str,
+    /// Whether an error means "run the transaction again" (deadlock, lock wait, busy, or
+    /// a concurrent insert of the same key that the retry will see as a duplicate).
+    pub retryable: fn(&sqlx::Error) -> bool,
+    /// Whether an error comes from the immutability triggers.
+    pub immutable: fn(&sqlx::Error) -> bool,
+}
+
+/// A store on a pool of connections.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// Usage rows per INSERT statement (14 parameters each: well within both databases'
+/// limits).
+const INSERT_ROWS: usize = 500;
+
+fn db(e: sqlx::Error) -> StoreError {
+    StoreError::Database(e.to_string())
+}
+
+fn json_text(v: &Value) -> String {
+    v.to_string()
+}
+
+fn parse_json(text: Option<String>) -> Option<Value> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
+
+/// Text columns: MySQL reports long text as BLOB through the `Any` driver, so bytes are
+/// accepted too (and must be UTF-8).
+fn get_os(row: &AnyRow, col: &str) -> Result<Option<String>> {
+    match row.try_get::<Option<String>, _>(col) {
+        Ok(v) => Ok(v),
+        Err(text_error) => match row.try_get::<Option<Vec<u8>>, _>(col) {
+            Ok(bytes) => bytes
+                .map(|b| {
+                    String::from_utf8(b)
+                        .map_err(|_| StoreError::Database(format!("column {col} is not UTF-8")))
+                })
+                .transpose(),
+            Err(_) => Err(db(text_error)),
+        },
+    }
+}
+
+fn get_s(row: &AnyRow, col: &str) -> Result<String> {
+    get_os(row, col)?.ok_or_else(|| StoreError::Database(format!("column {col} is NULL")))
+}
+
+fn get_i(row: &AnyRow, col: &str) -> Result<i64> {
+    row.try_get::<i64, _>(col).map_err(db)
+}
+
+fn get_oi(row: &AnyRow, col: &str) -> Result<Option<i64>> {
+    row.try_get::<Option<i64>, _>(col).map_err(db)
+}
+
+/// The exact decimal as plain text for a DECIMAL column, or `None` when the text is not
+/// a decimal (the text column keeps what was reported).
+fn decimal_column(text: Option<&str>) -> Option<String> {
+    text.and_then(Quantity::parse)
+        .and_then(Quantity::to_decimal)
+        .map(|d| d.to_string())
+}
+
+impl SqlStore {
+    /// Wraps a pool whose database has been migrated.
+    pub fn new(pool: AnyPool, dialect: Dialect) -> Self {
+        Self { pool, dialect }
+    }
+
+    /// The pool, for store-specific operations (migrations, maintenance).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    fn classify(&self, e: sqlx::Error) -> StoreError {
+        if (self.dialect.immutable)(&e) {
+            return StoreError::InvalidState(
+                "issued invoices are immutable (refused by the database)".into(),
+            );
+        }
+        db(e)
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Any>> {
+        self.pool.begin().await.map_err(db)
+    }
+
+    async fn exists(
+        tx: &mut Transaction<'static, Any>,
+        sql: &'static str,
+        id: &str,
+    ) -> Result<bool> {
+        Ok(sqlx::query(sql)
+            .bind(id.to_owned())
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(db)?
+            .is_some())
+    }
+
+    async fn require(
+        tx: &mut Transaction<'static, Any>,
+        sql: &'static str,
+        kind: &'static str,
+        id: &str,
+        target: &'static str,
+        target_id: &str,
+    ) -> Result<()> {
+        if Self::exists(tx, sql, target_id).await? {
+            Ok(())
+        } else {
+            Err(StoreError::MissingReference {
+                kind,
+                id: id.to_owned(),
+                target,
+                target_id: target_id.to_owned(),
+            })
+        }
+    }
+
+    /// Runs a write transaction, retrying on deadlocks and busy databases.
+    async fn retrying<T, Fut>(&self, mut attempt: impl FnMut() -> Fut) -> Result<T>
+    where
+        Fut: std::future::Future<Output = Attempt<T>>,
+    {
+        let mut delay = Duration::from_millis(5);
+        for _ in 0..40 {
+            match attempt().await {
+                Ok(v) => return Ok(v),
+                Err((_, true)) => {
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_millis(200));
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+        Err(StoreError::Database(format!(
+            "{}: gave up after repeated lock conflicts",
+            self.dialect.name
+        )))
+    }
+
+    fn invoice(row: &AnyRow) -> Result<InvoiceRow> {
+        let status = get_s(row, "status")?;
+        Ok(InvoiceRow {
+            id: get_i(row, "id")?,
+            period: get_s(row, "billing_period")?,
+            tenant: get_s(row, "tenant_id")?,
+            status: InvoiceStatus::from_name(&status)
+                .ok_or_else(|| StoreError::Database(format!("unknown invoice status {status}")))?,
+            number: get_os(row, "number")?,
+            issue_date: get_os(row, "issue_date")?,
+            due_date: get_os(row, "due_date")?,
+            currency: get_s(row, "currency")?,
+            total: get_s(row, "total_text")?,
+            document: parse_json(Some(get_s(row, "document")?)).unwrap_or(Value::Null),
+        })
+    }
+
+    async fn invoice_by_id(&self, id: i64) -> Result<InvoiceRow> {
+        let row = sqlx::query(INVOICE_SELECT_BY_ID)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "invoice",
+                id: id.to_string(),
+            })?;
+        Self::invoice(&row)
+    }
+}
+
+const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document";
+const INVOICE_SELECT_BY_ID: &str = "SELECT id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document FROM invoices WHERE id = ?";
+
+/// Splits `blockers` into a human list, or `None` when there are none.
+fn blockers(parts: Vec<(usize, &str, Vec<String>)>) -> Option<String> {
+    let text: Vec<String> = parts
+        .into_iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|(n, what, ids)| {
+            if ids.is_empty() {
+                format!("{n} {what}")
+            } else {
+                format!("{n} {what} ({})", ids.join(", "))
+            }
+        })
+        .collect();
+    (!text.is_empty()).then(|| text.join(", "))
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn platform(&self) -> Result<Option<PlatformRow>> {
+        let row = sqlx::query("SELECT currency, time_zone, monthly_variable_pricing, rounding, payment_terms_days FROM platform_settings WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            Ok(PlatformRow {
+                currency: get_s(&r, "currency")?,
+                time_zone: get_s(&r, "time_zone")?,
+                monthly_variable_pricing: get_i(&r, "monthly_variable_pricing")? != 0,
+                rounding: get_s(&r, "rounding")?,
+                payment_terms_days: get_i(&r, "payment_terms_days")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn put_platform(&self, p: &PlatformRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM platform_settings WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO platform_settings (id, currency, time_zone, monthly_variable_pricing, rounding, payment_terms_days) VALUES (1, ?, ?, ?, ?, ?)")
+            .bind(p.currency.clone())
+            .bind(p.time_zone.clone())
+            .bind(i64::from(p.monthly_variable_pricing))
+            .bind(p.rounding.clone())
+            .bind(p.payment_terms_days)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_distributor(&self, d: &DistributorRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let exists =
+            Self::exists(&mut tx, "SELECT 1 FROM distributors WHERE id = ?", &d.id).await?;
+        let sql = if exists {
+            "UPDATE distributors SET name = ?, currency = ?, commission = ?, partner_commission = ?, details = ? WHERE id = ?"
+        } else {
+            "INSERT INTO distributors (name, currency, commission, partner_commission, details, id) VALUES (?, ?, ?, ?, ?, ?)"
+        };
+        sqlx::query(sql)
+            .bind(d.name.clone())
+            .bind(d.currency.clone())
+            .bind(d.commission.as_ref().map(json_text))
+            .bind(d.partner_commission.as_ref().map(json_text))
+            .bind(json_text(&d.details))
+            .bind(d.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_partner(&self, p: &PartnerRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require(
+            &mut tx,
+            "SELECT 1 FROM distributors WHERE id = ?",
+            "partner",
+            &p.id,
+            "distributor",
+            &p.distributor,
+        )
+        .await?;
+        let exists = Self::exists(&mut tx, "SELECT 1 FROM partners WHERE id = ?", &p.id).await?;
+        let sql = if exists {
+            "UPDATE partners SET distributor_id = ?, name = ?, currency = ?, commission = ?, details = ? WHERE id = ?"
+        } else {
+            "INSERT INTO partners (distributor_id, name, currency, commission, details, id) VALUES (?, ?, ?, ?, ?, ?)"
+        };
+        sqlx::query(sql)
+            .bind(p.distributor.clone())
+            .bind(p.name.clone())
+            .bind(p.currency.clone())
+            .bind(p.commission.as_ref().map(json_text))
+            .bind(json_text(&p.details))
+            .bind(p.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_tenant(&self, t: &TenantRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require(
+            &mut tx,
+            "SELECT 1 FROM partners WHERE id = ?",
+            "tenant",
+            &t.id,
+            "partner",
+            &t.partner,
+        )
+        .await?;
+        let exists = Self::exists(&mut tx, "SELECT 1 FROM tenants WHERE id = ?", &t.id).await?;
+        let sql = if exists {
+            "UPDATE tenants SET partner_id = ?, name = ?, currency = ?, time_zone = ?, tax_percent = ?, payment_terms_days = ?, details = ? WHERE id = ?"
+        } else {
+            "INSERT INTO tenants (partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        };
+        sqlx::query(sql)
+            .bind(t.partner.clone())
+            .bind(t.name.clone())
+            .bind(t.currency.clone())
+            .bind(t.time_zone.clone())
+            .bind(t.tax_percent.clone())
+            .bind(t.payment_terms_days)
+            .bind(json_text(&t.details))
+            .bind(t.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_subscription(&self, s: &SubscriptionRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require(
+            &mut tx,
+            "SELECT 1 FROM tenants WHERE id = ?",
+            "subscription",
+            &s.id,
+            "tenant",
+            &s.tenant,
+        )
+        .await?;
+        let exists =
+            Self::exists(&mut tx, "SELECT 1 FROM subscriptions WHERE id = ?", &s.id).await?;
+        let sql = if exists {
+            "UPDATE subscriptions SET tenant_id = ?, region_id = ?, name = ?, plan_id = ?, status = ? WHERE id = ?"
+        } else {
+            "INSERT INTO subscriptions (tenant_id, region_id, name, plan_id, status, id) VALUES (?, ?, ?, ?, ?, ?)"
+        };
+        sqlx::query(sql)
+            .bind(s.tenant.clone())
+            .bind(s.region.clone())
+            .bind(s.name.clone())
+            .bind(s.plan.clone())
+            .bind(s.status.clone())
+            .bind(s.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn distributors(&self) -> Result<Vec<DistributorRow>> {
+        let rows = sqlx::query("SELECT id, name, currency, commission, partner_commission, details FROM distributors ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DistributorRow {
+                    id: get_s(r, "id")?,
+                    name: get_s(r, "name")?,
+                    currency: get_os(r, "currency")?,
+                    commission: parse_json(get_os(r, "commission")?),
+                    partner_commission: parse_json(get_os(r, "partner_commission")?),
+                    details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    async fn partners(&self) -> Result<Vec<PartnerRow>> {
+        let rows = sqlx::query("SELECT id, distributor_id, name, currency, commission, details FROM partners ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PartnerRow {
+                    id: get_s(r, "id")?,
+                    distributor: get_s(r, "distributor_id")?,
+                    name: get_s(r, "name")?,
+                    currency: get_os(r, "currency")?,
+                    commission: parse_json(get_os(r, "commission")?),
+                    details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    async fn tenants(&self) -> Result<Vec<TenantRow>> {
+        let rows = sqlx::query("SELECT id, partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(TenantRow {
+                    id: get_s(r, "id")?,
+                    partner: get_s(r, "partner_id")?,
+                    name: get_s(r, "name")?,
+                    currency: get_os(r, "currency")?,
+                    time_zone: get_os(r, "time_zone")?,
+                    tax_percent: get_os(r, "tax_percent")?,
+                    payment_terms_days: get_oi(r, "payment_terms_days")?,
+                    details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, region_id, name, plan_id, status FROM subscriptions ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(SubscriptionRow {
+                    id: get_s(r, "id")?,
+                    tenant: get_s(r, "tenant_id")?,
+                    region: get_s(r, "region_id")?,
+                    name: get_s(r, "name")?,
+                    plan: get_os(r, "plan_id")?,
+                    status: get_s(r, "status")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete(&self, kind: NodeKind, id: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let (exists_sql, delete_sql) = match kind {
+            NodeKind::Distributor => (
+                "SELECT 1 FROM distributors WHERE id = ?",
+                "DELETE FROM distributors WHERE id = ?",
+            ),
+            NodeKind::Partner => (
+                "SELECT 1 FROM partners WHERE id = ?",
+                "DELETE FROM partners WHERE id = ?",
+            ),
+            NodeKind::Tenant => (
+                "SELECT 1 FROM tenants WHERE id = ?",
+                "DELETE FROM tenants WHERE id = ?",
+            ),
+            NodeKind::Subscription => (
+                "SELECT 1 FROM subscriptions WHERE id = ?",
+                "DELETE FROM subscriptions WHERE id = ?",
+            ),
+        };
+        if !Self::exists(&mut tx, exists_sql, id).await? {
+            return Err(StoreError::NotFound {
+                kind: kind.name(),
+                id: id.to_owned(),
+            });
+        }
+        let ids = |sql: &'static str| {
+            let id = id.to_owned();
+            async move {
+                sqlx::query(sql)
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db)
+            }
+        };
+        let names = |rows: Vec<AnyRow>| -> Vec<String> {
+            rows.iter()
+                .filter_map(|r| r.try_get::<String, _>(0).ok())
+                .take(10)
+                .collect()
+        };
+        let count = |sql: &'static str| {
+            let id = id.to_owned();
+            async move {
+                sqlx::query(sql)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .and_then(|r| r.try_get::<i64, _>(0))
+                    .map_err(db)
+            }
+        };
+        let blocked = match kind {
+            NodeKind::Distributor => {
+                let partners = names(
+                    ids("SELECT id FROM partners WHERE distributor_id = ? ORDER BY id").await?,
+                );
+                blockers(vec![(partners.len(), "partners", partners)])
+            }
+            NodeKind::Partner => {
+                let tenants =
+                    names(ids("SELECT id FROM tenants WHERE partner_id = ? ORDER BY id").await?);
+                let commissions = count("SELECT COUNT(*) FROM commissions WHERE party_kind = 'partner' AND party_id = ?").await?;
+                blockers(vec![
+                    (tenants.len(), "tenants", tenants),
+                    (commissions as usize, "commission summaries", vec![]),
+                ])
+            }
+            NodeKind::Tenant => {
+                let subs = names(
+                    ids("SELECT id FROM subscriptions WHERE tenant_id = ? ORDER BY id").await?,
+                );
+                let invoices = count("SELECT COUNT(*) FROM invoices WHERE tenant_id = ?").await?;
+                let lists = names(ids("SELECT id FROM price_lists WHERE scope_kind = 'tenant' AND scope_id = ? ORDER BY id").await?);
+                blockers(vec![
+                    (subs.len(), "subscriptions", subs),
+                    (invoices as usize, "invoices", vec![]),
+                    (lists.len(), "price lists", lists),
+                ])
+            }
+            NodeKind::Subscription => {
+                let usage =
+                    count("SELECT COUNT(*) FROM usage_records WHERE subscription = ?").await?;
+                let lists = names(ids("SELECT id FROM price_lists WHERE scope_kind = 'subscription' AND scope_id = ? ORDER BY id").await?);
+                blockers(vec![
+                    (usage as usize, "usage records", vec![]),
+                    (lists.len(), "price lists", lists),
+                ])
+            }
+        };
+        if let Some(blockers) = blocked {
+            return Err(StoreError::Blocked {
+                kind: kind.name(),
+                id: id.to_owned(),
+                blockers,
+            });
+        }
+        sqlx::query(delete_sql)
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn put_price_list(&self, l: &PriceListRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM price_lists WHERE id = ?")
+            .bind(l.id.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO price_lists (id, scope_kind, scope_id, currency, effective_from, effective_to, items) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(l.id.clone())
+            .bind(l.scope_kind.clone())
+            .bind(l.scope_id.clone())
+            .bind(l.currency.clone())
+            .bind(l.effective_from.clone())
+            .bind(l.effective_to.clone())
+            .bind(json_text(&l.items))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn price_lists(&self) -> Result<Vec<PriceListRow>> {
+        let rows = sqlx::query("SELECT id, scope_kind, scope_id, currency, effective_from, effective_to, items FROM price_lists ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(PriceListRow {
+                    id: get_s(r, "id")?,
+                    scope_kind: get_s(r, "scope_kind")?,
+                    scope_id: get_s(r, "scope_id")?,
+                    currency: get_s(r, "currency")?,
+                    effective_from: get_s(r, "effective_from")?,
+                    effective_to: get_os(r, "effective_to")?,
+                    items: parse_json(get_os(r, "items")?).unwrap_or(Value::Array(vec![])),
+                })
+            })
+            .collect()
+    }
+
+    async fn add_fx_rate(&self, r: &FxRateRow) -> Result<()> {
+        sqlx::query("INSERT INTO fx_rates (from_ccy, to_ccy, rate_text, rate, as_of) VALUES (?, ?, ?, ?, ?)")
+            .bind(r.from.clone())
+            .bind(r.to.clone())
+            .bind(r.rate.clone())
+            .bind(decimal_column(Some(&r.rate)))
+            .bind(r.as_of.clone())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn fx_rates(&self) -> Result<Vec<FxRateRow>> {
+        let rows =
+            sqlx::query("SELECT from_ccy, to_ccy, rate_text, as_of FROM fx_rates ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(FxRateRow {
+                    from: get_s(r, "from_ccy")?,
+                    to: get_s(r, "to_ccy")?,
+                    rate: get_s(r, "rate_text")?,
+                    as_of: get_s(r, "as_of")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn ingest_usage(&self, batch: &UsageBatch, rows: &[UsageRow]) -> Result<IngestReport> {
+        // Within one batch the last row of an id wins; earlier ones count as replaced.
+        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for (i, r) in rows.iter().enumerate() {
+            last.insert(r.id.as_str(), i);
+        }
+        let mut unique: Vec<&UsageRow> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last.get(r.id.as_str()) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+        // A stable order keeps concurrent batches from locking in opposite orders.
+        unique.sort_by(|a, b| a.id.cmp(&b.id));
+        let superseded = (rows.len() - unique.len()) as u64;
+        let unique = &unique;
+        let mut report = self.retrying(|| self.ingest_once(batch, unique)).await?;
+        report.replaced += superseded;
+        Ok(report)
+    }
+
+    async fn usage_page(
+        &self,
+        window: (i64, i64),
+        subscriptions: Option<&[String]>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>> {
+        let mut sql = String::from(
+            "SELECT id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, start_ns, end_ns, malformed \
+             FROM usage_records WHERE ((start_ns >= ? AND start_ns < ?) \
+             OR batch_id IN (SELECT id FROM usage_batches WHERE window_start < ? AND window_end > ?))",
+        );
+        if after.is_some() {
+            sql.push_str(" AND id > ?");
+        }
+        if let Some(subs) = subscriptions {
+            if subs.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND subscription IN (");
+            sql.push_str(&vec!["?"; subs.len()].join(", "));
+            sql.push(')');
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        let mut q = sqlx::query(&sql)
+            .bind(window.0)
+            .bind(window.1)
+            .bind(window.1)
+            .bind(window.0);
+        if let Some(a) = after {
+            q = q.bind(a.to_owned());
+        }
+        for s in subscriptions.into_iter().flatten() {
+            q = q.bind(s.clone());
+        }
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UsageRow {
+                    id: get_s(r, "id")?,
+                    synthetic: get_i(r, "synthetic")? != 0,
+                    subscription: get_os(r, "subscription")?,
+                    meter: get_os(r, "meter")?,
+                    sku: get_os(r, "sku")?,
+                    resource: get_os(r, "resource")?,
+                    start: get_os(r, "start_text")?,
+                    end: get_os(r, "end_text")?,
+                    quantity: get_os(r, "quantity_text")?,
+                    start_ns: get_oi(r, "start_ns")?,
+                    end_ns: get_oi(r, "end_ns")?,
+                    malformed: get_i(r, "malformed")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn usage_count(&self) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) FROM usage_records")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.try_get::<i64, _>(0).map_err(db)? as u64)
+    }
+
+    async fn replace_previews(
+        &self,
+        period: &str,
+        tenant: Option<&str>,
+        invoices: &[InvoiceRow],
+        commissions: Option<&[CommissionRow]>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let q = match tenant {
+            Some(t) => sqlx::query("DELETE FROM invoices WHERE billing_period = ? AND status = 'preview' AND tenant_id = ?")
+                .bind(period.to_owned())
+                .bind(t.to_owned()),
+            None => sqlx::query("DELETE FROM invoices WHERE billing_period = ? AND status = 'preview'")
+                .bind(period.to_owned()),
+        };
+        q.execute(&mut *tx).await.map_err(|e| self.classify(e))?;
+        for inv in invoices {
+            sqlx::query("INSERT INTO invoices (billing_period, tenant_id, status, currency, total_text, total, document) VALUES (?, ?, 'preview', ?, ?, ?, ?)")
+                .bind(period.to_owned())
+                .bind(inv.tenant.clone())
+                .bind(inv.currency.clone())
+                .bind(inv.total.clone())
+                .bind(decimal_column(Some(&inv.total)))
+                .bind(json_text(&inv.document))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.classify(e))?;
+        }
+        if let Some(commissions) = commissions {
+            sqlx::query("DELETE FROM commissions WHERE billing_period = ?")
+                .bind(period.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            for c in commissions {
+                sqlx::query("INSERT INTO commissions (billing_period, party_kind, party_id, document) VALUES (?, ?, ?, ?)")
+                    .bind(period.to_owned())
+                    .bind(c.party_kind.clone())
+                    .bind(c.party.clone())
+                    .bind(json_text(&c.document))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>> {
+        let mut sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE 1 = 1");
+        if filter.period.is_some() {
+            sql.push_str(" AND billing_period = ?");
+        }
+        if filter.tenant.is_some() {
+            sql.push_str(" AND tenant_id = ?");
+        }
+        if filter.status.is_some() {
+            sql.push_str(" AND status = ?");
+        }
+        sql.push_str(" ORDER BY billing_period, tenant_id, id");
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = &filter.period {
+            q = q.bind(p.clone());
+        }
+        if let Some(t) = &filter.tenant {
+            q = q.bind(t.clone());
+        }
+        if let Some(s) = filter.status {
+            q = q.bind(s.name().to_owned());
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(Self::invoice).collect()
+    }
+
+    async fn issue_invoice(&self, id: i64, issue_date: &str) -> Result<InvoiceRow> {
+        let date = NaiveDate::parse_from_str(issue_date, "%Y-%m-%d").map_err(|_| {
+            StoreError::InvalidState(format!("{issue_date:?} is not a date YYYY-MM-DD"))
+        })?;
+        self.retrying(|| self.issue_once(id, date, issue_date))
+            .await?;
+        self.invoice_by_id(id).await
+    }
+
+    async fn settle_invoice(&self, id: i64, status: InvoiceStatus) -> Result<InvoiceRow> {
+        let current = self.invoice_by_id(id).await?;
+        if !matches!(status, InvoiceStatus::Paid | InvoiceStatus::Void) {
+            return Err(StoreError::InvalidState(format!(
+                "an invoice can only be settled as paid or void, not {}",
+                status.name()
+            )));
+        }
+        if current.status != InvoiceStatus::Issued {
+            return Err(StoreError::InvalidState(format!(
+                "invoice {id} is {}, only an issued invoice can become {}",
+                current.status.name(),
+                status.name()
+            )));
+        }
+        let done = sqlx::query("UPDATE invoices SET status = ? WHERE id = ? AND status = 'issued'")
+            .bind(status.name().to_owned())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::InvalidState(format!(
+                "invoice {id} changed concurrently"
+            )));
+        }
+        self.invoice_by_id(id).await
+    }
+
+    async fn delete_preview(&self, id: i64) -> Result<()> {
+        let current = self.invoice_by_id(id).await?;
+        if current.status != InvoiceStatus::Preview {
+            return Err(StoreError::InvalidState(format!(
+                "invoice {id} is {}; only previews can be deleted",
+                current.status.name()
+            )));
+        }
+        sqlx::query("DELETE FROM invoices WHERE id = ? AND status = 'preview'")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn commissions(&self, period: &str) -> Result<Vec<CommissionRow>> {
+        let rows = sqlx::query("SELECT billing_period, party_kind, party_id, document FROM commissions WHERE billing_period = ? ORDER BY CASE party_kind WHEN 'distributor' THEN 0 ELSE 1 END, party_id")
+            .bind(period.to_owned())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(CommissionRow {
+                    period: get_s(r, "billing_period")?,
+                    party_kind: get_s(r, "party_kind")?,
+                    party: get_s(r, "party_id")?,
+                    document: parse_json(get_os(r, "document")?).unwrap_or(Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        sqlx::query("INSERT INTO audit_log (at_time, actor, action, target, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(e.at.clone())
+            .bind(e.actor.clone())
+            .bind(e.action.clone())
+            .bind(e.target.clone())
+            .bind(e.before.as_ref().map(json_text))
+            .bind(e.after.as_ref().map(json_text))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT at_time, actor, action, target, before_json, after_json FROM audit_log ORDER BY seq")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: get_s(r, "at_time")?,
+                    actor: get_s(r, "actor")?,
+                    action: get_s(r, "action")?,
+                    target: get_s(r, "target")?,
+                    before: parse_json(get_os(r, "before_json")?),
+                    after: parse_json(get_os(r, "after_json")?),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A token unique across processes and calls: time, process id and a counter.
+fn batch_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{nanos:x}-{:x}-{:x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An attempt's failure and whether running it again may succeed.
+type Attempt<T> = std::result::Result<T, (StoreError, bool)>;
+
+impl SqlStore {
+    fn attempt_err(&self, e: sqlx::Error) -> (StoreError, bool) {
+        let again = (self.dialect.retryable)(&e);
+        (db(e), again)
+    }
+
+    /// One attempt at ingesting `rows` (unique ids, sorted).
+    async fn ingest_once(&self, batch: &UsageBatch, rows: &[&UsageRow]) -> Attempt<IngestReport> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.attempt_err(e))?;
+        // A client-made token names the new batch portably (no last-insert-id dialects).
+        let token = batch_token();
+        sqlx::query("INSERT INTO usage_batches (token, source, window_start, window_end) VALUES (?, ?, ?, ?)")
+            .bind(token.clone())
+            .bind(batch.source.clone())
+            .bind(batch.window.0)
+            .bind(batch.window.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.attempt_err(e))?;
+        let batch_id: i64 = sqlx::query("SELECT id FROM usage_batches WHERE token = ?")
+            .bind(token)
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| self.attempt_err(e))?;
+        let mut report = IngestReport::default();
+        for chunk in rows.chunks(INSERT_ROWS) {
+            // What is stored already, with its content fingerprint.
+            let sql = format!(
+                "SELECT id, quantity_text, start_text, end_text, subscription, meter, sku, resource, malformed FROM usage_records WHERE id IN ({})",
+                vec!["?"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(r.id.clone());
+            }
+            let existing = q
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(|e| self.attempt_err(e))?;
+            let mut stored: std::collections::HashMap<String, UsageRow> =
+                std::collections::HashMap::new();
+            for e in &existing {
+                let get = |c: &str| get_os(e, c).ok().flatten();
+                let id: String = get_s(e, "id").map_err(|e| (e, false))?;
+                stored.insert(
+                    id.clone(),
+                    UsageRow {
+                        id,
+                        synthetic: false,
+                        subscription: get("subscription"),
+                        meter: get("meter"),
+                        sku: get("sku"),
+                        resource: get("resource"),
+                        start: get("start_text"),
+                        end: get("end_text"),
+                        quantity: get("quantity_text"),
+                        start_ns: None,
+                        end_ns: None,
+                        malformed: e
+                            .try_get::<i64, _>("malformed")
+                            .map_err(|e| self.attempt_err(e))?
+                            != 0,
+                    },
+                );
+            }
+            let same = |a: &UsageRow, b: &UsageRow| {
+                a.subscription == b.subscription
+                    && a.meter == b.meter
+                    && a.sku == b.sku
+                    && a.resource == b.resource
+                    && a.start == b.start
+                    && a.end == b.end
+                    && a.quantity == b.quantity
+                    && a.malformed == b.malformed
+            };
+            let mut fresh = Vec::new();
+            for r in chunk {
+                match stored.get(&r.id) {
+                    None => fresh.push(*r),
+                    Some(s) if same(s, r) => report.duplicate += 1,
+                    Some(_) => {
+                        sqlx::query("UPDATE usage_records SET batch_id = ?, subscription = ?, meter = ?, sku = ?, resource = ?, start_text = ?, end_text = ?, quantity_text = ?, quantity = ?, start_ns = ?, end_ns = ?, malformed = ? WHERE id = ?")
+                            .bind(batch_id)
+                            .bind(r.subscription.clone())
+                            .bind(r.meter.clone())
+                            .bind(r.sku.clone())
+                            .bind(r.resource.clone())
+                            .bind(r.start.clone())
+                            .bind(r.end.clone())
+                            .bind(r.quantity.clone())
+                            .bind(decimal_column(r.quantity.as_deref()))
+                            .bind(r.start_ns)
+                            .bind(r.end_ns)
+                            .bind(i64::from(r.malformed))
+                            .bind(r.id.clone())
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(|e| self.attempt_err(e))?;
+                        report.replaced += 1;
+                    }
+                }
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "INSERT INTO usage_records (id, batch_id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, quantity, start_ns, end_ns, malformed) VALUES {}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; fresh.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for r in &fresh {
+                q = q
+                    .bind(r.id.clone())
+                    .bind(batch_id)
+                    .bind(i64::from(r.synthetic))
+                    .bind(r.subscription.clone())
+                    .bind(r.meter.clone())
+                    .bind(r.sku.clone())
+                    .bind(r.resource.clone())
+                    .bind(r.start.clone())
+                    .bind(r.end.clone())
+                    .bind(r.quantity.clone())
+                    .bind(decimal_column(r.quantity.as_deref()))
+                    .bind(r.start_ns)
+                    .bind(r.end_ns)
+                    .bind(i64::from(r.malformed));
+            }
+            q.execute(&mut *tx).await.map_err(|e| self.attempt_err(e))?;
+            report.new += fresh.len() as u64;
+        }
+        sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ? WHERE id = ?")
+            .bind(report.new as i64)
+            .bind(report.duplicate as i64)
+            .bind(report.replaced as i64)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.attempt_err(e))?;
+        tx.commit().await.map_err(|e| self.attempt_err(e))?;
+        Ok(report)
+    }
+
+    /// One attempt at issuing: takes the next number of the issue year under the row lock
+    /// of its counter, in the same transaction as the status change, so numbers have no
+    /// gaps and no duplicates.
+    async fn issue_once(&self, id: i64, date: NaiveDate, issue_date: &str) -> Attempt<()> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.attempt_err(e))?;
+        let row = sqlx::query("SELECT i.status, COALESCE(t.payment_terms_days, p.payment_terms_days, 30) AS terms FROM invoices i LEFT JOIN tenants t ON t.id = i.tenant_id LEFT JOIN platform_settings p ON p.id = 1 WHERE i.id = ?")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| self.attempt_err(e))?
+            .ok_or((StoreError::NotFound { kind: "invoice", id: id.to_string() }, false))?;
+        let status: String = row.try_get("status").map_err(|e| self.attempt_err(e))?;
+        if status != "preview" {
+            return Err((
+                StoreError::InvalidState(format!(
+                    "invoice {id} is {status}; only a preview can be issued"
+                )),
+                false,
+            ));
+        }
+        let terms: i64 = row.try_get("terms").map_err(|e| self.attempt_err(e))?;
+        let due = date
+            .checked_add_days(Days::new(terms.max(0) as u64))
+            .unwrap_or(date)
+            .format("%Y-%m-%d")
+            .to_string();
+        let year = i64::from(chrono::Datelike::year(&date));
+        let bumped = sqlx::query(
+            "UPDATE invoice_counters SET next_number = next_number + 1 WHERE invoice_year = ?",
+        )
+        .bind(year)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.attempt_err(e))?;
+        if bumped.rows_affected() == 0 {
+            sqlx::query("INSERT INTO invoice_counters (invoice_year, next_number) VALUES (?, 2)")
+                .bind(year)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.attempt_err(e))?;
+        }
+        let next: i64 =
+            sqlx::query("SELECT next_number FROM invoice_counters WHERE invoice_year = ?")
+                .bind(year)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(|e| self.attempt_err(e))?;
+        let number = format!("INV-{year}-{:06}", next - 1);
+        sqlx::query("UPDATE invoices SET status = 'issued', number = ?, issue_date = ?, due_date = ? WHERE id = ? AND status = 'preview'")
+            .bind(number)
+            .bind(issue_date.to_owned())
+            .bind(due)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.attempt_err(e))?;
+        tx.commit().await.map_err(|e| self.attempt_err(e))?;
+        Ok(())
+    }
+}

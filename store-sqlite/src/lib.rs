@@ -1,0 +1,71 @@
+//! The embedded SQLite store, StackBill's default: its migrations, its dialect, and
+//! opening a database file (created on first use).
+
+use sqlx::any::AnyPoolOptions;
+use stackbill_store::{Result, StoreError};
+use stackbill_store_sql::{Dialect, SqlStore};
+
+/// The schema, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// SQLite specifics: SQLITE_BUSY (5, 261, 517) and SQLITE_LOCKED (6) are retried; a
+/// trigger's RAISE(ABORT) reports SQLITE_CONSTRAINT_TRIGGER (1811).
+pub const DIALECT: Dialect = Dialect {
+    name: "sqlite",
+    retryable,
+    immutable,
+};
+
+fn code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+fn retryable(e: &sqlx::Error) -> bool {
+    matches!(code(e).as_deref(), Some("5" | "6" | "261" | "517"))
+}
+
+fn immutable(e: &sqlx::Error) -> bool {
+    code(e).as_deref() == Some("1811")
+}
+
+/// Opens (creating if needed) the database at `url` (`sqlite://path/to/file.db`), with
+/// foreign keys enforced.
+pub async fn connect(url: &str) -> Result<SqlStore> {
+    sqlx::any::install_default_drivers();
+    let url = if url.contains('?') {
+        url.to_owned()
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    let pool = AnyPoolOptions::new()
+        .max_connections(4)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("PRAGMA foreign_keys = ON")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA journal_mode = WAL")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query("PRAGMA busy_timeout = 5000")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .map_err(|e| StoreError::Database(format!("cannot open {url}: {e}")))?;
+    Ok(SqlStore::new(pool, DIALECT))
+}
+
+/// Applies pending migrations.
+pub async fn migrate(store: &SqlStore) -> Result<()> {
+    MIGRATOR
+        .run(store.pool())
+        .await
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+}

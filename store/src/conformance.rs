@@ -1,0 +1,425 @@
+//! The conformance suite every store passes, against a real database: each case gets a
+//! fresh, migrated store. Store crates instantiate it with [`conformance_tests!`].
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Value, json};
+use stackbill_core::scenario::json as sj;
+
+use crate::billing::{bill, export_scenario, import_scenario};
+use crate::{
+    InvoiceFilter, InvoiceStatus, NodeKind, Result, Store, StoreError, UsageBatch, UsageRow,
+};
+
+/// A boxed future borrowing the store.
+pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
+
+macro_rules! vector {
+    ($name:literal) => {
+        (
+            include_str!(concat!(
+                "../../core/tests/vectors/",
+                $name,
+                ".scenario.json"
+            )),
+            include_str!(concat!(
+                "../../core/tests/vectors/",
+                $name,
+                ".expected.json"
+            )),
+        )
+    };
+}
+
+macro_rules! scenario {
+    ($name:literal) => {
+        (
+            include_str!(concat!(
+                "../../core/tests/scenarios/",
+                $name,
+                ".scenario.json"
+            )),
+            include_str!(concat!(
+                "../../core/tests/scenarios/",
+                $name,
+                ".expected.json"
+            )),
+        )
+    };
+}
+
+/// Case files billed through the store: (scenario, expected output).
+pub fn case_files() -> Vec<(&'static str, &'static str, &'static str)> {
+    let v = [
+        ("flat-basic", vector!("flat-basic")),
+        ("tiers-graduated-volume", vector!("tiers-graduated-volume")),
+        ("precedence", vector!("precedence")),
+        ("monthly-variable-dst", vector!("monthly-variable-dst")),
+        ("fx-credits-tax", vector!("fx-credits-tax")),
+        ("commissions", vector!("commissions")),
+        ("dedup-invalid", vector!("dedup-invalid")),
+        ("kwd-three-decimals", scenario!("kwd-three-decimals")),
+        ("leap-february", scenario!("leap-february")),
+        (
+            "tenant-credit-exceeds-charges",
+            scenario!("tenant-credit-exceeds-charges"),
+        ),
+        (
+            "partner-without-tenants",
+            scenario!("partner-without-tenants"),
+        ),
+    ];
+    v.into_iter().map(|(n, (s, e))| (n, s, e)).collect()
+}
+
+fn fail(message: String) -> StoreError {
+    StoreError::InvalidState(format!("conformance: {message}"))
+}
+
+fn check(ok: bool, message: impl FnOnce() -> String) -> Result<()> {
+    if ok { Ok(()) } else { Err(fail(message())) }
+}
+
+/// Imports a case file, bills its period, and checks the output equals the expectation;
+/// then exports the period and checks that rating the export gives the same.
+pub async fn case_file(store: &dyn Store, scenario: &str, expected: &str) -> Result<()> {
+    let want: Value = serde_json::from_str(expected).map_err(|e| fail(e.to_string()))?;
+    let period = want["period"].as_str().unwrap_or_default().to_owned();
+    import_scenario(store, scenario).await?;
+    let report = bill(store, &period, None).await?;
+    let got = sj::outcome_to_value(&report.outcome);
+    check(got == want, || {
+        format!("bill differs:\n{got:#}\nwant:\n{want:#}")
+    })?;
+    let stored = store
+        .invoices(&InvoiceFilter {
+            period: Some(period.clone()),
+            ..InvoiceFilter::default()
+        })
+        .await?;
+    let docs: Vec<&Value> = stored.iter().map(|i| &i.document).collect();
+    let want_docs: Vec<&Value> = want["invoices"].as_array().into_iter().flatten().collect();
+    check(docs == want_docs, || {
+        "stored previews differ from the output".into()
+    })?;
+    let commissions: Vec<Value> = store
+        .commissions(&period)
+        .await?
+        .into_iter()
+        .map(|c| c.document)
+        .collect();
+    check(Value::Array(commissions) == want["commissions"], || {
+        "stored commissions differ".into()
+    })?;
+    let exported = export_scenario(store, &period).await?;
+    let rated = sj::rate_document(&exported.to_string()).map_err(|e| fail(e.to_string()))?;
+    check(sj::outcome_to_value(&rated) == want, || {
+        "rating the exported scenario differs from billing".into()
+    })?;
+    // A second import of the same file changes nothing.
+    import_scenario(store, scenario).await?;
+    let again = sj::outcome_to_value(&bill(store, &period, None).await?.outcome);
+    check(again == want, || "re-importing changed the bill".into())
+}
+
+/// An invalid scenario is refused whole: nothing is written.
+pub async fn invalid_import_writes_nothing(store: &dyn Store) -> Result<()> {
+    let (bad, _) = vector!("error-unknown-references");
+    match import_scenario(store, bad).await {
+        Err(StoreError::Invalid(invalid)) => {
+            check(invalid.problems.len() >= 3, || format!("{invalid:?}"))?
+        }
+        other => return Err(fail(format!("expected Invalid, got {other:?}"))),
+    }
+    check(store.tenants().await?.is_empty(), || {
+        "tenants were written".into()
+    })?;
+    check(store.usage_count().await? == 0, || {
+        "usage was written".into()
+    })
+}
+
+fn base_scenario() -> Value {
+    json!({
+        "period": "2026-10",
+        "platform": {"currency": "AUD", "time_zone": "UTC", "rounding": "half_even"},
+        "distributors": [{"id": "d1"}],
+        "partners": [{"id": "p1", "distributor": "d1"}, {"id": "p2", "distributor": "d1"}],
+        "tenants": [{"id": "t1", "partner": "p1", "tax_percent": "10"},
+                    {"id": "t2", "partner": "p1"}, {"id": "t3", "partner": "p2"}],
+        "subscriptions": [{"id": "s1", "tenant": "t1", "region": "r"},
+                          {"id": "s2", "tenant": "t2", "region": "r"},
+                          {"id": "s3", "tenant": "t3", "region": "r"}],
+        "price_lists": [{"id": "l", "scope": {"region": "r"}, "currency": "AUD",
+                         "effective_from": "2026-01-01",
+                         "items": [{"meter": "m", "rate": "0.5"}, {"meter": "n", "rate": "0.01"}]}],
+        "usage": []
+    })
+}
+
+/// Generated usage rows with ids: `count` rows over three subscriptions in October 2026.
+pub fn generated_rows(count: usize, offset: usize) -> Vec<UsageRow> {
+    (offset..offset + count)
+        .map(|i| {
+            let hour = i % 700;
+            let start = format!("2026-10-{:02}T{:02}:00:00Z", 1 + hour / 24, hour % 24);
+            let end = format!("2026-10-{:02}T{:02}:59:59Z", 1 + hour / 24, hour % 24);
+            UsageRow {
+                id: format!("rec-{i:08}"),
+                synthetic: false,
+                subscription: Some(format!("s{}", 1 + i % 3)),
+                meter: Some(if i % 2 == 0 { "m" } else { "n" }.to_owned()),
+                sku: None,
+                resource: Some(format!("vm-{}", i % 7)),
+                start_ns: stackbill_core::usage::parse_instant(&start),
+                end_ns: stackbill_core::usage::parse_instant(&end),
+                start: Some(start),
+                end: Some(end),
+                quantity: Some(format!("{}.{:03}", 1 + i % 5, i % 1000)),
+                malformed: false,
+            }
+        })
+        .collect()
+}
+
+fn october() -> UsageBatch {
+    UsageBatch {
+        source: "conformance".into(),
+        window: (1_790_812_800_000_000_000, 1_793_491_200_000_000_000),
+    }
+}
+
+/// Ingesting the same rows three times: the first stores them, the next two report them
+/// as duplicates, and the bill never changes.
+pub async fn idempotent_reingest(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    let rows = generated_rows(3000, 0);
+    let mut bills = Vec::new();
+    for round in 0..3 {
+        let r = store.ingest_usage(&october(), &rows).await?;
+        let want = if round == 0 { (3000, 0) } else { (0, 3000) };
+        check((r.new, r.duplicate) == want, || {
+            format!("round {round}: {r:?}")
+        })?;
+        bills.push(sj::outcome_to_value(
+            &bill(store, "2026-10", None).await?.outcome,
+        ));
+    }
+    check(store.usage_count().await? == 3000, || "row count".into())?;
+    check(bills[0] == bills[1] && bills[1] == bills[2], || {
+        "bills differ".into()
+    })?;
+    // A corrected record (same id, new quantity) replaces the stored one.
+    let mut fixed = rows[0].clone();
+    fixed.quantity = Some("100".into());
+    let r = store.ingest_usage(&october(), &[fixed]).await?;
+    check(r.replaced == 1 && r.new == 0, || format!("{r:?}"))?;
+    let after = sj::outcome_to_value(&bill(store, "2026-10", None).await?.outcome);
+    check(after != bills[0], || "the correction was not billed".into())
+}
+
+/// Two connections ingest overlapping batches at the same time: every id is stored once,
+/// none is lost.
+pub async fn concurrent_ingest(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    let a = generated_rows(4000, 0);
+    let b = generated_rows(4000, 2000);
+    let (ra, rb) = futures::future::join(
+        store.ingest_usage(&october(), &a),
+        store.ingest_usage(&october(), &b),
+    )
+    .await;
+    let (ra, rb) = (ra?, rb?);
+    check(ra.new + rb.new == 6000, || format!("{ra:?} {rb:?}"))?;
+    check(ra.duplicate + rb.duplicate == 2000, || {
+        format!("{ra:?} {rb:?}")
+    })?;
+    check(store.usage_count().await? == 6000, || "row count".into())?;
+    let total: u64 = bill(store, "2026-10", None)
+        .await?
+        .outcome
+        .invoices
+        .iter()
+        .flat_map(|i| i.lines.iter())
+        .map(|l| l.quantity.map_or(0, |q| u64::from(!q.is_zero())))
+        .sum();
+    check(total > 0, || "nothing billed".into())
+}
+
+/// Preview → issued (gap-free numbers, due dates from payment terms) → paid or void;
+/// issued invoices survive re-billing untouched and cannot be deleted.
+pub async fn invoice_lifecycle(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    store
+        .ingest_usage(&october(), &generated_rows(300, 0))
+        .await?;
+    bill(store, "2026-10", None).await?;
+    let previews = store.invoices(&InvoiceFilter::default()).await?;
+    check(previews.len() == 3, || {
+        format!("{} previews", previews.len())
+    })?;
+    let first = store.issue_invoice(previews[0].id, "2026-11-03").await?;
+    let second = store.issue_invoice(previews[1].id, "2026-11-03").await?;
+    check(first.number.as_deref() == Some("INV-2026-000001"), || {
+        format!("{first:?}")
+    })?;
+    check(second.number.as_deref() == Some("INV-2026-000002"), || {
+        format!("{second:?}")
+    })?;
+    check(first.due_date.as_deref() == Some("2026-12-03"), || {
+        format!("{first:?}")
+    })?;
+    check(first.status == InvoiceStatus::Issued, || "status".into())?;
+    match store.issue_invoice(first.id, "2026-11-04").await {
+        Err(StoreError::InvalidState(_)) => {}
+        other => return Err(fail(format!("issuing twice: {other:?}"))),
+    }
+    match store.delete_preview(first.id).await {
+        Err(StoreError::InvalidState(_)) => {}
+        other => return Err(fail(format!("deleting an issued invoice: {other:?}"))),
+    }
+    // More usage, re-bill: the issued invoices stay exactly as they were.
+    store
+        .ingest_usage(&october(), &generated_rows(30, 5000))
+        .await?;
+    let report = bill(store, "2026-10", None).await?;
+    check(report.kept_issued.len() == 2, || {
+        format!("{:?}", report.kept_issued)
+    })?;
+    let again = store.invoices(&InvoiceFilter::default()).await?;
+    let first_again = again.iter().find(|i| i.id == first.id);
+    check(first_again == Some(&first), || {
+        "an issued invoice changed".into()
+    })?;
+    check(again.len() == 3, || {
+        format!("{} invoices after re-billing", again.len())
+    })?;
+    let paid = store.settle_invoice(first.id, InvoiceStatus::Paid).await?;
+    check(
+        paid.status == InvoiceStatus::Paid && paid.number == first.number,
+        || format!("{paid:?}"),
+    )?;
+    match store.settle_invoice(first.id, InvoiceStatus::Void).await {
+        Err(StoreError::InvalidState(_)) => {}
+        other => return Err(fail(format!("voiding a paid invoice: {other:?}"))),
+    }
+    let void = store.settle_invoice(second.id, InvoiceStatus::Void).await?;
+    check(void.status == InvoiceStatus::Void, || "void".into())?;
+    // The third is still a preview and can be deleted; numbering has no gap.
+    let third = again
+        .iter()
+        .find(|i| i.status == InvoiceStatus::Preview)
+        .ok_or_else(|| fail("no preview left".into()))?;
+    let issued = store.issue_invoice(third.id, "2026-11-05").await?;
+    check(issued.number.as_deref() == Some("INV-2026-000003"), || {
+        format!("{issued:?}")
+    })
+}
+
+/// Deletes that would orphan data are refused, naming what blocks them.
+pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    match store.delete(NodeKind::Partner, "p1").await {
+        Err(StoreError::Blocked { blockers, .. }) => {
+            check(blockers.contains("t1") && blockers.contains("t2"), || {
+                blockers.clone()
+            })?
+        }
+        other => return Err(fail(format!("deleting a partner with tenants: {other:?}"))),
+    }
+    store
+        .ingest_usage(&october(), &generated_rows(30, 0))
+        .await?;
+    bill(store, "2026-10", None).await?;
+    match store.delete(NodeKind::Subscription, "s3").await {
+        Err(StoreError::Blocked { blockers, .. }) => {
+            check(blockers.contains("usage"), || blockers.clone())?
+        }
+        other => {
+            return Err(fail(format!(
+                "deleting a subscription with usage: {other:?}"
+            )));
+        }
+    }
+    match store.delete(NodeKind::Tenant, "t3").await {
+        Err(StoreError::Blocked { blockers, .. }) => {
+            check(blockers.contains("s3"), || blockers.clone())?
+        }
+        other => {
+            return Err(fail(format!(
+                "deleting a tenant with subscriptions: {other:?}"
+            )));
+        }
+    }
+    match store.delete(NodeKind::Distributor, "nope").await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => return Err(fail(format!("deleting nothing: {other:?}"))),
+    }
+    // A partner with no tenants goes.
+    let mut extra = base_scenario();
+    if let Some(partners) = extra["partners"].as_array_mut() {
+        partners.push(json!({"id": "p9", "distributor": "d1"}));
+    }
+    import_scenario(store, &extra.to_string()).await?;
+    store.delete(NodeKind::Partner, "p9").await?;
+    check(
+        !store.partners().await?.iter().any(|p| p.id == "p9"),
+        || "p9 still there".into(),
+    )
+}
+
+/// Expands to one `#[tokio::test]` per conformance case; `$make` is an async expression
+/// yielding a fresh, migrated store (and whatever guard keeps its database alive).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        mod conformance {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::conformance as c;
+
+            async fn run(case: impl for<'a> FnOnce(&'a dyn $crate::Store) -> c::CaseFuture<'a>) {
+                let (store, _guard) = $make.await;
+                if let Err(e) = case(&store).await {
+                    panic!("{e}");
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn case_files() {
+                for (name, scenario, expected) in c::case_files() {
+                    let (store, _guard) = $make.await;
+                    if let Err(e) = c::case_file(&store, scenario, expected).await {
+                        panic!("{name}: {e}");
+                    }
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn invalid_import_writes_nothing() {
+                run(|s| Box::pin(c::invalid_import_writes_nothing(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn idempotent_reingest() {
+                run(|s| Box::pin(c::idempotent_reingest(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_ingest() {
+                run(|s| Box::pin(c::concurrent_ingest(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn invoice_lifecycle() {
+                run(|s| Box::pin(c::invoice_lifecycle(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn deletes_are_guarded() {
+                run(|s| Box::pin(c::deletes_are_guarded(s))).await
+            }
+        }
+    };
+}

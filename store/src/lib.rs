@@ -1,0 +1,95 @@
+//! The repository interface every StackBill store implements, defined once and free of
+//! I/O: what is persisted (hierarchy, pricing, FX, usage, invoices, commissions, audit) and
+//! the operations on it. `billing` turns stored data into the engine's input and its
+//! output back into stored invoices; `conformance` is the test suite every store passes.
+
+pub mod billing;
+pub mod conformance;
+mod error;
+mod records;
+
+use async_trait::async_trait;
+
+pub use error::{Result, StoreError};
+pub use records::*;
+
+/// A StackBill store (MariaDB/MySQL or SQLite). Every write is transactional: it happens
+/// whole or not at all.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// The Billing settings group: the contract's `platform` object.
+    async fn platform(&self) -> Result<Option<PlatformRow>>;
+    /// Replaces the Billing settings group.
+    async fn put_platform(&self, platform: &PlatformRow) -> Result<()>;
+
+    /// Creates or updates a distributor.
+    async fn put_distributor(&self, row: &DistributorRow) -> Result<()>;
+    /// Creates or updates a partner; its distributor must exist.
+    async fn put_partner(&self, row: &PartnerRow) -> Result<()>;
+    /// Creates or updates a tenant; its partner must exist.
+    async fn put_tenant(&self, row: &TenantRow) -> Result<()>;
+    /// Creates or updates a subscription; its tenant must exist.
+    async fn put_subscription(&self, row: &SubscriptionRow) -> Result<()>;
+    /// All distributors, by id.
+    async fn distributors(&self) -> Result<Vec<DistributorRow>>;
+    /// All partners, by id.
+    async fn partners(&self) -> Result<Vec<PartnerRow>>;
+    /// All tenants, by id.
+    async fn tenants(&self) -> Result<Vec<TenantRow>>;
+    /// All subscriptions, by id.
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>>;
+    /// Deletes a node; refused with [`StoreError::Blocked`] naming what depends on it
+    /// (children, invoices, price lists, usage).
+    async fn delete(&self, kind: NodeKind, id: &str) -> Result<()>;
+
+    /// Creates or replaces a price list (with its items).
+    async fn put_price_list(&self, row: &PriceListRow) -> Result<()>;
+    /// All price lists, by id.
+    async fn price_lists(&self) -> Result<Vec<PriceListRow>>;
+    /// Appends an FX rate (rates are history: never updated in place).
+    async fn add_fx_rate(&self, row: &FxRateRow) -> Result<()>;
+    /// All FX rates in the order they were added.
+    async fn fx_rates(&self) -> Result<Vec<FxRateRow>>;
+
+    /// Ingests a batch of usage rows idempotently on their ids, recording the batch and
+    /// its reported window. A row whose id exists with the same content is a duplicate;
+    /// with different content it replaces the stored one (the last record wins).
+    async fn ingest_usage(&self, batch: &UsageBatch, rows: &[UsageRow]) -> Result<IngestReport>;
+    /// Usage rows relevant to a window: those starting in `[from_ns, to_ns)`, plus rows
+    /// without a readable start whose batch window overlaps it. Keyset-paged: pass the
+    /// last id of the previous page as `after`. `subscriptions` narrows to some ids.
+    async fn usage_page(
+        &self,
+        window: (i64, i64),
+        subscriptions: Option<&[String]>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>>;
+    /// Number of stored usage rows.
+    async fn usage_count(&self) -> Result<u64>;
+
+    /// Replaces the preview invoices of `period` (for `tenant`, or all tenants) and, when
+    /// `commissions` is given, the period's commission summaries, in one transaction.
+    async fn replace_previews(
+        &self,
+        period: &str,
+        tenant: Option<&str>,
+        invoices: &[InvoiceRow],
+        commissions: Option<&[CommissionRow]>,
+    ) -> Result<()>;
+    /// Invoices matching `filter`, by (period, tenant, id).
+    async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>>;
+    /// Issues a preview: gap-free number `INV-YYYY-NNNNNN`, issue date, due date.
+    async fn issue_invoice(&self, id: i64, issue_date: &str) -> Result<InvoiceRow>;
+    /// Moves an issued invoice to paid or void.
+    async fn settle_invoice(&self, id: i64, status: InvoiceStatus) -> Result<InvoiceRow>;
+    /// Deletes a preview (issued invoices are refused).
+    async fn delete_preview(&self, id: i64) -> Result<()>;
+    /// Commission summaries of a period.
+    async fn commissions(&self, period: &str) -> Result<Vec<CommissionRow>>;
+
+    /// Appends to the audit log.
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// The audit log, oldest first.
+    async fn audit_log(&self) -> Result<Vec<AuditEntry>>;
+}

@@ -1,0 +1,304 @@
+//! What stores persist, in the shape of the scenario contract: ids as given, decimals as
+//! exact text, plans and price items as their contract JSON. The engine validates all of
+//! it when a scenario is assembled, so a store can never feed it a float.
+
+use serde_json::Value;
+
+/// The Billing settings group (the contract's `platform`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRow {
+    /// ISO 4217 code.
+    pub currency: String,
+    /// IANA zone.
+    pub time_zone: String,
+    /// Use Monthly Variable Pricing.
+    pub monthly_variable_pricing: bool,
+    /// `half_even` or `half_up`.
+    pub rounding: String,
+    /// Default Invoice Payment Terms (Days).
+    pub payment_terms_days: i64,
+}
+
+/// A distributor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DistributorRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Commission currency.
+    pub currency: Option<String>,
+    /// Own commission plan (contract JSON).
+    pub commission: Option<Value>,
+    /// Plan its partners inherit (contract JSON).
+    pub partner_commission: Option<Value>,
+    /// Contact details and other administrative fields.
+    pub details: Value,
+}
+
+/// A partner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerRow {
+    /// Id.
+    pub id: String,
+    /// Its distributor.
+    pub distributor: String,
+    /// Display name.
+    pub name: String,
+    /// Commission currency.
+    pub currency: Option<String>,
+    /// Own commission plan (contract JSON).
+    pub commission: Option<Value>,
+    /// Branding and other administrative fields.
+    pub details: Value,
+}
+
+/// A tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantRow {
+    /// Id.
+    pub id: String,
+    /// Its partner.
+    pub partner: String,
+    /// Organisation name.
+    pub name: String,
+    /// Invoice currency.
+    pub currency: Option<String>,
+    /// IANA zone of its periods.
+    pub time_zone: Option<String>,
+    /// Tax in percent, exact decimal text.
+    pub tax_percent: Option<String>,
+    /// Payment terms; the platform default when absent.
+    pub payment_terms_days: Option<i64>,
+    /// Billing contact, Entra tenant, initial owner, address.
+    pub details: Value,
+}
+
+/// A subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    /// Azure Stack subscription id.
+    pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// Region (stamp).
+    pub region: String,
+    /// Display name.
+    pub name: String,
+    /// Linked plan.
+    pub plan: Option<String>,
+    /// `active`, `suspended`, `cancelled`.
+    pub status: String,
+}
+
+/// A hierarchy node kind, for deletes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A distributor.
+    Distributor,
+    /// A partner.
+    Partner,
+    /// A tenant.
+    Tenant,
+    /// A subscription.
+    Subscription,
+}
+
+impl NodeKind {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeKind::Distributor => "distributor",
+            NodeKind::Partner => "partner",
+            NodeKind::Tenant => "tenant",
+            NodeKind::Subscription => "subscription",
+        }
+    }
+}
+
+/// A price list: indexed columns plus its items as contract JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceListRow {
+    /// Id.
+    pub id: String,
+    /// `region`, `tenant` or `subscription`.
+    pub scope_kind: String,
+    /// The scope's id.
+    pub scope_id: String,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `YYYY-MM-DD`.
+    pub effective_from: String,
+    /// `YYYY-MM-DD`, exclusive.
+    pub effective_to: Option<String>,
+    /// The contract's `items` array.
+    pub items: Value,
+}
+
+/// An FX rate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FxRateRow {
+    /// From currency.
+    pub from: String,
+    /// To currency.
+    pub to: String,
+    /// Exact decimal text.
+    pub rate: String,
+    /// `YYYY-MM-DD`.
+    pub as_of: String,
+}
+
+/// Where a batch of usage came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageBatch {
+    /// A file name, a region collection run, an API client.
+    pub source: String,
+    /// The reported collection window, Unix nanoseconds `[start, end)`.
+    pub window: (i64, i64),
+}
+
+/// A usage row as reported. Unreadable fields are kept as text (and their parsed
+/// column left empty) so that billing reports them as `invalid_usage`, as rating the
+/// original file would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRow {
+    /// The record id; generated (and `synthetic`) when the source had none.
+    pub id: String,
+    /// Whether `id` was generated.
+    pub synthetic: bool,
+    /// Subscription id.
+    pub subscription: Option<String>,
+    /// Meter id as reported.
+    pub meter: Option<String>,
+    /// SKU.
+    pub sku: Option<String>,
+    /// Resource.
+    pub resource: Option<String>,
+    /// Start as reported.
+    pub start: Option<String>,
+    /// End as reported.
+    pub end: Option<String>,
+    /// Quantity as reported (exact text).
+    pub quantity: Option<String>,
+    /// Parsed start, Unix nanoseconds.
+    pub start_ns: Option<i64>,
+    /// Parsed end, Unix nanoseconds.
+    pub end_ns: Option<i64>,
+    /// Some field was present but not text.
+    pub malformed: bool,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Rows stored for the first time.
+    pub new: u64,
+    /// Rows whose id was already stored with the same content.
+    pub duplicate: u64,
+    /// Rows whose id was stored with other content, now replaced (the last wins).
+    pub replaced: u64,
+    /// Rows refused (e.g. an unparseable file row), reported apart.
+    pub rejected: u64,
+}
+
+/// An invoice's lifecycle state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    /// Generated, editable, replaced by the next billing run.
+    Preview,
+    /// Numbered and immutable.
+    Issued,
+    /// Issued and paid.
+    Paid,
+    /// Issued and cancelled.
+    Void,
+}
+
+impl InvoiceStatus {
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            InvoiceStatus::Preview => "preview",
+            InvoiceStatus::Issued => "issued",
+            InvoiceStatus::Paid => "paid",
+            InvoiceStatus::Void => "void",
+        }
+    }
+
+    /// Parses a lower-case name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "preview" => Some(InvoiceStatus::Preview),
+            "issued" => Some(InvoiceStatus::Issued),
+            "paid" => Some(InvoiceStatus::Paid),
+            "void" => Some(InvoiceStatus::Void),
+            _ => None,
+        }
+    }
+}
+
+/// A stored invoice; `document` is the invoice object of the §10 output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InvoiceRow {
+    /// Store id (0 before insertion).
+    pub id: i64,
+    /// `YYYY-MM`.
+    pub period: String,
+    /// Tenant id.
+    pub tenant: String,
+    /// Lifecycle state.
+    pub status: InvoiceStatus,
+    /// `INV-YYYY-NNNNNN` once issued.
+    pub number: Option<String>,
+    /// `YYYY-MM-DD` once issued.
+    pub issue_date: Option<String>,
+    /// `YYYY-MM-DD` once issued.
+    pub due_date: Option<String>,
+    /// Invoice currency.
+    pub currency: String,
+    /// Exact total text.
+    pub total: String,
+    /// The invoice object of the §10 output (lines, subtotal, tax, total).
+    pub document: Value,
+}
+
+/// Which invoices to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    /// Only this period.
+    pub period: Option<String>,
+    /// Only this tenant.
+    pub tenant: Option<String>,
+    /// Only this state.
+    pub status: Option<InvoiceStatus>,
+}
+
+/// A stored commission summary; `document` is the commission object of the §10 output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommissionRow {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// `partner` or `distributor`.
+    pub party_kind: String,
+    /// Party id.
+    pub party: String,
+    /// The commission object of the §10 output.
+    pub document: Value,
+}
+
+/// One audit log entry: who did what, when, with the before and after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// RFC 3339 instant.
+    pub at: String,
+    /// The authenticated identity.
+    pub actor: String,
+    /// What was done (`invoice.issue`, `pricing.update`, …).
+    pub action: String,
+    /// The object acted on.
+    pub target: String,
+    /// State before, if any.
+    pub before: Option<Value>,
+    /// State after, if any.
+    pub after: Option<Value>,
+}
