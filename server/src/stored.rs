@@ -6,7 +6,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-use stackbill_core::scenario::json as sj;
 use stackbill_store::billing::{self, SyntheticIds, usage_row_from_text};
 use stackbill_store::{IngestReport, Store, StoreError, UsageBatch, UsageRow};
 use stackbill_store_sql::SqlStore;
@@ -138,7 +137,7 @@ pub(crate) async fn bill(
 ) -> Result<(serde_json::Value, billing::BillReport), StoreError> {
     let store = open(url).await?;
     let report = billing::bill(&store, period, tenant).await?;
-    Ok((sj::outcome_to_value(&report.outcome), report))
+    Ok((report.document.clone(), report))
 }
 
 /// The scenario equivalent to billing a period.

@@ -156,17 +156,19 @@ fn record(row: &UsageRow) -> UsageRecord<'_> {
 /// What a billing run did.
 #[derive(Debug)]
 pub struct BillReport {
-    /// The rating output.
+    /// The rating output of the period itself.
     pub outcome: Outcome,
+    /// The §10 document written: the outcome plus adjustment lines for late usage of
+    /// already-issued periods (identical to the outcome when there are none).
+    pub document: Value,
     /// Preview invoices written (tenants with an issued invoice for the period keep it).
     pub previews: usize,
     /// Tenants skipped because their invoice for the period is already issued.
     pub kept_issued: Vec<String>,
 }
 
-/// Rates the period's stored usage and writes previews (replacing earlier previews of the
-/// period) and, for a full run, the period's commission summaries.
-pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<BillReport> {
+/// Rates `period` from stored data, for one tenant or all.
+async fn rate_period(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<Outcome> {
     let doc_value = scenario_document(store, period, tenant).await?;
     let text = doc_value.to_string();
     let doc = Document::parse(&text).map_err(read_error)?;
@@ -184,8 +186,38 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
         rater.push(&record(row)).map_err(StoreError::from)
     })
     .await?;
-    let outcome = rater.finish()?;
-    let out = sj::outcome_to_value(&outcome);
+    Ok(rater.finish()?)
+}
+
+/// Rates the period's stored usage and writes previews (replacing earlier previews of the
+/// period) and, for a full run, the period's commission summaries. A tenant whose earlier
+/// invoices are issued gets adjustment lines for usage that arrived after issue.
+pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<BillReport> {
+    let outcome = rate_period(store, period, tenant).await?;
+    let mut out = sj::outcome_to_value(&outcome);
+    let platform = store
+        .platform()
+        .await?
+        .ok_or_else(|| StoreError::InvalidState("the Billing settings are not set".into()))?;
+    let tenants = store.tenants().await?;
+    if let Some(invoices) = out["invoices"].as_array_mut() {
+        for invoice in invoices.iter_mut() {
+            let id = invoice["tenant"].as_str().unwrap_or_default().to_owned();
+            let tax = tenants
+                .iter()
+                .find(|t| t.id == id)
+                .and_then(|t| t.tax_percent.clone());
+            crate::adjustment::apply(
+                store,
+                period,
+                &id,
+                invoice,
+                &platform.rounding,
+                tax.as_deref(),
+            )
+            .await?;
+        }
+    }
 
     let issued: Vec<String> = store
         .invoices(&InvoiceFilter {
@@ -242,8 +274,20 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
     Ok(BillReport {
         previews: invoices.len(),
         outcome,
+        document: out,
         kept_issued: issued,
     })
+}
+
+/// The invoice of `tenant` for `period` as the stored data rates it now (for
+/// adjustments).
+pub(crate) async fn rerate_invoice(store: &dyn Store, period: &str, tenant: &str) -> Result<Value> {
+    let outcome = rate_period(store, period, Some(tenant)).await?;
+    let out = sj::outcome_to_value(&outcome);
+    Ok(out["invoices"]
+        .as_array()
+        .and_then(|i| i.first().cloned())
+        .unwrap_or(Value::Null))
 }
 
 fn read_error(e: sj::ReadError) -> StoreError {

@@ -317,6 +317,72 @@ pub async fn invoice_lifecycle(store: &dyn Store) -> Result<()> {
     })
 }
 
+/// Usage arriving after October's invoice was issued: October stays as issued; November's
+/// preview carries an adjustment line for October equal to re-rated minus issued, taxed,
+/// and re-billing November does not count it twice.
+pub async fn late_usage_adjustment(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    store
+        .ingest_usage(&october(), &generated_rows(300, 0))
+        .await?;
+    bill(store, "2026-10", None).await?;
+    let october_invoices = store
+        .invoices(&InvoiceFilter {
+            tenant: Some("t1".into()),
+            ..InvoiceFilter::default()
+        })
+        .await?;
+    let issued = store
+        .issue_invoice(october_invoices[0].id, "2026-11-02")
+        .await?;
+    // 4 more units of meter m (0.5 each) on s1, reported late, inside October.
+    let late = UsageRow {
+        id: "late-1".into(),
+        quantity: Some("4".into()),
+        ..generated_rows(1, 0)[0].clone()
+    };
+    store.ingest_usage(&october(), &[late]).await?;
+    for _ in 0..2 {
+        let report = bill(store, "2026-11", None).await?;
+        let t1 = report.document["invoices"]
+            .as_array()
+            .and_then(|i| i.iter().find(|x| x["tenant"] == "t1"))
+            .cloned()
+            .ok_or_else(|| fail("no November invoice for t1".into()))?;
+        let adjustments: Vec<&Value> = t1["lines"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|l| l["kind"] == "adjustment")
+            .collect();
+        check(adjustments.len() == 1, || format!("{t1:#}"))?;
+        let a = adjustments[0];
+        check(
+            a["adjusts"] == "2026-10" && a["amount"] == "2.00" && a["quantity"] == "4",
+            || format!("{a:#}"),
+        )?;
+        check(a["subscription"] == "s1" && a["meter"] == "m", || {
+            format!("{a:#}")
+        })?;
+        // t1 pays 10 % tax: November has no usage of its own, so 2.00 + 0.20.
+        check(
+            t1["subtotal"] == "2.00" && t1["tax"] == "0.20" && t1["total"] == "2.20",
+            || format!("{t1:#}"),
+        )?;
+        let october = store
+            .invoices(&InvoiceFilter {
+                tenant: Some("t1".into()),
+                period: Some("2026-10".into()),
+                ..InvoiceFilter::default()
+            })
+            .await?;
+        check(october == vec![issued.clone()], || {
+            "the issued invoice changed".into()
+        })?;
+    }
+    Ok(())
+}
+
 /// Deletes that would orphan data are refused, naming what blocks them.
 pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
     import_scenario(store, &base_scenario().to_string()).await?;
@@ -414,6 +480,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn invoice_lifecycle() {
                 run(|s| Box::pin(c::invoice_lifecycle(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn late_usage_adjustment() {
+                run(|s| Box::pin(c::late_usage_adjustment(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

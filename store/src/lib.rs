@@ -3,6 +3,7 @@
 //! the operations on it. `billing` turns stored data into the engine's input and its
 //! output back into stored invoices; `conformance` is the test suite every store passes.
 
+mod adjustment;
 pub mod billing;
 pub mod conformance;
 mod error;

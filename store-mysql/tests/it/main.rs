@@ -31,7 +31,8 @@ impl Drop for Database {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
-pub(crate) async fn fresh() -> (SqlStore, Database) {
+/// A new, empty database (no schema) and a store on it.
+pub(crate) async fn empty() -> (SqlStore, Database) {
     let name = format!(
         "stackbill_t{}_{}_{}",
         std::process::id(),
@@ -51,6 +52,12 @@ pub(crate) async fn fresh() -> (SqlStore, Database) {
     let store = stackbill_store_mysql::connect(&format!("{}/{name}", server_url()))
         .await
         .unwrap();
+    (store, guard)
+}
+
+/// A new database with the schema applied.
+pub(crate) async fn fresh() -> (SqlStore, Database) {
+    let (store, guard) = empty().await;
     stackbill_store_mysql::migrate(&store).await.unwrap();
     (store, guard)
 }
