@@ -4,6 +4,8 @@
 //! supply a [`Dialect`]. Upserts are written as look-up-then-write inside a transaction so
 //! that no dialect-specific `ON CONFLICT` syntax is needed.
 
+pub mod checks;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
