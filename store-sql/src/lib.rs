@@ -117,11 +117,7 @@ impl SqlStore {
         self.pool.begin().await.map_err(db)
     }
 
-    async fn exists(
-        tx: &mut Transaction<'static, Any>,
-        sql: &'static str,
-        id: &str,
-    ) -> Result<bool> {
+    async fn exists(tx: &mut Transaction<'static, Any>, sql: &str, id: &str) -> Result<bool> {
         Ok(sqlx::query(sql)
             .bind(id.to_owned())
             .fetch_optional(&mut **tx)
@@ -132,7 +128,7 @@ impl SqlStore {
 
     async fn require(
         tx: &mut Transaction<'static, Any>,
-        sql: &'static str,
+        sql: &str,
         kind: &'static str,
         id: &str,
         target: &'static str,
@@ -203,6 +199,63 @@ impl SqlStore {
     }
 }
 
+/// A bound value of an upsert.
+enum Param {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+impl Param {
+    fn text(s: &str) -> Param {
+        Param::Text(Some(s.to_owned()))
+    }
+}
+
+/// Create-or-update of one hierarchy row whose key is `id`: the parent must exist; the
+/// row is updated when present and inserted otherwise, in one transaction.
+struct Upsert<'a> {
+    table: &'static str,
+    id: &'a str,
+    /// (this kind, parent table, parent kind, parent id).
+    parent: Option<(&'static str, &'static str, &'static str, &'a str)>,
+    columns: &'static [&'static str],
+    values: Vec<Param>,
+}
+
+impl SqlStore {
+    async fn upsert(&self, u: Upsert<'_>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if let Some((kind, table, target, target_id)) = u.parent {
+            let sql = format!("SELECT 1 FROM {table} WHERE id = ?");
+            Self::require(&mut tx, &sql, kind, u.id, target, target_id).await?;
+        }
+        let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?", u.table);
+        let sql = if Self::exists(&mut tx, &exists_sql, u.id).await? {
+            let set: Vec<String> = u.columns.iter().map(|c| format!("{c} = ?")).collect();
+            format!("UPDATE {} SET {} WHERE id = ?", u.table, set.join(", "))
+        } else {
+            format!(
+                "INSERT INTO {} ({}, id) VALUES ({}?)",
+                u.table,
+                u.columns.join(", "),
+                "?, ".repeat(u.columns.len())
+            )
+        };
+        let mut q = sqlx::query(&sql);
+        for v in u.values {
+            q = match v {
+                Param::Text(t) => q.bind(t),
+                Param::Int(i) => q.bind(i),
+            };
+        }
+        q.bind(u.id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+}
+
 const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document";
 const INVOICE_SELECT_BY_ID: &str = "SELECT id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document FROM invoices WHERE id = ?";
 
@@ -260,118 +313,93 @@ impl Store for SqlStore {
     }
 
     async fn put_distributor(&self, d: &DistributorRow) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let exists =
-            Self::exists(&mut tx, "SELECT 1 FROM distributors WHERE id = ?", &d.id).await?;
-        let sql = if exists {
-            "UPDATE distributors SET name = ?, currency = ?, commission = ?, partner_commission = ?, details = ? WHERE id = ?"
-        } else {
-            "INSERT INTO distributors (name, currency, commission, partner_commission, details, id) VALUES (?, ?, ?, ?, ?, ?)"
-        };
-        sqlx::query(sql)
-            .bind(d.name.clone())
-            .bind(d.currency.clone())
-            .bind(d.commission.as_ref().map(json_text))
-            .bind(d.partner_commission.as_ref().map(json_text))
-            .bind(json_text(&d.details))
-            .bind(d.id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.upsert(Upsert {
+            table: "distributors",
+            id: &d.id,
+            parent: None,
+            columns: &[
+                "name",
+                "currency",
+                "commission",
+                "partner_commission",
+                "details",
+            ],
+            values: vec![
+                Param::text(&d.name),
+                Param::Text(d.currency.clone()),
+                Param::Text(d.commission.as_ref().map(json_text)),
+                Param::Text(d.partner_commission.as_ref().map(json_text)),
+                Param::Text(Some(json_text(&d.details))),
+            ],
+        })
+        .await
     }
 
     async fn put_partner(&self, p: &PartnerRow) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::require(
-            &mut tx,
-            "SELECT 1 FROM distributors WHERE id = ?",
-            "partner",
-            &p.id,
-            "distributor",
-            &p.distributor,
-        )
-        .await?;
-        let exists = Self::exists(&mut tx, "SELECT 1 FROM partners WHERE id = ?", &p.id).await?;
-        let sql = if exists {
-            "UPDATE partners SET distributor_id = ?, name = ?, currency = ?, commission = ?, details = ? WHERE id = ?"
-        } else {
-            "INSERT INTO partners (distributor_id, name, currency, commission, details, id) VALUES (?, ?, ?, ?, ?, ?)"
-        };
-        sqlx::query(sql)
-            .bind(p.distributor.clone())
-            .bind(p.name.clone())
-            .bind(p.currency.clone())
-            .bind(p.commission.as_ref().map(json_text))
-            .bind(json_text(&p.details))
-            .bind(p.id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.upsert(Upsert {
+            table: "partners",
+            id: &p.id,
+            parent: Some(("partner", "distributors", "distributor", &p.distributor)),
+            columns: &[
+                "distributor_id",
+                "name",
+                "currency",
+                "commission",
+                "details",
+            ],
+            values: vec![
+                Param::text(&p.distributor),
+                Param::text(&p.name),
+                Param::Text(p.currency.clone()),
+                Param::Text(p.commission.as_ref().map(json_text)),
+                Param::Text(Some(json_text(&p.details))),
+            ],
+        })
+        .await
     }
 
     async fn put_tenant(&self, t: &TenantRow) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::require(
-            &mut tx,
-            "SELECT 1 FROM partners WHERE id = ?",
-            "tenant",
-            &t.id,
-            "partner",
-            &t.partner,
-        )
-        .await?;
-        let exists = Self::exists(&mut tx, "SELECT 1 FROM tenants WHERE id = ?", &t.id).await?;
-        let sql = if exists {
-            "UPDATE tenants SET partner_id = ?, name = ?, currency = ?, time_zone = ?, tax_percent = ?, payment_terms_days = ?, details = ? WHERE id = ?"
-        } else {
-            "INSERT INTO tenants (partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        };
-        sqlx::query(sql)
-            .bind(t.partner.clone())
-            .bind(t.name.clone())
-            .bind(t.currency.clone())
-            .bind(t.time_zone.clone())
-            .bind(t.tax_percent.clone())
-            .bind(t.payment_terms_days)
-            .bind(json_text(&t.details))
-            .bind(t.id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.upsert(Upsert {
+            table: "tenants",
+            id: &t.id,
+            parent: Some(("tenant", "partners", "partner", &t.partner)),
+            columns: &[
+                "partner_id",
+                "name",
+                "currency",
+                "time_zone",
+                "tax_percent",
+                "payment_terms_days",
+                "details",
+            ],
+            values: vec![
+                Param::text(&t.partner),
+                Param::text(&t.name),
+                Param::Text(t.currency.clone()),
+                Param::Text(t.time_zone.clone()),
+                Param::Text(t.tax_percent.clone()),
+                Param::Int(t.payment_terms_days),
+                Param::Text(Some(json_text(&t.details))),
+            ],
+        })
+        .await
     }
 
     async fn put_subscription(&self, s: &SubscriptionRow) -> Result<()> {
-        let mut tx = self.begin().await?;
-        Self::require(
-            &mut tx,
-            "SELECT 1 FROM tenants WHERE id = ?",
-            "subscription",
-            &s.id,
-            "tenant",
-            &s.tenant,
-        )
-        .await?;
-        let exists =
-            Self::exists(&mut tx, "SELECT 1 FROM subscriptions WHERE id = ?", &s.id).await?;
-        let sql = if exists {
-            "UPDATE subscriptions SET tenant_id = ?, region_id = ?, name = ?, plan_id = ?, status = ? WHERE id = ?"
-        } else {
-            "INSERT INTO subscriptions (tenant_id, region_id, name, plan_id, status, id) VALUES (?, ?, ?, ?, ?, ?)"
-        };
-        sqlx::query(sql)
-            .bind(s.tenant.clone())
-            .bind(s.region.clone())
-            .bind(s.name.clone())
-            .bind(s.plan.clone())
-            .bind(s.status.clone())
-            .bind(s.id.clone())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        tx.commit().await.map_err(db)
+        self.upsert(Upsert {
+            table: "subscriptions",
+            id: &s.id,
+            parent: Some(("subscription", "tenants", "tenant", &s.tenant)),
+            columns: &["tenant_id", "region_id", "name", "plan_id", "status"],
+            values: vec![
+                Param::text(&s.tenant),
+                Param::text(&s.region),
+                Param::text(&s.name),
+                Param::Text(s.plan.clone()),
+                Param::text(&s.status),
+            ],
+        })
+        .await
     }
 
     async fn distributors(&self) -> Result<Vec<DistributorRow>> {

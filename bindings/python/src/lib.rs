@@ -154,6 +154,18 @@ fn governance(switches: Option<HashMap<String, bool>>) -> Result<Governance, Fai
     Ok(g)
 }
 
+/// The caller's scope, the target node and the switches, from Python values.
+fn policy_inputs(
+    role_name: &str,
+    at: &Node,
+    target: &Node,
+    switches: Option<HashMap<String, bool>>,
+) -> Result<(Scope, NodePath, Governance), Failure> {
+    let scope =
+        Scope::new(role(role_name)?, node_path(at)?).map_err(|e| Failure::Scope(e.to_string()))?;
+    Ok((scope, node_path(target)?, governance(switches)?))
+}
+
 /// Whether `role` granted at `at` may perform `action` on `target` (the core's policy).
 #[pyfunction]
 #[pyo3(signature = (role_name, at, action_name, target, switches=None))]
@@ -166,14 +178,8 @@ fn can(
     switches: Option<HashMap<String, bool>>,
 ) -> PyResult<bool> {
     error::guard(|| {
-        let scope = Scope::new(role(role_name)?, node_path(&at)?)
-            .map_err(|e| Failure::Scope(e.to_string()))?;
-        Ok(rbac::can(
-            &scope,
-            action(action_name)?,
-            &node_path(&target)?,
-            &governance(switches)?,
-        ))
+        let (scope, target, g) = policy_inputs(role_name, &at, &target, switches)?;
+        Ok(rbac::can(&scope, action(action_name)?, &target, &g))
     })
     .map_err(|f| f.into_py_err(py))
 }
@@ -190,14 +196,8 @@ fn can_grant(
     switches: Option<HashMap<String, bool>>,
 ) -> PyResult<bool> {
     error::guard(|| {
-        let scope = Scope::new(role(role_name)?, node_path(&at)?)
-            .map_err(|e| Failure::Scope(e.to_string()))?;
-        Ok(rbac::can_grant(
-            &scope,
-            role(granted)?,
-            &node_path(&target)?,
-            &governance(switches)?,
-        ))
+        let (scope, target, g) = policy_inputs(role_name, &at, &target, switches)?;
+        Ok(rbac::can_grant(&scope, role(granted)?, &target, &g))
     })
     .map_err(|f| f.into_py_err(py))
 }
