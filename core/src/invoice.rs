@@ -99,9 +99,52 @@ impl Invoice {
         rounding: RoundingMode,
     ) -> Option<Invoice> {
         lines.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let Totals {
+            subtotal,
+            tax,
+            total,
+        } = Totals::of(
+            lines.iter().map(|l| l.amount),
+            tax_percent,
+            rounding,
+            currency,
+        )?;
+        Some(Invoice {
+            tenant,
+            currency,
+            period_start,
+            period_end,
+            lines,
+            subtotal,
+            tax,
+            total,
+        })
+    }
+}
+
+/// An invoice's subtotal, tax and total, computed from its rounded line amounts so that
+/// the identities of billing-semantics §7 hold exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Totals {
+    /// Σ line amounts.
+    pub subtotal: Decimal,
+    /// round(subtotal × tax% / 100) in the invoice currency.
+    pub tax: Decimal,
+    /// subtotal + tax.
+    pub total: Decimal,
+}
+
+impl Totals {
+    /// The totals of `amounts`; `None` only on decimal overflow.
+    pub fn of(
+        amounts: impl IntoIterator<Item = Decimal>,
+        tax_percent: Decimal,
+        rounding: RoundingMode,
+        currency: Currency,
+    ) -> Option<Totals> {
         let mut subtotal = Decimal::ZERO;
-        for line in &lines {
-            subtotal = subtotal.checked_add(line.amount)?;
+        for amount in amounts {
+            subtotal = subtotal.checked_add(amount)?;
         }
         let tax = rounding.round_money(
             subtotal
@@ -110,12 +153,7 @@ impl Invoice {
             currency,
         );
         let total = subtotal.checked_add(tax)?;
-        Some(Invoice {
-            tenant,
-            currency,
-            period_start,
-            period_end,
-            lines,
+        Some(Totals {
             subtotal,
             tax,
             total,

@@ -95,12 +95,7 @@ pub(crate) async fn import_usage(
             window,
         };
         match store.ingest_usage(&batch, &rows).await {
-            Ok(r) => {
-                report.new += r.new;
-                report.duplicate += r.duplicate;
-                report.replaced += r.replaced;
-                report.rejected += r.rejected;
-            }
+            Ok(r) => report += r,
             Err(e) => {
                 failed = Some(e.to_string());
                 break;

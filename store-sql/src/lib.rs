@@ -185,6 +185,12 @@ impl SqlStore {
         })
     }
 
+    /// Runs a parameterless query and maps every row.
+    async fn list<T>(&self, sql: &str, map: impl Fn(&AnyRow) -> Result<T>) -> Result<Vec<T>> {
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(map).collect()
+    }
+
     async fn invoice_by_id(&self, id: i64) -> Result<InvoiceRow> {
         let row = sqlx::query(INVOICE_SELECT_BY_ID)
             .bind(id)
@@ -403,12 +409,7 @@ impl Store for SqlStore {
     }
 
     async fn distributors(&self) -> Result<Vec<DistributorRow>> {
-        let rows = sqlx::query("SELECT id, name, currency, commission, partner_commission, details FROM distributors ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list("SELECT id, name, currency, commission, partner_commission, details FROM distributors ORDER BY id", |r| {
                 Ok(DistributorRow {
                     id: get_s(r, "id")?,
                     name: get_s(r, "name")?,
@@ -417,17 +418,12 @@ impl Store for SqlStore {
                     partner_commission: parse_json(get_os(r, "partner_commission")?),
                     details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
                 })
-            })
-            .collect()
+        })
+        .await
     }
 
     async fn partners(&self) -> Result<Vec<PartnerRow>> {
-        let rows = sqlx::query("SELECT id, distributor_id, name, currency, commission, details FROM partners ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list("SELECT id, distributor_id, name, currency, commission, details FROM partners ORDER BY id", |r| {
                 Ok(PartnerRow {
                     id: get_s(r, "id")?,
                     distributor: get_s(r, "distributor_id")?,
@@ -436,17 +432,12 @@ impl Store for SqlStore {
                     commission: parse_json(get_os(r, "commission")?),
                     details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
                 })
-            })
-            .collect()
+        })
+        .await
     }
 
     async fn tenants(&self) -> Result<Vec<TenantRow>> {
-        let rows = sqlx::query("SELECT id, partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details FROM tenants ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list("SELECT id, partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details FROM tenants ORDER BY id", |r| {
                 Ok(TenantRow {
                     id: get_s(r, "id")?,
                     partner: get_s(r, "partner_id")?,
@@ -457,19 +448,14 @@ impl Store for SqlStore {
                     payment_terms_days: get_oi(r, "payment_terms_days")?,
                     details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
                 })
-            })
-            .collect()
+        })
+        .await
     }
 
     async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
-        let rows = sqlx::query(
+        self.list(
             "SELECT id, tenant_id, region_id, name, plan_id, status FROM subscriptions ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+            |r| {
                 Ok(SubscriptionRow {
                     id: get_s(r, "id")?,
                     tenant: get_s(r, "tenant_id")?,
@@ -478,8 +464,9 @@ impl Store for SqlStore {
                     plan: get_os(r, "plan_id")?,
                     status: get_s(r, "status")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     async fn delete(&self, kind: NodeKind, id: &str) -> Result<()> {
@@ -610,12 +597,7 @@ impl Store for SqlStore {
     }
 
     async fn price_lists(&self) -> Result<Vec<PriceListRow>> {
-        let rows = sqlx::query("SELECT id, scope_kind, scope_id, currency, effective_from, effective_to, items FROM price_lists ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list("SELECT id, scope_kind, scope_id, currency, effective_from, effective_to, items FROM price_lists ORDER BY id", |r| {
                 Ok(PriceListRow {
                     id: get_s(r, "id")?,
                     scope_kind: get_s(r, "scope_kind")?,
@@ -625,8 +607,8 @@ impl Store for SqlStore {
                     effective_to: get_os(r, "effective_to")?,
                     items: parse_json(get_os(r, "items")?).unwrap_or(Value::Array(vec![])),
                 })
-            })
-            .collect()
+        })
+        .await
     }
 
     async fn add_fx_rate(&self, r: &FxRateRow) -> Result<()> {
@@ -643,21 +625,18 @@ impl Store for SqlStore {
     }
 
     async fn fx_rates(&self) -> Result<Vec<FxRateRow>> {
-        let rows =
-            sqlx::query("SELECT from_ccy, to_ccy, rate_text, as_of FROM fx_rates ORDER BY seq")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list(
+            "SELECT from_ccy, to_ccy, rate_text, as_of FROM fx_rates ORDER BY seq",
+            |r| {
                 Ok(FxRateRow {
                     from: get_s(r, "from_ccy")?,
                     to: get_s(r, "to_ccy")?,
                     rate: get_s(r, "rate_text")?,
                     as_of: get_s(r, "as_of")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     async fn ingest_usage(&self, batch: &UsageBatch, rows: &[UsageRow]) -> Result<IngestReport> {
@@ -910,12 +889,7 @@ impl Store for SqlStore {
     }
 
     async fn audit_log(&self) -> Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT at_time, actor, action, target, before_json, after_json FROM audit_log ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
+        self.list("SELECT at_time, actor, action, target, before_json, after_json FROM audit_log ORDER BY seq", |r| {
                 Ok(AuditEntry {
                     at: get_s(r, "at_time")?,
                     actor: get_s(r, "actor")?,
@@ -924,8 +898,8 @@ impl Store for SqlStore {
                     before: parse_json(get_os(r, "before_json")?),
                     after: parse_json(get_os(r, "after_json")?),
                 })
-            })
-            .collect()
+        })
+        .await
     }
 }
 

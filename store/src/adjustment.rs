@@ -8,10 +8,11 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 use stackbill_core::Decimal;
+use stackbill_core::invoice::Totals;
 use stackbill_core::money::{Currency, RoundingMode};
 
 use crate::billing::rerate_invoice;
-use crate::{InvoiceFilter, InvoiceStatus, Result, Store, StoreError};
+use crate::{InvoiceRow, InvoiceStatus, Result, Store, StoreError};
 
 /// What identifies a line across re-ratings.
 type Key = (
@@ -41,22 +42,19 @@ fn dec(v: &Value) -> Decimal {
 
 /// Adds to `invoice` (the preview document of `tenant` for `period`) the adjustment lines
 /// for every earlier issued period whose re-rating differs, and recomputes its totals.
+/// `history` is every stored invoice of `tenant`.
 pub(crate) async fn apply(
     store: &dyn Store,
     period: &str,
     tenant: &str,
+    history: &[&InvoiceRow],
     invoice: &mut Value,
     rounding: &str,
     tax_percent: Option<&str>,
 ) -> Result<()> {
-    let history = store
-        .invoices(&InvoiceFilter {
-            tenant: Some(tenant.to_owned()),
-            ..InvoiceFilter::default()
-        })
-        .await?;
-    let billed: Vec<_> = history
+    let billed: Vec<&InvoiceRow> = history
         .iter()
+        .copied()
         .filter(|i| matches!(i.status, InvoiceStatus::Issued | InvoiceStatus::Paid))
         .collect();
     let mut adjustments = Vec::new();
@@ -131,15 +129,19 @@ pub(crate) async fn apply(
     if let Some(lines) = invoice["lines"].as_array_mut() {
         lines.extend(adjustments);
     }
-    let subtotal: Decimal = invoice["lines"]
+    let amounts: Vec<Decimal> = invoice["lines"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|l| dec(&l["amount"]))
-        .sum();
-    let tax = mode.round_money(subtotal * tax_rate / Decimal::ONE_HUNDRED, currency);
-    invoice["subtotal"] = json!(currency.format(subtotal));
-    invoice["tax"] = json!(currency.format(tax));
-    invoice["total"] = json!(currency.format(subtotal + tax));
+        .collect();
+    let totals = Totals::of(amounts, tax_rate, mode, currency).ok_or_else(|| {
+        StoreError::Engine(stackbill_core::Error::Overflow {
+            context: format!("the invoice of tenant {tenant}"),
+        })
+    })?;
+    invoice["subtotal"] = json!(currency.format(totals.subtotal));
+    invoice["tax"] = json!(currency.format(totals.tax));
+    invoice["total"] = json!(currency.format(totals.total));
     Ok(())
 }

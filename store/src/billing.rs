@@ -200,6 +200,14 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
         .await?
         .ok_or_else(|| StoreError::InvalidState("the Billing settings are not set".into()))?;
     let tenants = store.tenants().await?;
+    // Every invoice of the tenants billed, read once: it decides both which tenants keep
+    // an issued invoice for this period and what earlier periods need adjusting.
+    let history = store
+        .invoices(&InvoiceFilter {
+            tenant: tenant.map(str::to_owned),
+            ..InvoiceFilter::default()
+        })
+        .await?;
     if let Some(invoices) = out["invoices"].as_array_mut() {
         for invoice in invoices.iter_mut() {
             let id = invoice["tenant"].as_str().unwrap_or_default().to_owned();
@@ -207,10 +215,12 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
                 .iter()
                 .find(|t| t.id == id)
                 .and_then(|t| t.tax_percent.clone());
+            let own: Vec<&InvoiceRow> = history.iter().filter(|i| i.tenant == id).collect();
             crate::adjustment::apply(
                 store,
                 period,
                 &id,
+                &own,
                 invoice,
                 &platform.rounding,
                 tax.as_deref(),
@@ -219,16 +229,10 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
         }
     }
 
-    let issued: Vec<String> = store
-        .invoices(&InvoiceFilter {
-            period: Some(period.to_owned()),
-            tenant: tenant.map(str::to_owned),
-            status: None,
-        })
-        .await?
-        .into_iter()
-        .filter(|i| i.status != InvoiceStatus::Preview)
-        .map(|i| i.tenant)
+    let issued: Vec<String> = history
+        .iter()
+        .filter(|i| i.period == period && i.status != InvoiceStatus::Preview)
+        .map(|i| i.tenant.clone())
         .collect();
     let invoices: Vec<InvoiceRow> = out["invoices"]
         .as_array()
@@ -543,11 +547,7 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
         window: period.bounds(scenario.platform().time_zone).nanos(),
     };
     for chunk in rows.chunks(5000) {
-        let r = store.ingest_usage(&batch, chunk).await?;
-        report.usage.new += r.new;
-        report.usage.duplicate += r.duplicate;
-        report.usage.replaced += r.replaced;
-        report.usage.rejected += r.rejected;
+        report.usage += store.ingest_usage(&batch, chunk).await?;
     }
     Ok(report)
 }

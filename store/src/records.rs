@@ -201,6 +201,15 @@ pub struct IngestReport {
     pub rejected: u64,
 }
 
+impl std::ops::AddAssign for IngestReport {
+    fn add_assign(&mut self, other: IngestReport) {
+        self.new += other.new;
+        self.duplicate += other.duplicate;
+        self.replaced += other.replaced;
+        self.rejected += other.rejected;
+    }
+}
+
 /// An invoice's lifecycle state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvoiceStatus {
