@@ -47,24 +47,43 @@ pub(crate) async fn migrate(url: &str) -> Result<String, StoreError> {
 /// Rows per ingest transaction.
 const BATCH: usize = 5000;
 
+/// Writers ingesting concurrently (each on its own connection).
+const WRITERS: usize = 2;
+
 /// Imports a usage file, batch by batch: one thread reads and parses while the database
-/// writes the previous batch, so memory holds a few batches, never the file.
+/// writes, so memory holds a few batches, never the file. Rows are split between
+/// `WRITERS` by a hash of their id, so all rows of one id reach the same writer in file
+/// order and "the last record wins" holds however the writers interleave.
 pub(crate) async fn import_usage(
     url: &str,
     path: &Path,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<IngestReport, String> {
     let store = open(url).await.map_err(|e| e.to_string())?;
-    let (sender, mut batches) = tokio::sync::mpsc::channel::<Vec<UsageRow>>(4);
+    let mut senders = Vec::with_capacity(WRITERS);
+    let mut receivers = Vec::with_capacity(WRITERS);
+    for _ in 0..WRITERS {
+        let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<UsageRow>>(2);
+        senders.push(sender);
+        receivers.push(receiver);
+    }
     let file = path.to_path_buf();
     let reader = tokio::task::spawn_blocking(move || {
         let mut ids = SyntheticIds::default();
+        let mut pending: Vec<Vec<UsageRow>> = (0..WRITERS).map(|_| Vec::new()).collect();
         let mut current = Vec::with_capacity(BATCH);
-        let mut send = |rows: &mut Vec<UsageRow>| -> Result<(), stackbill_ingest::IngestError> {
+        let mut flush = |rows: &mut Vec<UsageRow>, pending: &mut Vec<Vec<UsageRow>>, last: bool| {
             ids.assign(rows);
-            // A closed channel means the writer stopped on an error it reports itself.
-            let _ = sender.blocking_send(std::mem::replace(rows, Vec::with_capacity(BATCH)));
-            Ok(())
+            for row in rows.drain(..) {
+                let w = (fnv1a(&row.id) % WRITERS as u64) as usize;
+                pending[w].push(row);
+            }
+            for (w, part) in pending.iter_mut().enumerate() {
+                if last || part.len() >= BATCH {
+                    // A closed channel means that writer stopped on an error it reports.
+                    let _ = senders[w].blocking_send(std::mem::take(part));
+                }
+            }
         };
         stackbill_ingest::read_rows::<stackbill_ingest::IngestError>(
             &file,
@@ -72,47 +91,56 @@ pub(crate) async fn import_usage(
             |row| {
                 current.push(usage_row_from_text(row.text));
                 if current.len() == BATCH {
-                    send(&mut current)?;
+                    flush(&mut current, &mut pending, false);
                 }
                 Ok(())
             },
             progress,
         )?;
-        if !current.is_empty() {
-            send(&mut current)?;
-        }
+        flush(&mut current, &mut pending, true);
         Ok::<(), stackbill_ingest::IngestError>(())
     });
     let source = path.display().to_string();
-    let mut report = IngestReport::default();
-    let mut failed = None;
-    while let Some(rows) = batches.recv().await {
-        let starts = rows.iter().filter_map(|r| r.start_ns);
-        let ends = rows.iter().filter_map(|r| r.end_ns);
-        let window = (starts.min().unwrap_or(0), ends.max().unwrap_or(0));
-        let batch = UsageBatch {
-            source: source.clone(),
-            window,
-        };
-        match store.ingest_usage(&batch, &rows).await {
-            Ok(r) => report += r,
-            Err(e) => {
-                failed = Some(e.to_string());
-                break;
+    let writers = receivers.into_iter().map(|mut batches| {
+        let (store, source) = (&store, &source);
+        async move {
+            let mut report = IngestReport::default();
+            while let Some(rows) = batches.recv().await {
+                if rows.is_empty() {
+                    continue;
+                }
+                let starts = rows.iter().filter_map(|r| r.start_ns);
+                let ends = rows.iter().filter_map(|r| r.end_ns);
+                let batch = UsageBatch {
+                    source: source.clone(),
+                    window: (starts.min().unwrap_or(0), ends.max().unwrap_or(0)),
+                };
+                report += store.ingest_usage(&batch, &rows).await?;
             }
+            Ok::<IngestReport, StoreError>(report)
         }
-    }
-    drop(batches);
+    });
+    let results = futures::future::join_all(writers).await;
     let read = reader
         .await
         .map_err(|e| format!("the reader failed: {e}"))?;
-    if let Some(e) = failed {
-        return Err(format!(
-            "{e} (batches before the failure were committed; re-running the import is safe)"
-        ));
+    let mut report = IngestReport::default();
+    for r in results {
+        report += r.map_err(|e| {
+            format!(
+                "{e} (batches before the failure were committed; re-running the import is safe)"
+            )
+        })?;
     }
     read.map_err(|e| e.to_string())?;
     Ok(report)
+}
+
+/// A stable hash for splitting rows between writers.
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Imports a scenario document.

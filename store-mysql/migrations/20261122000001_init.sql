@@ -86,8 +86,11 @@ CREATE TABLE usage_batches (
   KEY ix_batch_window (window_start, window_end)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
+-- Clustered on an arrival sequence, not on the (random) record id: rows are appended in
+-- order and the id lives in a compact unique index, which keeps bulk ingest sequential.
 CREATE TABLE usage_records (
-  id VARCHAR(191) NOT NULL PRIMARY KEY,
+  seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  id VARCHAR(191) NOT NULL,
   batch_id BIGINT NOT NULL,
   synthetic BIGINT NOT NULL DEFAULT 0,
   subscription VARCHAR(191) NULL,
@@ -101,6 +104,7 @@ CREATE TABLE usage_records (
   start_ns BIGINT NULL,
   end_ns BIGINT NULL,
   malformed BIGINT NOT NULL DEFAULT 0,
+  UNIQUE KEY ux_usage_id (id),
   KEY ix_usage_start (start_ns),
   KEY ix_usage_batch (batch_id),
   KEY ix_usage_subscription (subscription, start_ns),

@@ -947,6 +947,18 @@ impl SqlStore {
             .map_err(|e| self.attempt_err(e))?;
         let mut report = IngestReport::default();
         for chunk in rows.chunks(INSERT_ROWS) {
+            // Optimistic first: on a first ingest no id is stored yet, so insert at once;
+            // a duplicate key (the statement alone is rolled back) sends the chunk
+            // through the look-up below.
+            match Self::insert_rows(&mut tx, batch_id, chunk).await {
+                Ok(()) => {
+                    report.new += chunk.len() as u64;
+                    continue;
+                }
+                Err(sqlx::Error::Database(d))
+                    if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+                Err(e) => return Err(self.attempt_err(e)),
+            }
             // What is stored already, with its content fingerprint.
             let sql = format!(
                 "SELECT id, quantity_text, start_text, end_text, subscription, meter, sku, resource, malformed FROM usage_records WHERE id IN ({})",
@@ -1026,29 +1038,9 @@ impl SqlStore {
             if fresh.is_empty() {
                 continue;
             }
-            let sql = format!(
-                "INSERT INTO usage_records (id, batch_id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, quantity, start_ns, end_ns, malformed) VALUES {}",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; fresh.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for r in &fresh {
-                q = q
-                    .bind(r.id.clone())
-                    .bind(batch_id)
-                    .bind(i64::from(r.synthetic))
-                    .bind(r.subscription.clone())
-                    .bind(r.meter.clone())
-                    .bind(r.sku.clone())
-                    .bind(r.resource.clone())
-                    .bind(r.start.clone())
-                    .bind(r.end.clone())
-                    .bind(r.quantity.clone())
-                    .bind(decimal_column(r.quantity.as_deref()))
-                    .bind(r.start_ns)
-                    .bind(r.end_ns)
-                    .bind(i64::from(r.malformed));
-            }
-            q.execute(&mut *tx).await.map_err(|e| self.attempt_err(e))?;
+            Self::insert_rows(&mut tx, batch_id, &fresh)
+                .await
+                .map_err(|e| self.attempt_err(e))?;
             report.new += fresh.len() as u64;
         }
         sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ? WHERE id = ?")
@@ -1061,6 +1053,37 @@ impl SqlStore {
             .map_err(|e| self.attempt_err(e))?;
         tx.commit().await.map_err(|e| self.attempt_err(e))?;
         Ok(report)
+    }
+
+    /// One multi-row INSERT of usage rows.
+    async fn insert_rows(
+        tx: &mut Transaction<'static, Any>,
+        batch_id: i64,
+        rows: &[&UsageRow],
+    ) -> std::result::Result<(), sqlx::Error> {
+        let sql = format!(
+            "INSERT INTO usage_records (id, batch_id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, quantity, start_ns, end_ns, malformed) VALUES {}",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for r in rows {
+            q = q
+                .bind(r.id.clone())
+                .bind(batch_id)
+                .bind(i64::from(r.synthetic))
+                .bind(r.subscription.clone())
+                .bind(r.meter.clone())
+                .bind(r.sku.clone())
+                .bind(r.resource.clone())
+                .bind(r.start.clone())
+                .bind(r.end.clone())
+                .bind(r.quantity.clone())
+                .bind(decimal_column(r.quantity.as_deref()))
+                .bind(r.start_ns)
+                .bind(r.end_ns)
+                .bind(i64::from(r.malformed));
+        }
+        q.execute(&mut **tx).await.map(|_| ())
     }
 
     /// One attempt at issuing: takes the next number of the issue year under the row lock

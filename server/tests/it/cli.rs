@@ -379,6 +379,8 @@ fn usage_import_is_idempotent_and_reports_counts() {
             "5",
             "--hours",
             "10",
+            "--duplicate-every",
+            "7",
             "--usage",
             &usage,
             "--scenario",
@@ -401,9 +403,18 @@ fn usage_import_is_idempotent_and_reports_counts() {
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    assert!(String::from_utf8_lossy(&first.stderr).contains("1250 new, 0 duplicate"));
+    // 1,250 distinct ids; every 7th row is re-sent with a corrected quantity (178 rows).
+    let first_err = String::from_utf8_lossy(&first.stderr);
+    assert!(
+        first_err.contains("1250 new, 0 duplicate, 178 replaced"),
+        "{first_err}"
+    );
     let second = stackbill(&["usage", "import", &usage, "--database", &db], None);
-    assert!(String::from_utf8_lossy(&second.stderr).contains("0 new, 1250 duplicate"));
+    let second_err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        second_err.contains("0 new, 1250 duplicate, 178 replaced"),
+        "{second_err}"
+    );
     let billed = stackbill(
         &["bill", "--period", "2026-10", "--json", "--database", &db],
         None,
