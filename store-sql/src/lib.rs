@@ -17,8 +17,9 @@ use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
     AuditEntry, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter, InvoiceRow,
-    InvoiceStatus, NodeKind, PartnerRow, PlatformRow, PriceListRow, Result, Store, StoreError,
-    SubscriptionRow, TenantRow, UsageBatch, UsageRow,
+    InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow, PlatformRow, PriceListRow,
+    RegionRow, Result, RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow,
+    UsageBatch, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -221,6 +222,10 @@ impl Param {
 /// row is updated when present and inserted otherwise, in one transaction.
 struct Upsert<'a> {
     table: &'static str,
+    /// The kind, for errors.
+    kind: &'static str,
+    /// The column (other than the id) with a unique index, for errors.
+    unique: &'static str,
     id: &'a str,
     /// (this kind, parent table, parent kind, parent id).
     parent: Option<(&'static str, &'static str, &'static str, &'a str)>,
@@ -257,9 +262,60 @@ impl SqlStore {
         q.bind(u.id.to_owned())
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                    StoreError::Conflict {
+                        kind: u.kind,
+                        id: u.id.to_owned(),
+                        field: u.unique,
+                    }
+                }
+                _ => db(e),
+            })?;
         tx.commit().await.map_err(db)
     }
+}
+
+const USER_SELECT_ALL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins FROM users ORDER BY id";
+const USER_SELECT_BY_EMAIL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins FROM users WHERE email_key = ?";
+
+/// A role assignment's node as a fixed-length key: two independent 64-bit FNV-1a hashes of
+/// its (distributor, partner, tenant) ids.
+fn node_key(a: &RoleAssignmentRow) -> String {
+    let parts = [&a.distributor, &a.partner, &a.tenant];
+    let hash = |seed: u64| {
+        parts.iter().fold(seed, |h, part| {
+            part.as_deref()
+                .unwrap_or("")
+                .bytes()
+                .chain([0x1f])
+                .fold(h, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+        })
+    };
+    format!(
+        "{:016x}{:016x}",
+        hash(0xcbf2_9ce4_8422_2325),
+        hash(0x8422_2325_cbf2_9ce4)
+    )
+}
+
+fn user(r: &AnyRow) -> Result<UserRow> {
+    let flag = |c: &str| -> Result<bool> { Ok(get_i(r, c)? != 0) };
+    Ok(UserRow {
+        id: get_s(r, "id")?,
+        email: get_s(r, "email")?,
+        first_name: get_s(r, "first_name")?,
+        last_name: get_s(r, "last_name")?,
+        phone: get_os(r, "phone")?,
+        password_hash: get_os(r, "password_hash")?,
+        mfa_secret_sealed: get_os(r, "mfa_secret_sealed")?,
+        mfa_required: flag("mfa_required")?,
+        federated_only: flag("federated_only")?,
+        disabled: flag("disabled")?,
+        locked_out: flag("locked_out")?,
+        activated: flag("activated")?,
+        failed_logins: get_i(r, "failed_logins")?,
+    })
 }
 
 const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document";
@@ -321,6 +377,8 @@ impl Store for SqlStore {
     async fn put_distributor(&self, d: &DistributorRow) -> Result<()> {
         self.upsert(Upsert {
             table: "distributors",
+            kind: "distributor",
+            unique: "id",
             id: &d.id,
             parent: None,
             columns: &[
@@ -344,6 +402,8 @@ impl Store for SqlStore {
     async fn put_partner(&self, p: &PartnerRow) -> Result<()> {
         self.upsert(Upsert {
             table: "partners",
+            kind: "partner",
+            unique: "id",
             id: &p.id,
             parent: Some(("partner", "distributors", "distributor", &p.distributor)),
             columns: &[
@@ -367,6 +427,8 @@ impl Store for SqlStore {
     async fn put_tenant(&self, t: &TenantRow) -> Result<()> {
         self.upsert(Upsert {
             table: "tenants",
+            kind: "tenant",
+            unique: "id",
             id: &t.id,
             parent: Some(("tenant", "partners", "partner", &t.partner)),
             columns: &[
@@ -394,6 +456,8 @@ impl Store for SqlStore {
     async fn put_subscription(&self, s: &SubscriptionRow) -> Result<()> {
         self.upsert(Upsert {
             table: "subscriptions",
+            kind: "subscription",
+            unique: "id",
             id: &s.id,
             parent: Some(("subscription", "tenants", "tenant", &s.tenant)),
             columns: &["tenant_id", "region_id", "name", "plan_id", "status"],
@@ -872,6 +936,372 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn put_region(&self, r: &RegionRow) -> Result<()> {
+        if let Some(reference) = &r.credential_ref {
+            let is_reference = ["env:", "file:", "vault:"]
+                .iter()
+                .any(|p| reference.starts_with(p) && reference.len() > p.len());
+            if !is_reference {
+                return Err(StoreError::Rejected {
+                    kind: "region",
+                    id: r.id.clone(),
+                    message: "credential must be a reference (env:NAME, file:/path or vault:path), never a secret".into(),
+                });
+            }
+        }
+        self.upsert(Upsert {
+            table: "regions",
+            kind: "region",
+            unique: "id",
+            id: &r.id,
+            parent: None,
+            columns: &[
+                "name",
+                "time_zone",
+                "admin_endpoint",
+                "collection_window_hours",
+                "credential_ref",
+                "details",
+            ],
+            values: vec![
+                Param::text(&r.name),
+                Param::text(&r.time_zone),
+                Param::text(&r.admin_endpoint),
+                Param::Int(Some(r.collection_window_hours)),
+                Param::Text(r.credential_ref.clone()),
+                Param::Text(Some(json_text(&r.details))),
+            ],
+        })
+        .await
+    }
+
+    async fn regions(&self) -> Result<Vec<RegionRow>> {
+        self.list("SELECT id, name, time_zone, admin_endpoint, collection_window_hours, credential_ref, details FROM regions ORDER BY id", |r| {
+            Ok(RegionRow {
+                id: get_s(r, "id")?,
+                name: get_s(r, "name")?,
+                time_zone: get_s(r, "time_zone")?,
+                admin_endpoint: get_s(r, "admin_endpoint")?,
+                collection_window_hours: get_i(r, "collection_window_hours")?,
+                credential_ref: get_os(r, "credential_ref")?,
+                details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
+            })
+        })
+        .await
+    }
+
+    async fn delete_region(&self, id: &str) -> Result<()> {
+        let count = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .bind(id.to_owned())
+                .fetch_one(&self.pool)
+                .await
+                .and_then(|r| r.try_get::<i64, _>(0))
+                .map_err(db)
+        };
+        if count("SELECT COUNT(*) FROM regions WHERE id = ?").await? == 0 {
+            return Err(StoreError::NotFound {
+                kind: "region",
+                id: id.to_owned(),
+            });
+        }
+        let subs = count("SELECT COUNT(*) FROM subscriptions WHERE region_id = ?").await?;
+        let lists =
+            count("SELECT COUNT(*) FROM price_lists WHERE scope_kind = 'region' AND scope_id = ?")
+                .await?;
+        if let Some(blockers) = blockers(vec![
+            (subs as usize, "subscriptions", vec![]),
+            (lists as usize, "price lists", vec![]),
+        ]) {
+            return Err(StoreError::Blocked {
+                kind: "region",
+                id: id.to_owned(),
+                blockers,
+            });
+        }
+        sqlx::query("DELETE FROM regions WHERE id = ?")
+            .bind(id.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn put_meter(&self, m: &MeterRow) -> Result<()> {
+        self.upsert(Upsert {
+            table: "meters",
+            kind: "meter",
+            unique: "id",
+            id: &m.id,
+            parent: None,
+            columns: &["name", "unit"],
+            values: vec![Param::text(&m.name), Param::text(&m.unit)],
+        })
+        .await
+    }
+
+    async fn meters(&self) -> Result<Vec<MeterRow>> {
+        self.list("SELECT id, name, unit FROM meters ORDER BY id", |r| {
+            Ok(MeterRow {
+                id: get_s(r, "id")?,
+                name: get_s(r, "name")?,
+                unit: get_s(r, "unit")?,
+            })
+        })
+        .await
+    }
+
+    async fn put_plan(&self, p: &PlanRow) -> Result<()> {
+        self.upsert(Upsert {
+            table: "plans",
+            kind: "plan",
+            unique: "id",
+            id: &p.id,
+            parent: None,
+            columns: &["name", "quotas"],
+            values: vec![
+                Param::text(&p.name),
+                Param::Text(Some(json_text(&p.quotas))),
+            ],
+        })
+        .await
+    }
+
+    async fn plans(&self) -> Result<Vec<PlanRow>> {
+        self.list("SELECT id, name, quotas FROM plans ORDER BY id", |r| {
+            Ok(PlanRow {
+                id: get_s(r, "id")?,
+                name: get_s(r, "name")?,
+                quotas: parse_json(get_os(r, "quotas")?).unwrap_or(Value::Null),
+            })
+        })
+        .await
+    }
+
+    async fn put_user(&self, u: &UserRow) -> Result<()> {
+        let flag = |b: bool| Param::Int(Some(i64::from(b)));
+        self.upsert(Upsert {
+            table: "users",
+            kind: "user",
+            unique: "email",
+            id: &u.id,
+            parent: None,
+            columns: &[
+                "email",
+                "email_key",
+                "first_name",
+                "last_name",
+                "phone",
+                "password_hash",
+                "mfa_secret_sealed",
+                "mfa_required",
+                "federated_only",
+                "disabled",
+                "locked_out",
+                "activated",
+                "failed_logins",
+            ],
+            values: vec![
+                Param::text(&u.email),
+                Param::text(&u.email.to_lowercase()),
+                Param::text(&u.first_name),
+                Param::text(&u.last_name),
+                Param::Text(u.phone.clone()),
+                Param::Text(u.password_hash.clone()),
+                Param::Text(u.mfa_secret_sealed.clone()),
+                flag(u.mfa_required),
+                flag(u.federated_only),
+                flag(u.disabled),
+                flag(u.locked_out),
+                flag(u.activated),
+                Param::Int(Some(u.failed_logins)),
+            ],
+        })
+        .await
+    }
+
+    async fn users(&self) -> Result<Vec<UserRow>> {
+        self.list(USER_SELECT_ALL, user).await
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        let row = sqlx::query(USER_SELECT_BY_EMAIL)
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.as_ref().map(user).transpose()
+    }
+
+    async fn delete_user(&self, id: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM role_assignments WHERE user_id = ?")
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                kind: "user",
+                id: id.to_owned(),
+            });
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn grant_role(&self, a: &RoleAssignmentRow) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Self::require(
+            &mut tx,
+            "SELECT 1 FROM users WHERE id = ?",
+            "role assignment",
+            &a.role,
+            "user",
+            &a.user,
+        )
+        .await?;
+        let exists = sqlx::query(
+            "SELECT 1 FROM role_assignments WHERE user_id = ? AND role = ? AND node_key = ?",
+        )
+        .bind(a.user.clone())
+        .bind(a.role.clone())
+        .bind(node_key(a))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .is_some();
+        if !exists {
+            sqlx::query("INSERT INTO role_assignments (user_id, role, distributor_id, partner_id, tenant_id, node_key) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(a.user.clone())
+                .bind(a.role.clone())
+                .bind(a.distributor.clone().unwrap_or_default())
+                .bind(a.partner.clone().unwrap_or_default())
+                .bind(a.tenant.clone().unwrap_or_default())
+                .bind(node_key(a))
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)
+    }
+
+    async fn revoke_role(&self, a: &RoleAssignmentRow) -> Result<()> {
+        sqlx::query("DELETE FROM role_assignments WHERE user_id = ? AND role = ? AND node_key = ?")
+            .bind(a.user.clone())
+            .bind(a.role.clone())
+            .bind(node_key(a))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn role_assignments(&self, user: &str) -> Result<Vec<RoleAssignmentRow>> {
+        let rows = sqlx::query("SELECT user_id, role, distributor_id, partner_id, tenant_id FROM role_assignments WHERE user_id = ? ORDER BY role, distributor_id, partner_id, tenant_id")
+            .bind(user.to_owned())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        let node = |r: &AnyRow, c: &str| -> Result<Option<String>> {
+            Ok(get_os(r, c)?.filter(|v| !v.is_empty()))
+        };
+        rows.iter()
+            .map(|r| {
+                Ok(RoleAssignmentRow {
+                    user: get_s(r, "user_id")?,
+                    role: get_s(r, "role")?,
+                    distributor: node(r, "distributor_id")?,
+                    partner: node(r, "partner_id")?,
+                    tenant: node(r, "tenant_id")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_settings(&self, group: &str, value: &Value) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM settings WHERE settings_group = ?")
+            .bind(group.to_owned())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query("INSERT INTO settings (settings_group, value) VALUES (?, ?)")
+            .bind(group.to_owned())
+            .bind(json_text(value))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn settings(&self) -> Result<std::collections::BTreeMap<String, Value>> {
+        let pairs = self
+            .list("SELECT settings_group, value FROM settings", |r| {
+                Ok((
+                    get_s(r, "settings_group")?,
+                    parse_json(get_os(r, "value")?).unwrap_or(Value::Null),
+                ))
+            })
+            .await?;
+        Ok(pairs.into_iter().collect())
+    }
+
+    async fn start_job(&self, kind: &str) -> Result<i64> {
+        let token = batch_token();
+        sqlx::query("INSERT INTO jobs (token, kind, status) VALUES (?, ?, 'running')")
+            .bind(token.clone())
+            .bind(kind.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        sqlx::query("SELECT id FROM jobs WHERE token = ?")
+            .bind(token)
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|r| r.try_get::<i64, _>(0))
+            .map_err(db)
+    }
+
+    async fn update_job(&self, id: i64, status: &str, progress: i64, message: &str) -> Result<()> {
+        let done =
+            sqlx::query("UPDATE jobs SET status = ?, progress = ?, message = ? WHERE id = ?")
+                .bind(status.to_owned())
+                .bind(progress)
+                .bind(message.to_owned())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                kind: "job",
+                id: id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn jobs(&self) -> Result<Vec<JobRow>> {
+        self.list(
+            "SELECT id, kind, status, progress, message FROM jobs ORDER BY id DESC",
+            |r| {
+                Ok(JobRow {
+                    id: get_i(r, "id")?,
+                    kind: get_s(r, "kind")?,
+                    status: get_s(r, "status")?,
+                    progress: get_i(r, "progress")?,
+                    message: get_s(r, "message")?,
+                })
+            },
+        )
+        .await
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {

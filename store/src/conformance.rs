@@ -383,6 +383,156 @@ pub async fn late_usage_adjustment(store: &dyn Store) -> Result<()> {
     Ok(())
 }
 
+/// Regions, meters, plans, users and roles, settings and jobs round-trip; secrets are
+/// refused where a reference is required; e-mails are unique; regions in use cannot go.
+pub async fn administration(store: &dyn Store) -> Result<()> {
+    use crate::{JobRow, MeterRow, PlanRow, RegionRow, RoleAssignmentRow, UserRow};
+    import_scenario(store, &base_scenario().to_string()).await?;
+    let mut region = RegionRow {
+        id: "r".into(),
+        name: "Melbourne 1".into(),
+        time_zone: "Australia/Melbourne".into(),
+        admin_endpoint: "https://adminmanagement.mel1.example".into(),
+        collection_window_hours: 24,
+        credential_ref: Some("hunter2-client-secret".into()),
+        details: json!({"audience": "https://adminmanagement.example/x"}),
+    };
+    match store.put_region(&region).await {
+        Err(StoreError::Rejected { .. }) => {}
+        other => {
+            return Err(fail(format!(
+                "a secret was accepted as a reference: {other:?}"
+            )));
+        }
+    }
+    region.credential_ref = Some("env:STACKBILL_MEL1_SECRET".into());
+    store.put_region(&region).await?;
+    check(store.regions().await? == vec![region.clone()], || {
+        "region".into()
+    })?;
+    match store.delete_region("r").await {
+        Err(StoreError::Blocked { blockers, .. }) => {
+            check(blockers.contains("3 subscriptions"), || blockers.clone())?
+        }
+        other => return Err(fail(format!("deleting a region in use: {other:?}"))),
+    }
+    let meter = MeterRow {
+        id: "fab6eb84-500b-4a09-a8ca-7358f8bbaea5".into(),
+        name: "Base VM Size Hours".into(),
+        unit: "virtual core hours".into(),
+    };
+    store.put_meter(&meter).await?;
+    check(store.meters().await? == vec![meter], || "meter".into())?;
+    let plan = PlanRow {
+        id: "gold".into(),
+        name: "Gold".into(),
+        quotas: json!({"cores": 64, "storage_gb": 2048}),
+    };
+    store.put_plan(&plan).await?;
+    check(store.plans().await? == vec![plan], || "plan".into())?;
+
+    let mut user = UserRow {
+        id: "u1".into(),
+        email: "JDoe@Northwind.example".into(),
+        first_name: "John".into(),
+        last_name: "Doe".into(),
+        phone: Some("+61359763070".into()),
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        mfa_secret_sealed: Some("sealed:v1:abcdef".into()),
+        mfa_required: true,
+        federated_only: false,
+        disabled: false,
+        locked_out: false,
+        activated: true,
+        failed_logins: 0,
+    };
+    store.put_user(&user).await?;
+    user.locked_out = true;
+    user.failed_logins = 5;
+    store.put_user(&user).await?;
+    check(store.users().await? == vec![user.clone()], || "user".into())?;
+    check(
+        store.user_by_email("jdoe@northwind.example").await? == Some(user.clone()),
+        || "e-mail look-up is case-insensitive".into(),
+    )?;
+    let twin = UserRow {
+        id: "u2".into(),
+        email: "jdoe@NORTHWIND.example".into(),
+        ..user.clone()
+    };
+    match store.put_user(&twin).await {
+        Err(StoreError::Conflict { field: "email", .. }) => {}
+        other => {
+            return Err(fail(format!(
+                "a second user with the same e-mail: {other:?}"
+            )));
+        }
+    }
+    let grant = RoleAssignmentRow {
+        user: "u1".into(),
+        role: "TenantAdministrator".into(),
+        distributor: Some("d1".into()),
+        partner: Some("p1".into()),
+        tenant: Some("t1".into()),
+    };
+    store.grant_role(&grant).await?;
+    store.grant_role(&grant).await?;
+    check(
+        store.role_assignments("u1").await? == vec![grant.clone()],
+        || "grant".into(),
+    )?;
+    match store
+        .grant_role(&RoleAssignmentRow {
+            user: "nobody".into(),
+            ..grant.clone()
+        })
+        .await
+    {
+        Err(StoreError::MissingReference { .. }) => {}
+        other => return Err(fail(format!("granting to an unknown user: {other:?}"))),
+    }
+    store.revoke_role(&grant).await?;
+    check(store.role_assignments("u1").await?.is_empty(), || {
+        "revoke".into()
+    })?;
+    store.grant_role(&grant).await?;
+    store.delete_user("u1").await?;
+    check(store.users().await?.is_empty(), || "delete user".into())?;
+    check(store.role_assignments("u1").await?.is_empty(), || {
+        "grants left behind".into()
+    })?;
+
+    store
+        .put_settings("tenants", &json!({"partner_self_provisioning": false}))
+        .await?;
+    store
+        .put_settings("tenants", &json!({"partner_self_provisioning": true}))
+        .await?;
+    store
+        .put_settings("branding", &json!({"name": "Harbour Cloud"}))
+        .await?;
+    let settings = store.settings().await?;
+    check(
+        settings.get("tenants") == Some(&json!({"partner_self_provisioning": true}))
+            && settings.len() == 2,
+        || format!("{settings:?}"),
+    )?;
+
+    let job = store.start_job("usage.process").await?;
+    store.update_job(job, "succeeded", 100, "730 rows").await?;
+    check(
+        store.jobs().await?
+            == vec![JobRow {
+                id: job,
+                kind: "usage.process".into(),
+                status: "succeeded".into(),
+                progress: 100,
+                message: "730 rows".into(),
+            }],
+        || "job".into(),
+    )
+}
+
 /// Deletes that would orphan data are refused, naming what blocks them.
 pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
     import_scenario(store, &base_scenario().to_string()).await?;
@@ -485,6 +635,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn late_usage_adjustment() {
                 run(|s| Box::pin(c::late_usage_adjustment(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn administration() {
+                run(|s| Box::pin(c::administration(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -35,6 +35,26 @@ pub enum StoreError {
         /// What blocks it, for a human (e.g. `2 tenants (t1, t2), 1 issued invoice`).
         blockers: String,
     },
+    /// A value that must be unique is taken (e.g. a user's e-mail).
+    #[error("{kind} {id:?}: {field} is already used")]
+    Conflict {
+        /// The object written.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// The unique field.
+        field: &'static str,
+    },
+    /// A value is not acceptable (e.g. a secret where a reference is required).
+    #[error("{kind} {id:?}: {message}")]
+    Rejected {
+        /// The object written.
+        kind: &'static str,
+        /// Its id.
+        id: String,
+        /// What is wrong.
+        message: String,
+    },
     /// The operation does not apply in the object's current state (e.g. issuing an
     /// issued invoice).
     #[error("{0}")]

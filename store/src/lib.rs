@@ -89,6 +89,49 @@ pub trait Store: Send + Sync {
     /// Commission summaries of a period.
     async fn commissions(&self, period: &str) -> Result<Vec<CommissionRow>>;
 
+    /// Creates or updates a region. Its credential must be a reference (`env:`, `file:`,
+    /// `vault:`), never a secret.
+    async fn put_region(&self, row: &RegionRow) -> Result<()>;
+    /// All regions, by id.
+    async fn regions(&self) -> Result<Vec<RegionRow>>;
+    /// Deletes a region; refused while subscriptions or price lists use it.
+    async fn delete_region(&self, id: &str) -> Result<()>;
+    /// Creates or updates a meter of the catalogue.
+    async fn put_meter(&self, row: &MeterRow) -> Result<()>;
+    /// The meter catalogue, by id.
+    async fn meters(&self) -> Result<Vec<MeterRow>>;
+    /// Creates or updates a plan.
+    async fn put_plan(&self, row: &PlanRow) -> Result<()>;
+    /// All plans, by id.
+    async fn plans(&self) -> Result<Vec<PlanRow>>;
+
+    /// Creates or updates a user; e-mails are unique.
+    async fn put_user(&self, row: &UserRow) -> Result<()>;
+    /// All users, by id.
+    async fn users(&self) -> Result<Vec<UserRow>>;
+    /// The user with this e-mail (case-insensitive).
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
+    /// Deletes a user and their role assignments.
+    async fn delete_user(&self, id: &str) -> Result<()>;
+    /// Grants a role (idempotent).
+    async fn grant_role(&self, row: &RoleAssignmentRow) -> Result<()>;
+    /// Revokes a role.
+    async fn revoke_role(&self, row: &RoleAssignmentRow) -> Result<()>;
+    /// A user's role assignments.
+    async fn role_assignments(&self, user: &str) -> Result<Vec<RoleAssignmentRow>>;
+
+    /// Replaces one System Settings group (`tenants`, `invoices`, `users`, `branding`, …).
+    async fn put_settings(&self, group: &str, value: &serde_json::Value) -> Result<()>;
+    /// Every settings group.
+    async fn settings(&self) -> Result<std::collections::BTreeMap<String, serde_json::Value>>;
+
+    /// Records a new running job and returns its id.
+    async fn start_job(&self, kind: &str) -> Result<i64>;
+    /// Updates a job's status, progress and message.
+    async fn update_job(&self, id: i64, status: &str, progress: i64, message: &str) -> Result<()>;
+    /// All jobs, newest first.
+    async fn jobs(&self) -> Result<Vec<JobRow>>;
+
     /// Appends to the audit log.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, oldest first.

@@ -311,3 +311,107 @@ pub struct AuditEntry {
     /// State after, if any.
     pub after: Option<Value>,
 }
+
+/// A region (Azure Stack stamp): where usage is collected from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Default time zone of the stamp.
+    pub time_zone: String,
+    /// Admin Resource Manager endpoint.
+    pub admin_endpoint: String,
+    /// Hours of usage collected per run.
+    pub collection_window_hours: i64,
+    /// Where the collector finds its credentials (`env:NAME`, `file:/path`,
+    /// `vault:path`): a reference, never the secret itself.
+    pub credential_ref: Option<String>,
+    /// Other settings (authority, audience, health thresholds).
+    pub details: Value,
+}
+
+/// A meter of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterRow {
+    /// Canonical meter id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Unit of its quantity.
+    pub unit: String,
+}
+
+/// A plan with its quotas.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Quotas, as the plan defines them (e.g. `{"cores": 64, "storage_gb": 2048}`).
+    pub quotas: Value,
+}
+
+/// A user and their security state. Secrets are stored only in protected form: an
+/// argon2id hash for the password, a sealed (encrypted) MFA secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    /// Id.
+    pub id: String,
+    /// Login e-mail, unique (compared case-insensitively by callers).
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// PHC-format password hash; `None` for federated-only users.
+    pub password_hash: Option<String>,
+    /// The TOTP secret, encrypted by the server; never stored in clear.
+    pub mfa_secret_sealed: Option<String>,
+    /// MFA required at next sign-in.
+    pub mfa_required: bool,
+    /// Only federated sign-in allowed.
+    pub federated_only: bool,
+    /// Sign-in blocked by an administrator.
+    pub disabled: bool,
+    /// Locked after failed sign-ins; only an administrator clears it.
+    pub locked_out: bool,
+    /// The account has been activated.
+    pub activated: bool,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: i64,
+}
+
+/// A role granted to a user at a node of the hierarchy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RoleAssignmentRow {
+    /// The user.
+    pub user: String,
+    /// Role name (`PartnerAdministrator`).
+    pub role: String,
+    /// Distributor of the node, if any.
+    pub distributor: Option<String>,
+    /// Partner of the node, if any.
+    pub partner: Option<String>,
+    /// Tenant of the node, if any.
+    pub tenant: Option<String>,
+}
+
+/// A background job (usage processing, billing run) and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRow {
+    /// Id.
+    pub id: i64,
+    /// What it does (`usage.process`, `billing.generate`).
+    pub kind: String,
+    /// `running`, `succeeded`, `failed`.
+    pub status: String,
+    /// Progress in percent.
+    pub progress: i64,
+    /// Last message.
+    pub message: String,
+}
