@@ -18,8 +18,8 @@ use stackbill_core::quantity::Quantity;
 use stackbill_store::{
     AuditEntry, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter, InvoiceRow,
     InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow, PlatformRow, PriceListRow,
-    RegionRow, Result, RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow,
-    UsageBatch, UsageRow, UserRow,
+    RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow, Store, StoreError,
+    SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -276,8 +276,8 @@ impl SqlStore {
     }
 }
 
-const USER_SELECT_ALL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins FROM users ORDER BY id";
-const USER_SELECT_BY_EMAIL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins FROM users WHERE email_key = ?";
+const USER_SELECT_ALL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins, must_change_password, activation_code_hash FROM users ORDER BY id";
+const USER_SELECT_BY_EMAIL: &str = "SELECT id, email, first_name, last_name, phone, password_hash, mfa_secret_sealed, mfa_required, federated_only, disabled, locked_out, activated, failed_logins, must_change_password, activation_code_hash FROM users WHERE email_key = ?";
 
 /// A role assignment's node as a fixed-length key: two independent 64-bit FNV-1a hashes of
 /// its (distributor, partner, tenant) ids.
@@ -315,6 +315,8 @@ fn user(r: &AnyRow) -> Result<UserRow> {
         locked_out: flag("locked_out")?,
         activated: flag("activated")?,
         failed_logins: get_i(r, "failed_logins")?,
+        must_change_password: flag("must_change_password")?,
+        activation_code_hash: get_os(r, "activation_code_hash")?,
     })
 }
 
@@ -1102,6 +1104,8 @@ impl Store for SqlStore {
                 "locked_out",
                 "activated",
                 "failed_logins",
+                "must_change_password",
+                "activation_code_hash",
             ],
             values: vec![
                 Param::text(&u.email),
@@ -1117,6 +1121,8 @@ impl Store for SqlStore {
                 flag(u.locked_out),
                 flag(u.activated),
                 Param::Int(Some(u.failed_logins)),
+                flag(u.must_change_password),
+                Param::Text(u.activation_code_hash.clone()),
             ],
         })
         .await
@@ -1302,6 +1308,117 @@ impl Store for SqlStore {
             },
         )
         .await
+    }
+
+    async fn record_login_failure(&self, user: &str, threshold: i64) -> Result<bool> {
+        // `locked_out` is assigned first: MySQL evaluates SET left to right with updated
+        // values, SQLite with old ones; this order reads the old count in both.
+        sqlx::query("UPDATE users SET locked_out = CASE WHEN failed_logins + 1 >= ? THEN 1 ELSE locked_out END, failed_logins = failed_logins + 1 WHERE id = ?")
+            .bind(threshold)
+            .bind(user.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        let locked = sqlx::query("SELECT locked_out FROM users WHERE id = ?")
+            .bind(user.to_owned())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        match locked {
+            Some(row) => Ok(get_i(&row, "locked_out")? != 0),
+            None => Err(StoreError::NotFound {
+                kind: "user",
+                id: user.to_owned(),
+            }),
+        }
+    }
+
+    async fn record_login_success(&self, user: &str) -> Result<()> {
+        sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = ?")
+            .bind(user.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn claim_totp_step(&self, user: &str, step: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE users SET mfa_last_step = ? WHERE id = ? AND (mfa_last_step IS NULL OR mfa_last_step < ?)")
+            .bind(step)
+            .bind(user.to_owned())
+            .bind(step)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn put_refresh_token(&self, t: &RefreshTokenRow) -> Result<()> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, family, user_id, expires_at, state) VALUES (?, ?, ?, ?, 'active')")
+            .bind(t.hash.clone())
+            .bind(t.family.clone())
+            .bind(t.user.clone())
+            .bind(t.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    async fn use_refresh_token(&self, hash: &str, now: i64) -> Result<RefreshUse> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(
+            "SELECT token_hash, family, user_id, expires_at, state FROM refresh_tokens WHERE token_hash = ?",
+        )
+        .bind(hash.to_owned())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            return Ok(RefreshUse::Unknown);
+        };
+        let token = RefreshTokenRow {
+            hash: get_s(&row, "token_hash")?,
+            family: get_s(&row, "family")?,
+            user: get_s(&row, "user_id")?,
+            expires_at: get_i(&row, "expires_at")?,
+        };
+        // The conditional update is the arbiter: of two concurrent uses, one rotates and
+        // the other finds the token used and revokes the family.
+        let rotated = sqlx::query(
+            "UPDATE refresh_tokens SET state = 'used' WHERE token_hash = ? AND state = 'active'",
+        )
+        .bind(hash.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected()
+            == 1;
+        let outcome = if !rotated {
+            sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE family = ?")
+                .bind(token.family.clone())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+            RefreshUse::Replayed {
+                user: token.user.clone(),
+            }
+        } else if token.expires_at <= now {
+            RefreshUse::Expired
+        } else {
+            RefreshUse::Rotated(token)
+        };
+        tx.commit().await.map_err(db)?;
+        Ok(outcome)
+    }
+
+    async fn revoke_refresh_tokens(&self, user: &str) -> Result<()> {
+        sqlx::query("UPDATE refresh_tokens SET state = 'revoked' WHERE user_id = ?")
+            .bind(user.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {

@@ -9,7 +9,8 @@ use stackbill_core::scenario::json as sj;
 
 use crate::billing::{bill, export_scenario, import_scenario};
 use crate::{
-    InvoiceFilter, InvoiceStatus, NodeKind, Result, Store, StoreError, UsageBatch, UsageRow,
+    InvoiceFilter, InvoiceStatus, NodeKind, RefreshTokenRow, RefreshUse, Result, Store, StoreError,
+    UsageBatch, UsageRow, UserRow,
 };
 
 /// A boxed future borrowing the store.
@@ -386,7 +387,7 @@ pub async fn late_usage_adjustment(store: &dyn Store) -> Result<()> {
 /// Regions, meters, plans, users and roles, settings and jobs round-trip; secrets are
 /// refused where a reference is required; e-mails are unique; regions in use cannot go.
 pub async fn administration(store: &dyn Store) -> Result<()> {
-    use crate::{JobRow, MeterRow, PlanRow, RegionRow, RoleAssignmentRow, UserRow};
+    use crate::{JobRow, MeterRow, PlanRow, RegionRow, RoleAssignmentRow};
     import_scenario(store, &base_scenario().to_string()).await?;
     let mut region = RegionRow {
         id: "r".into(),
@@ -445,6 +446,8 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
         locked_out: false,
         activated: true,
         failed_logins: 0,
+        must_change_password: true,
+        activation_code_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Y29kZQ".into()),
     };
     store.put_user(&user).await?;
     user.locked_out = true;
@@ -585,6 +588,101 @@ pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
     )
 }
 
+/// Sign-in state: failures lock at the threshold, each TOTP step is accepted once, and
+/// a refresh token rotates once while a replay revokes its whole family.
+pub async fn sessions(store: &dyn Store) -> Result<()> {
+    let user = UserRow {
+        id: "u1".into(),
+        email: "ops@example.test".into(),
+        first_name: "Ops".into(),
+        last_name: "Person".into(),
+        phone: None,
+        password_hash: None,
+        mfa_secret_sealed: None,
+        mfa_required: false,
+        federated_only: false,
+        disabled: false,
+        locked_out: false,
+        activated: true,
+        failed_logins: 0,
+        must_change_password: false,
+        activation_code_hash: None,
+    };
+    store.put_user(&user).await?;
+    let mut locked = Vec::new();
+    for _ in 0..3 {
+        locked.push(store.record_login_failure("u1", 3).await?);
+    }
+    check(locked == [false, false, true], || format!("{locked:?}"))?;
+    store.record_login_success("u1").await?;
+    let after = store.user_by_email("ops@example.test").await?;
+    check(
+        after
+            .as_ref()
+            .is_some_and(|u| u.locked_out && u.failed_logins == 0),
+        || format!("success clears the count, not the lock: {after:?}"),
+    )?;
+
+    let claims = [
+        store.claim_totp_step("u1", 100).await?,
+        store.claim_totp_step("u1", 100).await?,
+        store.claim_totp_step("u1", 99).await?,
+        store.claim_totp_step("u1", 101).await?,
+    ];
+    check(claims == [true, false, false, true], || {
+        format!("{claims:?}")
+    })?;
+
+    let token = |hash: &str| RefreshTokenRow {
+        hash: hash.into(),
+        family: "f1".into(),
+        user: "u1".into(),
+        expires_at: 2_000,
+    };
+    store.put_refresh_token(&token("a")).await?;
+    check(
+        store.use_refresh_token("a", 1_000).await? == RefreshUse::Rotated(token("a")),
+        || "first use rotates".into(),
+    )?;
+    store.put_refresh_token(&token("b")).await?;
+    check(
+        store.use_refresh_token("a", 1_000).await? == RefreshUse::Replayed { user: "u1".into() },
+        || "a replay is detected".into(),
+    )?;
+    check(
+        store.use_refresh_token("b", 1_000).await? == RefreshUse::Replayed { user: "u1".into() },
+        || "the replay revoked the successor too".into(),
+    )?;
+    store
+        .put_refresh_token(&RefreshTokenRow {
+            family: "f2".into(),
+            ..token("c")
+        })
+        .await?;
+    check(
+        store.use_refresh_token("c", 3_000).await? == RefreshUse::Expired,
+        || "expired".into(),
+    )?;
+    check(
+        store.use_refresh_token("zzz", 1_000).await? == RefreshUse::Unknown,
+        || "unknown".into(),
+    )?;
+    store
+        .put_refresh_token(&RefreshTokenRow {
+            family: "f3".into(),
+            ..token("d")
+        })
+        .await?;
+    store.revoke_refresh_tokens("u1").await?;
+    check(
+        matches!(
+            store.use_refresh_token("d", 1_000).await?,
+            RefreshUse::Replayed { .. }
+        ),
+        || "revoked tokens are refused".into(),
+    )
+}
+
 /// Expands to one `#[tokio::test]` per conformance case; `$make` is an async expression
 /// yielding a fresh, migrated store (and whatever guard keeps its database alive).
 #[macro_export]
@@ -640,6 +738,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn administration() {
                 run(|s| Box::pin(c::administration(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sessions() {
+                run(|s| Box::pin(c::sessions(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

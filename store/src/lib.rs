@@ -132,6 +132,22 @@ pub trait Store: Send + Sync {
     /// All jobs, newest first.
     async fn jobs(&self) -> Result<Vec<JobRow>>;
 
+    /// Counts a failed sign-in; at `threshold` consecutive failures the account locks.
+    /// Returns whether it is now locked. Atomic, so parallel guesses all count.
+    async fn record_login_failure(&self, user: &str, threshold: i64) -> Result<bool>;
+    /// Clears the failed sign-in count after a successful one.
+    async fn record_login_success(&self, user: &str) -> Result<()>;
+    /// Accepts TOTP time step `step` for `user` only if it is later than every step
+    /// accepted before, so each code works once even under concurrent requests.
+    async fn claim_totp_step(&self, user: &str, step: i64) -> Result<bool>;
+    /// Stores a new refresh token.
+    async fn put_refresh_token(&self, row: &RefreshTokenRow) -> Result<()>;
+    /// Presents a refresh token (by hash) at Unix second `now`: rotates it once, and
+    /// revokes its family when it is presented again.
+    async fn use_refresh_token(&self, hash: &str, now: i64) -> Result<RefreshUse>;
+    /// Revokes every refresh token of a user (password change, disable, lock).
+    async fn revoke_refresh_tokens(&self, user: &str) -> Result<()>;
+
     /// Appends to the audit log.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     /// The audit log, oldest first.

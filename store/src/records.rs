@@ -384,6 +384,41 @@ pub struct UserRow {
     pub activated: bool,
     /// Consecutive failed sign-ins.
     pub failed_logins: i64,
+    /// The password was set by someone else (a generated first password, an admin reset)
+    /// and must be changed before anything else.
+    pub must_change_password: bool,
+    /// Hash of the one-time activation code, while the account awaits activation.
+    pub activation_code_hash: Option<String>,
+}
+
+/// A refresh token, stored only as its hash. Tokens of one sign-in form a family; each
+/// use rotates the token, and presenting a used one revokes the whole family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRow {
+    /// SHA-256 of the token, hex.
+    pub hash: String,
+    /// The sign-in it descends from.
+    pub family: String,
+    /// Its user.
+    pub user: String,
+    /// Unix seconds after which it is refused.
+    pub expires_at: i64,
+}
+
+/// What presenting a refresh token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshUse {
+    /// It was valid and is now used: issue its successor in the same family.
+    Rotated(RefreshTokenRow),
+    /// It had been used or revoked before: the family is now revoked.
+    Replayed {
+        /// The user whose sign-in was compromised.
+        user: String,
+    },
+    /// It expired.
+    Expired,
+    /// No such token.
+    Unknown,
 }
 
 /// A role granted to a user at a node of the hierarchy.
