@@ -12,8 +12,10 @@
 pub mod aggregate;
 pub mod commission;
 pub mod error;
+pub mod estimate;
 pub mod fx;
 pub mod hierarchy;
+pub mod increase;
 pub mod invoice;
 pub mod meter;
 pub mod money;

@@ -28,6 +28,9 @@ pub(crate) struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the REST API server (`/api/v1`, Swagger UI at `/swagger`) on a database: the
+    /// embedded SQLite file by default, created and migrated on first start.
+    Serve(ServeArgs),
     /// Rate a scenario (billing-semantics.md §10) and print invoices, commissions and the
     /// unbilled report as JSON.
     Rate(RateArgs),
@@ -69,6 +72,34 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// Load the demo dataset (a region, two distributors, partners, tenants,
+    /// subscriptions, price lists and a month of usage) if the database has no hierarchy.
+    #[arg(long)]
+    demo: bool,
+    /// File with the server's keys (token signing, MFA secret sealing); created with
+    /// mode 0600 if absent. Keep it with the database's backups.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "stackbill.key",
+        env = "STACKBILL_KEY_FILE"
+    )]
+    key_file: PathBuf,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, default_value_t = 900)]
+    access_token_seconds: u64,
+    /// Sign-in attempts allowed per client address per minute (then 429).
+    #[arg(long, default_value_t = 20)]
+    auth_attempts_per_minute: u32,
 }
 
 #[derive(Args)]
@@ -152,6 +183,7 @@ struct GenArgs {
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Serve(args) => block_on(serve(args)),
         Command::Rate(args) => rate(args),
         Command::GenUsage(args) => gen_usage(args),
         Command::Migrate(db) => block_on(async {
@@ -249,6 +281,39 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 Err(e) => store_failure(&e),
             }
         }),
+    }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let url = args.database.url();
+    let store = match crate::stored::open_migrated(&url).await {
+        Ok(store) => store,
+        Err(e) => return store_failure(&e),
+    };
+    let keys = match crate::api::secrets::Keys::load_or_create(&args.key_file) {
+        Ok(keys) => keys,
+        Err(e) => return fail(e),
+    };
+    let config = crate::api::Config {
+        access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
+        auth_attempts_per_minute: args.auth_attempts_per_minute,
+        ..Default::default()
+    };
+    let state = match crate::api::AppState::new(store, keys, config).await {
+        Ok(state) => state,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    if let Err(e) = crate::api::bootstrap_admin(&state).await {
+        return fail(format!("cannot create the first administrator: {e}"));
+    }
+    if args.demo
+        && let Err(e) = crate::api::demo::load(&state).await
+    {
+        return fail(format!("cannot load the demo dataset: {e}"));
+    }
+    match crate::api::serve(state, args.bind).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
     }
 }
 

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 the input could not be read (missing file, malformed JSON, bad
 //! CSV header); 2 the scenario is invalid (every problem is printed as JSON on stdout).
 
+mod api;
 mod cli;
 mod stored;
 

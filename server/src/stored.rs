@@ -34,6 +34,15 @@ pub(crate) async fn open(url: &str) -> Result<SqlStore, StoreError> {
     )))
 }
 
+/// Opens the store at `url` with every migration applied (MySQL included).
+pub(crate) async fn open_migrated(url: &str) -> Result<SqlStore, StoreError> {
+    let store = open(url).await?;
+    if !url.starts_with("sqlite:") {
+        stackbill_store_mysql::migrate(&store).await?;
+    }
+    Ok(store)
+}
+
 /// Applies the schema migrations.
 pub(crate) async fn migrate(url: &str) -> Result<String, StoreError> {
     let store = open(url).await?;

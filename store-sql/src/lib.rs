@@ -234,14 +234,25 @@ struct Upsert<'a> {
 }
 
 impl SqlStore {
+    /// Runs an upsert, again when the database reports a lock conflict (SQLite answers
+    /// "busy" at once when a reading transaction tries to write after another commit).
     async fn upsert(&self, u: Upsert<'_>) -> Result<()> {
-        let mut tx = self.begin().await?;
+        self.retrying(|| self.upsert_once(&u)).await
+    }
+
+    async fn upsert_once(&self, u: &Upsert<'_>) -> Attempt<()> {
+        let mut tx = self.begin().await.map_err(|e| (e, false))?;
         if let Some((kind, table, target, target_id)) = u.parent {
             let sql = format!("SELECT 1 FROM {table} WHERE id = ?");
-            Self::require(&mut tx, &sql, kind, u.id, target, target_id).await?;
+            Self::require(&mut tx, &sql, kind, u.id, target, target_id)
+                .await
+                .map_err(|e| (e, false))?;
         }
         let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?", u.table);
-        let sql = if Self::exists(&mut tx, &exists_sql, u.id).await? {
+        let exists = Self::exists(&mut tx, &exists_sql, u.id)
+            .await
+            .map_err(|e| (e, false))?;
+        let sql = if exists {
             let set: Vec<String> = u.columns.iter().map(|c| format!("{c} = ?")).collect();
             format!("UPDATE {} SET {} WHERE id = ?", u.table, set.join(", "))
         } else {
@@ -253,10 +264,10 @@ impl SqlStore {
             )
         };
         let mut q = sqlx::query(&sql);
-        for v in u.values {
+        for v in &u.values {
             q = match v {
-                Param::Text(t) => q.bind(t),
-                Param::Int(i) => q.bind(i),
+                Param::Text(t) => q.bind(t.clone()),
+                Param::Int(i) => q.bind(*i),
             };
         }
         q.bind(u.id.to_owned())
@@ -264,15 +275,18 @@ impl SqlStore {
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-                    StoreError::Conflict {
-                        kind: u.kind,
-                        id: u.id.to_owned(),
-                        field: u.unique,
-                    }
+                    (
+                        StoreError::Conflict {
+                            kind: u.kind,
+                            id: u.id.to_owned(),
+                            field: u.unique,
+                        },
+                        false,
+                    )
                 }
-                _ => db(e),
+                _ => self.attempt_err(e),
             })?;
-        tx.commit().await.map_err(db)
+        tx.commit().await.map_err(|e| self.attempt_err(e))
     }
 }
 
@@ -675,6 +689,21 @@ impl Store for SqlStore {
                 })
         })
         .await
+    }
+
+    async fn delete_price_list(&self, id: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM price_lists WHERE id = ?")
+            .bind(id.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                kind: "price list",
+                id: id.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     async fn add_fx_rate(&self, r: &FxRateRow) -> Result<()> {

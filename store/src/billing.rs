@@ -169,7 +169,29 @@ pub struct BillReport {
 
 /// Rates `period` from stored data, for one tenant or all.
 async fn rate_period(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<Outcome> {
-    let doc_value = scenario_document(store, period, tenant).await?;
+    rate_edited(store, period, tenant, |_| {}).await
+}
+
+/// Rates `period` from stored data with the scenario document first changed by `edit`
+/// (a modelled price list, say), writing nothing: what the period would cost.
+pub async fn rate_what_if(
+    store: &dyn Store,
+    period: &str,
+    tenant: Option<&str>,
+    edit: impl FnOnce(&mut Value),
+) -> Result<Value> {
+    let outcome = rate_edited(store, period, tenant, edit).await?;
+    Ok(sj::outcome_to_value(&outcome))
+}
+
+async fn rate_edited(
+    store: &dyn Store,
+    period: &str,
+    tenant: Option<&str>,
+    edit: impl FnOnce(&mut Value),
+) -> Result<Outcome> {
+    let mut doc_value = scenario_document(store, period, tenant).await?;
+    edit(&mut doc_value);
     let text = doc_value.to_string();
     let doc = Document::parse(&text).map_err(read_error)?;
     let scenario = doc.scenario();

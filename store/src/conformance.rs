@@ -585,7 +585,16 @@ pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
     check(
         !store.partners().await?.iter().any(|p| p.id == "p9"),
         || "p9 still there".into(),
-    )
+    )?;
+    // A price list goes; issued invoices keep their lines (they are documents).
+    store.delete_price_list("l").await?;
+    check(store.price_lists().await?.is_empty(), || {
+        "price list l still there".into()
+    })?;
+    match store.delete_price_list("l").await {
+        Err(StoreError::NotFound { .. }) => Ok(()),
+        other => Err(fail(format!("deleting a missing price list: {other:?}"))),
+    }
 }
 
 /// Sign-in state: failures lock at the threshold, each TOTP step is accepted once, and

@@ -47,6 +47,8 @@ pub trait Store: Send + Sync {
     async fn put_price_list(&self, row: &PriceListRow) -> Result<()>;
     /// All price lists, by id.
     async fn price_lists(&self) -> Result<Vec<PriceListRow>>;
+    /// Deletes a price list. Issued invoices keep their lines: they are documents.
+    async fn delete_price_list(&self, id: &str) -> Result<()>;
     /// Appends an FX rate (rates are history: never updated in place).
     async fn add_fx_rate(&self, row: &FxRateRow) -> Result<()>;
     /// All FX rates in the order they were added.

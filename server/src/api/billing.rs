@@ -1,0 +1,1049 @@
+//! Invoices (generate previews for a period, view, issue, pay, void, delete a preview,
+//! summaries) and commissions (rates, generate, view by month or year, export). The
+//! rating itself is the store's billing run over the core; here is only who may do it.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::{delete, get, post, put};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use stackbill_core::period::Period;
+use stackbill_core::rbac::NodePath;
+use stackbill_store::{InvoiceFilter, InvoiceRow, InvoiceStatus};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::access::{
+    Allowed, GenerateCommissions, ManageBilling, ManageCommissionRates, Platform, ReadBilling,
+    ReadCommissions,
+};
+use super::ops::{Op, many, one, query, query_required};
+use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
+
+type Reply<T> = ApiResult<wire::Ok<T>>;
+
+/// Reads a billing period `YYYY-MM`.
+pub(crate) fn parse_period(field: &str, text: &str) -> ApiResult<Period> {
+    let bad = || ApiError::field(field, format!("{text:?} is not a period YYYY-MM"));
+    let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
+    if y.len() != 4 || m.len() != 2 {
+        return Err(bad());
+    }
+    let (y, m) = (y.parse().map_err(|_| bad())?, m.parse().map_err(|_| bad())?);
+    Period::new(y, m).ok_or_else(bad)
+}
+
+fn period_text(p: Period) -> String {
+    format!("{:04}-{:02}", p.year(), p.month())
+}
+
+/// An invoice.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Invoice {
+    /// Invoice id (a number, as text).
+    id: String,
+    period: String,
+    tenant_id: String,
+    /// `preview`, `issued`, `paid` or `void`.
+    status: String,
+    /// Gap-free number per platform, set at issue (`INV-2026-000123`).
+    number: Option<String>,
+    issue_date: Option<String>,
+    due_date: Option<String>,
+    currency: String,
+    subtotal: Option<String>,
+    tax: Option<String>,
+    total: String,
+    /// The invoice as the engine wrote it (§10: lines, subtotal, tax, total).
+    #[schema(value_type = Object)]
+    document: Value,
+}
+
+impl From<&InvoiceRow> for Invoice {
+    fn from(r: &InvoiceRow) -> Self {
+        let text = |k: &str| r.document.get(k).and_then(Value::as_str).map(str::to_owned);
+        Invoice {
+            id: r.id.to_string(),
+            period: r.period.clone(),
+            tenant_id: r.tenant.clone(),
+            status: r.status.name().to_owned(),
+            number: r.number.clone(),
+            issue_date: r.issue_date.clone(),
+            due_date: r.due_date.clone(),
+            currency: r.currency.clone(),
+            subtotal: text("subtotal"),
+            tax: text("tax"),
+            total: r.total.clone(),
+            document: r.document.clone(),
+        }
+    }
+}
+
+/// Query of the invoice list.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct InvoiceQuery {
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    tenant_id: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    page_size: Option<u32>,
+}
+
+fn tenant_path<P: super::access::Permission>(auth: &Allowed<P>, tenant: &str) -> Option<NodePath> {
+    auth.directory().tenant_path_by_id(tenant)
+}
+
+async fn list_invoices(
+    State(state): State<AppState>,
+    auth: Allowed<ReadBilling>,
+    Params(q): Params<InvoiceQuery>,
+) -> Reply<Vec<Invoice>> {
+    let mut filter = InvoiceFilter::default();
+    if let Some(p) = &q.period {
+        filter.period = Some(period_text(parse_period("period", p)?));
+    }
+    if let Some(s) = &q.status {
+        filter.status =
+            Some(InvoiceStatus::from_name(&s.to_lowercase()).ok_or_else(|| {
+                ApiError::field("status", "must be preview, issued, paid or void")
+            })?);
+    }
+    if let Some(t) = &q.tenant_id {
+        let row = auth
+            .directory()
+            .tenant(t)
+            .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
+        let path = tenant_path(&auth, &row.id)
+            .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
+        auth.check(&path)?;
+        filter.tenant = Some(row.id.clone());
+    }
+    let rows = state.store().invoices(&filter).await?;
+    let visible: Vec<&InvoiceRow> = rows
+        .iter()
+        .filter(|r| tenant_path(&auth, &r.tenant).is_some_and(|p| auth.allows(&p)))
+        .collect();
+    let paging = wire::Paging {
+        page: q.page,
+        page_size: q.page_size,
+    };
+    Ok(ok(paging
+        .apply(visible)?
+        .into_iter()
+        .map(Invoice::from)
+        .collect()))
+}
+
+/// The invoice `id` if the caller may do `P` on its tenant.
+async fn find_invoice<P: super::access::Permission>(
+    state: &AppState,
+    auth: &Allowed<P>,
+    id: &str,
+) -> ApiResult<InvoiceRow> {
+    let missing = || ApiError::NotFound(format!("no invoice {id:?}"));
+    let number: i64 = id.trim().parse().map_err(|_| missing())?;
+    let row = state
+        .store()
+        .invoices(&InvoiceFilter::default())
+        .await?
+        .into_iter()
+        .find(|r| r.id == number)
+        .ok_or_else(missing)?;
+    let path = tenant_path(auth, &row.tenant).ok_or_else(missing)?;
+    auth.check(&path).map_err(|e| match e {
+        ApiError::NotFound(_) => missing(),
+        other => other,
+    })?;
+    Ok(row)
+}
+
+async fn get_invoice(
+    State(state): State<AppState>,
+    auth: Allowed<ReadBilling>,
+    Path(id): Path<String>,
+) -> Reply<Invoice> {
+    Ok(ok(Invoice::from(&find_invoice(&state, &auth, &id).await?)))
+}
+
+/// Issue options.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct IssueIn {
+    /// Issue date `YYYY-MM-DD` (default: today in the platform's time zone).
+    #[serde(default)]
+    issue_date: Option<String>,
+}
+
+async fn today(state: &AppState) -> ApiResult<String> {
+    let zone = state
+        .store()
+        .platform()
+        .await?
+        .and_then(|p| p.time_zone.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::UTC);
+    Ok(chrono::Utc::now()
+        .with_timezone(&zone)
+        .format("%Y-%m-%d")
+        .to_string())
+}
+
+async fn issue_invoice(
+    State(state): State<AppState>,
+    auth: Allowed<ManageBilling>,
+    Path(id): Path<String>,
+    Body(body): Body<IssueIn>,
+) -> Reply<Invoice> {
+    let row = find_invoice(&state, &auth, &id).await?;
+    let date = match body.issue_date {
+        Some(d) => {
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| ApiError::field("issueDate", "must be a date YYYY-MM-DD"))?;
+            d.trim().to_owned()
+        }
+        None => today(&state).await?,
+    };
+    let issued = state.store().issue_invoice(row.id, &date).await?;
+    let out = Invoice::from(&issued);
+    state
+        .audit(
+            &auth.caller.actor(),
+            "invoice.issue",
+            &issued.id.to_string(),
+            Some(json!({"status": row.status.name()})),
+            Some(
+                json!({"status": "issued", "number": issued.number, "issueDate": issued.issue_date,
+                        "dueDate": issued.due_date, "total": issued.total}),
+            ),
+        )
+        .await?;
+    Ok(ok(out))
+}
+
+async fn settle(
+    state: &AppState,
+    auth: &Allowed<ManageBilling>,
+    id: &str,
+    status: InvoiceStatus,
+) -> Reply<Invoice> {
+    let row = find_invoice(state, auth, id).await?;
+    let settled = state.store().settle_invoice(row.id, status).await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            &format!("invoice.{}", status.name()),
+            &row.id.to_string(),
+            Some(json!({"status": row.status.name()})),
+            Some(json!({"status": settled.status.name()})),
+        )
+        .await?;
+    Ok(ok(Invoice::from(&settled)))
+}
+
+async fn void_invoice(
+    State(state): State<AppState>,
+    auth: Allowed<ManageBilling>,
+    Path(id): Path<String>,
+) -> Reply<Invoice> {
+    settle(&state, &auth, &id, InvoiceStatus::Void).await
+}
+
+async fn pay_invoice(
+    State(state): State<AppState>,
+    auth: Allowed<ManageBilling>,
+    Path(id): Path<String>,
+) -> Reply<Invoice> {
+    settle(&state, &auth, &id, InvoiceStatus::Paid).await
+}
+
+async fn delete_invoice(
+    State(state): State<AppState>,
+    auth: Allowed<ManageBilling>,
+    Path(id): Path<String>,
+) -> Reply<()> {
+    let row = find_invoice(&state, &auth, &id).await?;
+    if row.status != InvoiceStatus::Preview {
+        return Err(ApiError::Conflict(format!(
+            "invoice {} is {}: only previews can be deleted (void an issued invoice instead)",
+            row.id,
+            row.status.name()
+        )));
+    }
+    state.store().delete_preview(row.id).await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            "invoice.delete_preview",
+            &row.id.to_string(),
+            Some(json!({"tenant": row.tenant, "period": row.period, "total": row.total})),
+            None,
+        )
+        .await?;
+    Ok(ok(()))
+}
+
+/// A generation request.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct GenerateIn {
+    /// Billing period `YYYY-MM`.
+    period: String,
+    /// Only these tenants (default: every tenant the caller may bill; a platform caller's
+    /// full run also writes the period's commission summaries).
+    #[serde(default)]
+    tenant_ids: Option<Vec<String>>,
+}
+
+/// What a generation run did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Generated {
+    job_id: i64,
+    period: String,
+    /// Preview invoices written.
+    previews: usize,
+    /// Tenants whose invoice for the period is already issued (kept as it is).
+    kept_issued: Vec<String>,
+    /// Usage not billed, with reasons (never dropped silently).
+    #[schema(value_type = Vec<Object>)]
+    unbilled: Vec<Value>,
+}
+
+pub(crate) async fn generate(
+    State(state): State<AppState>,
+    auth: Allowed<ManageBilling>,
+    Body(body): Body<GenerateIn>,
+) -> Reply<Generated> {
+    let period = period_text(parse_period("period", &body.period)?);
+    let dir = auth.directory();
+    let tenants: Option<Vec<String>> = match &body.tenant_ids {
+        Some(ids) => {
+            if ids.is_empty() {
+                return Err(ApiError::field(
+                    "tenantIds",
+                    "must name at least one tenant",
+                ));
+            }
+            let mut out = Vec::new();
+            for (i, id) in ids.iter().enumerate() {
+                let row = dir.tenant(id).ok_or_else(|| {
+                    ApiError::NotFound(format!("tenantIds[{i}]: no tenant {id:?}"))
+                })?;
+                let path = dir.tenant_path(row).ok_or_else(|| {
+                    ApiError::NotFound(format!("tenantIds[{i}]: no tenant {id:?}"))
+                })?;
+                auth.check(&path)?;
+                out.push(row.id.clone());
+            }
+            out.sort();
+            out.dedup();
+            Some(out)
+        }
+        None if auth.allows(&NodePath::platform()) => None,
+        None => Some(
+            dir.tenant_entries()
+                .filter(|(_, p)| auth.allows(p))
+                .map(|(t, _)| t.id.clone())
+                .collect(),
+        ),
+    };
+    let store = state.store();
+    let job = store.start_job("billing.generate").await?;
+    let mut out = Generated {
+        job_id: job,
+        period: period.clone(),
+        previews: 0,
+        kept_issued: Vec::new(),
+        unbilled: Vec::new(),
+    };
+    let runs: Vec<Option<String>> = match &tenants {
+        None => vec![None],
+        Some(list) => list.iter().cloned().map(Some).collect(),
+    };
+    let steps = runs.len().max(1);
+    for (done, tenant) in runs.iter().enumerate() {
+        match stackbill_store::billing::bill(store, &period, tenant.as_deref()).await {
+            Ok(report) => {
+                out.previews += report.previews;
+                out.kept_issued.extend(report.kept_issued);
+                if let Some(list) = report.document["unbilled"].as_array() {
+                    out.unbilled.extend(list.iter().cloned());
+                }
+            }
+            Err(e) => {
+                let message = format!("{period} {}: {e}", tenant.as_deref().unwrap_or("all"));
+                store
+                    .update_job(job, "failed", (done * 100 / steps) as i64, &message)
+                    .await?;
+                return Err(e.into());
+            }
+        }
+        store
+            .update_job(
+                job,
+                "running",
+                ((done + 1) * 100 / steps) as i64,
+                tenant.as_deref().unwrap_or("all tenants"),
+            )
+            .await?;
+    }
+    store
+        .update_job(
+            job,
+            "succeeded",
+            100,
+            &format!("{period}: {} preview(s)", out.previews),
+        )
+        .await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            "billing.generate",
+            &period,
+            None,
+            Some(json!({"tenants": tenants, "previews": out.previews, "jobId": job})),
+        )
+        .await?;
+    Ok(ok(out))
+}
+
+/// Query with a period.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PeriodQuery {
+    period: String,
+}
+
+/// One tenant's line of the billing summary.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SummaryLine {
+    tenant_id: String,
+    tenant_name: String,
+    partner_id: String,
+    distributor_id: String,
+    invoice_id: String,
+    status: String,
+    number: Option<String>,
+    currency: String,
+    total: String,
+}
+
+/// The billing summary of a period for the caller's scope.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Summary {
+    period: String,
+    tenants: Vec<SummaryLine>,
+    /// Currency → sum of totals (voided invoices excluded).
+    totals: BTreeMap<String, String>,
+}
+
+async fn summary(
+    State(state): State<AppState>,
+    auth: Allowed<ReadBilling>,
+    Params(q): Params<PeriodQuery>,
+) -> Reply<Summary> {
+    let period = period_text(parse_period("period", &q.period)?);
+    let rows = state
+        .store()
+        .invoices(&InvoiceFilter {
+            period: Some(period.clone()),
+            ..InvoiceFilter::default()
+        })
+        .await?;
+    let dir = auth.directory();
+    let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut tenants = Vec::new();
+    for r in &rows {
+        let Some(path) = dir.tenant_path_by_id(&r.tenant) else {
+            continue;
+        };
+        if !auth.allows(&path) {
+            continue;
+        }
+        if r.status != InvoiceStatus::Void {
+            let total: Decimal = r
+                .total
+                .parse()
+                .map_err(|_| ApiError::internal(format!("invoice {} total {:?}", r.id, r.total)))?;
+            *totals.entry(r.currency.clone()).or_default() += total;
+        }
+        let tenant = dir.tenant(&r.tenant);
+        tenants.push(SummaryLine {
+            tenant_id: r.tenant.clone(),
+            tenant_name: tenant.map(|t| t.name.clone()).unwrap_or_default(),
+            partner_id: path
+                .partner
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            distributor_id: path
+                .distributor
+                .as_ref()
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            invoice_id: r.id.to_string(),
+            status: r.status.name().to_owned(),
+            number: r.number.clone(),
+            currency: r.currency.clone(),
+            total: r.total.clone(),
+        });
+    }
+    Ok(ok(Summary {
+        period,
+        tenants,
+        totals: totals
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect(),
+    }))
+}
+
+// ---- commissions
+
+/// A distributor's commission rates: its own plan, and the plan its partners inherit.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DistributorRates {
+    /// `{mode: graduated|volume, bands: [{from, to, percent}]}` or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    commission: Option<Value>,
+    /// The plan partners without their own inherit.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    partner_commission: Option<Value>,
+}
+
+/// A partner's commission rates.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PartnerRatesIn {
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    commission: Option<Value>,
+}
+
+/// A partner's commission rates and what applies.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PartnerRates {
+    #[schema(value_type = Option<Object>)]
+    commission: Option<Value>,
+    /// The distributor's partner plan, applied when the partner has none.
+    #[schema(value_type = Option<Object>)]
+    inherited: Option<Value>,
+}
+
+fn plan(v: Option<Value>) -> Option<Value> {
+    v.filter(|v| !v.is_null())
+}
+
+async fn get_distributor_rates(
+    auth: Allowed<ReadCommissions>,
+    Path(id): Path<String>,
+) -> Reply<DistributorRates> {
+    let dir = auth.directory();
+    let row = dir
+        .distributor(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
+    auth.check(&dir.distributor_path(row))?;
+    Ok(ok(DistributorRates {
+        commission: row.commission.clone(),
+        partner_commission: row.partner_commission.clone(),
+    }))
+}
+
+async fn put_distributor_rates(
+    State(state): State<AppState>,
+    auth: Allowed<ManageCommissionRates>,
+    Path(id): Path<String>,
+    Body(body): Body<DistributorRates>,
+) -> Reply<DistributorRates> {
+    let dir = auth.directory();
+    let before = dir
+        .distributor(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?
+        .clone();
+    auth.check(&dir.distributor_path(&before))?;
+    let (commission, partner_commission) = (plan(body.commission), plan(body.partner_commission));
+    let mut doc = super::contract::skeleton("2026-01", "USD");
+    doc["distributors"] = json!([{"id": before.id, "commission": commission,
+                                  "partner_commission": partner_commission}]);
+    super::contract::check(&doc, "distributors[0].", &[])?;
+    let row = stackbill_store::DistributorRow {
+        commission: commission.clone(),
+        partner_commission: partner_commission.clone(),
+        ..before.clone()
+    };
+    state.store().put_distributor(&row).await?;
+    state.refresh().await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            "commission.rates",
+            &format!("distributor:{}", row.id),
+            Some(json!({"commission": before.commission, "partnerCommission": before.partner_commission})),
+            Some(json!({"commission": commission, "partnerCommission": partner_commission})),
+        )
+        .await?;
+    Ok(ok(DistributorRates {
+        commission,
+        partner_commission,
+    }))
+}
+
+async fn get_partner_rates(
+    auth: Allowed<ReadCommissions>,
+    Path(id): Path<String>,
+) -> Reply<PartnerRates> {
+    let dir = auth.directory();
+    let row = dir
+        .partner(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
+    auth.check(&dir.partner_path(row))?;
+    Ok(ok(PartnerRates {
+        commission: row.commission.clone(),
+        inherited: dir
+            .distributor(&row.distributor)
+            .and_then(|d| d.partner_commission.clone()),
+    }))
+}
+
+async fn put_partner_rates(
+    State(state): State<AppState>,
+    auth: Allowed<ManageCommissionRates>,
+    Path(id): Path<String>,
+    Body(body): Body<PartnerRatesIn>,
+) -> Reply<PartnerRates> {
+    let dir = auth.directory();
+    let before = dir
+        .partner(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?
+        .clone();
+    auth.check(&dir.partner_path(&before))?;
+    let commission = plan(body.commission);
+    let mut doc = super::contract::skeleton("2026-01", "USD");
+    doc["distributors"] = json!([{"id": before.distributor}]);
+    doc["partners"] = json!([{"id": before.id, "distributor": before.distributor,
+                              "commission": commission}]);
+    super::contract::check(&doc, "partners[0].", &[])?;
+    let row = stackbill_store::PartnerRow {
+        commission: commission.clone(),
+        ..before.clone()
+    };
+    state.store().put_partner(&row).await?;
+    let snapshot = state.refresh().await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            "commission.rates",
+            &format!("partner:{}", row.id),
+            Some(json!({"commission": before.commission})),
+            Some(json!({"commission": commission})),
+        )
+        .await?;
+    Ok(ok(PartnerRates {
+        commission,
+        inherited: snapshot
+            .directory
+            .distributor(&row.distributor)
+            .and_then(|d| d.partner_commission.clone()),
+    }))
+}
+
+/// A commission summary: one party, one period (or a year).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Commission {
+    /// `YYYY-MM`, or `YYYY` for a year's summary.
+    period: String,
+    /// `distributor` or `partner`.
+    party_kind: String,
+    party_id: String,
+    currency: String,
+    /// The consumption the commission is computed on.
+    base: String,
+    amount: String,
+    /// `own`, `inherited` or `none` (for a year: the last month's).
+    plan: Option<String>,
+    /// Months summed (1 for a month).
+    months: u32,
+}
+
+/// `period=YYYY-MM` or `year=YYYY`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CommissionQuery {
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    year: Option<String>,
+    /// Export format (`csv`); only for the export endpoint.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn months(q: &CommissionQuery) -> ApiResult<(String, Vec<String>)> {
+    match (&q.period, &q.year) {
+        (Some(p), None) => {
+            let p = period_text(parse_period("period", p)?);
+            Ok((p.clone(), vec![p]))
+        }
+        (None, Some(y)) => {
+            let year: i32 = y
+                .trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|y| (1970..=9999).contains(y))
+                .ok_or_else(|| ApiError::field("year", format!("{y:?} is not a year YYYY")))?;
+            Ok((
+                year.to_string(),
+                (1..=12).map(|m| format!("{year:04}-{m:02}")).collect(),
+            ))
+        }
+        _ => Err(ApiError::field(
+            "period",
+            "give either period (YYYY-MM) or year (YYYY)",
+        )),
+    }
+}
+
+/// The stored summaries of `periods` the caller may read, summed per party and currency.
+async fn summaries<P: super::access::Permission>(
+    state: &AppState,
+    auth: &Allowed<P>,
+    label: &str,
+    periods: &[String],
+) -> ApiResult<Vec<Commission>> {
+    let dir = auth.directory();
+    let mut out: BTreeMap<(u8, String, String), Commission> = BTreeMap::new();
+    for period in periods {
+        for row in state.store().commissions(period).await? {
+            let path = match row.party_kind.as_str() {
+                "distributor" => dir.distributor(&row.party).map(|d| dir.distributor_path(d)),
+                _ => dir.partner(&row.party).map(|p| dir.partner_path(p)),
+            };
+            if !path.is_some_and(|p| auth.allows(&p)) {
+                continue;
+            }
+            let text = |k: &str| row.document.get(k).and_then(Value::as_str).unwrap_or("0");
+            let currency = text("currency").to_owned();
+            let number = |k: &str| -> ApiResult<Decimal> {
+                text(k)
+                    .parse()
+                    .map_err(|_| ApiError::internal(format!("commission {k} {:?}", text(k))))
+            };
+            let (base, amount) = (number("base")?, number("amount")?);
+            let order = u8::from(row.party_kind != "distributor");
+            let entry = out
+                .entry((order, row.party.clone(), currency.clone()))
+                .or_insert_with(|| Commission {
+                    period: label.to_owned(),
+                    party_kind: row.party_kind.clone(),
+                    party_id: row.party.clone(),
+                    currency,
+                    base: "0".into(),
+                    amount: "0".into(),
+                    plan: None,
+                    months: 0,
+                });
+            let sum =
+                |a: &str, b: Decimal| (a.parse::<Decimal>().unwrap_or_default() + b).to_string();
+            entry.base = sum(&entry.base, base);
+            entry.amount = sum(&entry.amount, amount);
+            entry.plan = row
+                .document
+                .get("plan")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            entry.months += 1;
+        }
+    }
+    Ok(out.into_values().collect())
+}
+
+async fn list_commissions(
+    State(state): State<AppState>,
+    auth: Allowed<ReadCommissions>,
+    Params(q): Params<CommissionQuery>,
+) -> Reply<Vec<Commission>> {
+    if q.format.is_some() {
+        return Err(ApiError::field(
+            "format",
+            "only the export endpoint takes a format",
+        ));
+    }
+    let (label, periods) = months(&q)?;
+    Ok(ok(summaries(&state, &auth, &label, &periods).await?))
+}
+
+/// An export file.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Export {
+    file_name: String,
+    content_type: String,
+    content: String,
+}
+
+async fn export_commissions(
+    State(state): State<AppState>,
+    auth: Allowed<ReadCommissions>,
+    Params(q): Params<CommissionQuery>,
+) -> Reply<Export> {
+    match q.format.as_deref().map(str::to_lowercase).as_deref() {
+        None | Some("csv") => {}
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("{other:?}: only csv is supported"),
+            ));
+        }
+    }
+    let (label, periods) = months(&q)?;
+    let rows = summaries(&state, &auth, &label, &periods).await?;
+    let mut csv = String::from("period,party_kind,party_id,currency,base,amount,plan,months\n");
+    for r in rows {
+        let field = |s: &str| {
+            if s.contains([',', '"', '\n']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        };
+        csv.push_str(&format!(
+            "{},{},{},{},{},{},{},{}\n",
+            field(&r.period),
+            field(&r.party_kind),
+            field(&r.party_id),
+            field(&r.currency),
+            r.base,
+            r.amount,
+            field(r.plan.as_deref().unwrap_or("")),
+            r.months
+        ));
+    }
+    Ok(ok(Export {
+        file_name: format!("commissions-{label}.csv"),
+        content_type: "text/csv".into(),
+        content: csv,
+    }))
+}
+
+/// What to generate.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct GenerateCommissionsIn {
+    #[serde(default)]
+    period: Option<String>,
+    #[serde(default)]
+    year: Option<String>,
+}
+
+/// Runs the period's (or each month's of a year) full billing run, which writes preview
+/// invoices and the commission summaries, then returns the summaries.
+async fn generate_commissions(
+    State(state): State<AppState>,
+    Platform(auth): Platform<GenerateCommissions>,
+    Body(body): Body<GenerateCommissionsIn>,
+) -> Reply<Vec<Commission>> {
+    let q = CommissionQuery {
+        period: body.period,
+        year: body.year,
+        format: None,
+    };
+    let (label, periods) = months(&q)?;
+    let store = state.store();
+    let job = store.start_job("commissions.generate").await?;
+    for (i, period) in periods.iter().enumerate() {
+        if let Err(e) = stackbill_store::billing::bill(store, period, None).await {
+            store
+                .update_job(
+                    job,
+                    "failed",
+                    (i * 100 / periods.len()) as i64,
+                    &format!("{period}: {e}"),
+                )
+                .await?;
+            return Err(e.into());
+        }
+        store
+            .update_job(
+                job,
+                "running",
+                ((i + 1) * 100 / periods.len()) as i64,
+                period,
+            )
+            .await?;
+    }
+    store.update_job(job, "succeeded", 100, &label).await?;
+    state
+        .audit(
+            &auth.caller.actor(),
+            "commission.generate",
+            &label,
+            None,
+            Some(json!({"jobId": job})),
+        )
+        .await?;
+    Ok(ok(summaries(&state, &auth, &label, &periods).await?))
+}
+
+pub(crate) fn ops() -> Vec<Op> {
+    let b = "Billing";
+    let c = "Commissions";
+    let paging = super::ops::paging;
+    vec![
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/generate",
+            b,
+            "Generate preview invoices for a period",
+            post(generate),
+        )
+        .body(one::<GenerateIn>())
+        .data(one::<Generated>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/billing/summary",
+            b,
+            "Billing summary of a period",
+            get(summary),
+        )
+        .queries(vec![query_required("period", "Billing period YYYY-MM.")])
+        .data(one::<Summary>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/billing/invoices",
+            b,
+            "List invoices",
+            get(list_invoices),
+        )
+        .queries(vec![
+            query("period", "Billing period YYYY-MM."),
+            query("tenantId", "Only this tenant."),
+            query("status", "preview, issued, paid or void."),
+        ])
+        .queries(paging())
+        .data(many::<Invoice>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/billing/invoices/{id}",
+            b,
+            "View an invoice",
+            get(get_invoice),
+        )
+        .data(one::<Invoice>()),
+        Op::new(
+            Method::DELETE,
+            "/api/v1/billing/invoices/{id}",
+            b,
+            "Delete a preview invoice",
+            delete(delete_invoice),
+        ),
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/invoices/{id}/issue",
+            b,
+            "Issue a preview invoice (numbered, immutable)",
+            post(issue_invoice),
+        )
+        .body(one::<IssueIn>())
+        .data(one::<Invoice>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/invoices/{id}/void",
+            b,
+            "Void an issued invoice",
+            post(void_invoice),
+        )
+        .data(one::<Invoice>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/invoices/{id}/pay",
+            b,
+            "Mark an issued invoice paid",
+            post(pay_invoice),
+        )
+        .data(one::<Invoice>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/commissions/rates/distributors/{id}",
+            c,
+            "View a distributor's commission rates",
+            get(get_distributor_rates),
+        )
+        .data(one::<DistributorRates>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/commissions/rates/distributors/{id}",
+            c,
+            "Set a distributor's commission rates",
+            put(put_distributor_rates),
+        )
+        .body(one::<DistributorRates>())
+        .data(one::<DistributorRates>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/commissions/rates/partners/{id}",
+            c,
+            "View a partner's commission rates",
+            get(get_partner_rates),
+        )
+        .data(one::<PartnerRates>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/commissions/rates/partners/{id}",
+            c,
+            "Set a partner's commission rates",
+            put(put_partner_rates),
+        )
+        .body(one::<PartnerRatesIn>())
+        .data(one::<PartnerRates>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/commissions/generate",
+            c,
+            "Generate the commission summary of a month or a year",
+            post(generate_commissions),
+        )
+        .body(one::<GenerateCommissionsIn>())
+        .data(many::<Commission>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/commissions",
+            c,
+            "View commission summaries of a month or a year",
+            get(list_commissions),
+        )
+        .queries(vec![
+            query("period", "Month YYYY-MM."),
+            query("year", "Year YYYY."),
+        ])
+        .data(many::<Commission>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/commissions/export",
+            c,
+            "Export commission summaries as CSV",
+            get(export_commissions),
+        )
+        .queries(vec![
+            query("period", "Month YYYY-MM."),
+            query("year", "Year YYYY."),
+            query("format", "csv (default)."),
+        ])
+        .data(one::<Export>()),
+    ]
+}

@@ -1,0 +1,111 @@
+//! The demo dataset of `stackbill serve --demo`: the generator's hierarchy (two
+//! distributors, two partners, 41 tenants with one subscription each in region `mel1`),
+//! its price lists and FX rates, the region itself, its meters, a plan, and a month
+//! (October 2026) of hourly usage for four meters per subscription.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use stackbill_ingest::generate;
+use stackbill_store::billing::{SyntheticIds, import_scenario, usage_row_from_text};
+use stackbill_store::{MeterRow, PlanRow, RegionRow, UsageBatch};
+
+use super::AppState;
+
+const TENANTS: usize = 41;
+const METERS: usize = 4;
+
+/// Loads the dataset unless the database already holds a hierarchy.
+pub(crate) async fn load(state: &AppState) -> Result<(), String> {
+    let store = state.store();
+    if !store
+        .distributors()
+        .await
+        .map_err(|e| e.to_string())?
+        .is_empty()
+    {
+        println!("stackbill: the database already has data; the demo dataset is not loaded");
+        return Ok(());
+    }
+    let config = generate::Config {
+        tenants: TENANTS,
+        meters: METERS,
+        hours: 31 * 24,
+        seed: 2026,
+        duplicate_every: 0,
+    };
+    store
+        .put_region(&RegionRow {
+            id: "mel1".into(),
+            name: "Melbourne 1".into(),
+            time_zone: "Australia/Melbourne".into(),
+            admin_endpoint: "https://adminmanagement.mel1.azurestack.example".into(),
+            collection_window_hours: 24,
+            credential_ref: Some("env:STACKBILL_MEL1_SECRET".into()),
+            details: serde_json::json!({"healthy": true}),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    for (id, name) in generate::METERS.iter().take(METERS) {
+        store
+            .put_meter(&MeterRow {
+                id: (*id).to_owned(),
+                name: (*name).to_owned(),
+                unit: "unit".into(),
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    store
+        .put_plan(&PlanRow {
+            id: "standard".into(),
+            name: "Standard".into(),
+            quotas: serde_json::json!({"cores": 64, "memoryGb": 256, "storageGb": 2048}),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    let scenario = generate::scenario(&config);
+    import_scenario(store, &scenario.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
+
+    let path = std::env::temp_dir().join(format!("stackbill-demo-{}.csv", std::process::id()));
+    let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
+    let mut out = std::io::BufWriter::new(file);
+    generate::write_csv(&config, &mut out, |_| {}).map_err(|e| e.to_string())?;
+    std::io::Write::flush(&mut out).map_err(|e| e.to_string())?;
+    drop(out);
+    let mut rows = Vec::new();
+    stackbill_ingest::read_rows::<stackbill_ingest::IngestError>(
+        &path,
+        Arc::new(AtomicU64::new(0)),
+        |row| {
+            rows.push(usage_row_from_text(row.text));
+            Ok(())
+        },
+        |_| {},
+    )
+    .map_err(|e| e.to_string())?;
+    let _ = std::fs::remove_file(&path);
+    SyntheticIds::default().assign(&mut rows);
+    let total = rows.len();
+    for chunk in rows.chunks(5000) {
+        let batch = UsageBatch {
+            source: "demo".into(),
+            window: (
+                chunk.iter().filter_map(|r| r.start_ns).min().unwrap_or(0),
+                chunk.iter().filter_map(|r| r.end_ns).max().unwrap_or(0),
+            ),
+        };
+        store
+            .ingest_usage(&batch, chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    state.refresh().await.map_err(|e| e.to_string())?;
+    println!(
+        "stackbill: loaded the demo dataset: {TENANTS} tenants, {total} usage rows for {}",
+        generate::PERIOD
+    );
+    Ok(())
+}

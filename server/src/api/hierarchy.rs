@@ -1,0 +1,1093 @@
+//! Distributors, partners, tenants and subscriptions (manual: Relationship Management).
+//! Ids are unique case-insensitively; ids the server generates are lower-case.
+
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use stackbill_core::rbac::{Level, NodePath};
+use stackbill_store::{DistributorRow, NodeKind, PartnerRow, SubscriptionRow, TenantRow};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::access::{
+    Allowed, CreateChild, DeleteNode, Directory, NodeKindIndex, ReadNode, UpdateNode,
+};
+use super::ops::{Op, many, one, paging};
+use super::wire::{self, ApiError, ApiResult, Body, Paging, Params, created, ok};
+
+/// A new lower-case id.
+pub(crate) fn new_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// Checks an id given by a client: 1–64 of `A-Z a-z 0-9 . _ : -`.
+pub(crate) fn valid_id(field: &str, id: &str) -> ApiResult<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::field(
+            field,
+            "must be 1–64 characters of letters, digits, '.', '_', ':' or '-'",
+        ))
+    }
+}
+
+/// Checks a display name.
+pub(crate) fn valid_name(field: &str, name: &str) -> ApiResult<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::field(field, "must be 1–200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Checks an ISO 4217 currency code.
+pub(crate) fn valid_currency(field: &str, code: Option<&str>) -> ApiResult<Option<String>> {
+    match code {
+        None => Ok(None),
+        Some(c) => {
+            let upper = c.trim().to_ascii_uppercase();
+            stackbill_core::money::Currency::from_code(&upper)
+                .ok()
+                .map(|_| Some(upper))
+                .ok_or_else(|| ApiError::field(field, format!("{c:?} is not an ISO 4217 currency")))
+        }
+    }
+}
+
+/// Checks an IANA time zone.
+pub(crate) fn valid_zone(field: &str, zone: Option<&str>) -> ApiResult<Option<String>> {
+    match zone {
+        None => Ok(None),
+        Some(z) => z
+            .parse::<chrono_tz::Tz>()
+            .map(|_| Some(z.to_owned()))
+            .map_err(|_| ApiError::field(field, format!("{z:?} is not an IANA time zone"))),
+    }
+}
+
+/// Checks that `details` is an object (or absent).
+fn valid_details(details: Option<Value>) -> ApiResult<Value> {
+    match details {
+        None | Some(Value::Null) => Ok(Value::Object(Default::default())),
+        Some(v @ Value::Object(_)) => Ok(v),
+        Some(_) => Err(ApiError::field("details", "must be an object")),
+    }
+}
+
+/// Resolves a node named in a body (`field`), then checks permission `P` on it. A node
+/// that does not exist and one the caller may not read both answer 404 naming the field,
+/// so that nothing leaks.
+pub(crate) fn parent<P: super::access::Permission>(
+    auth: &Allowed<P>,
+    level: Level,
+    field: &str,
+    id: &str,
+) -> ApiResult<NodePath> {
+    let path = auth
+        .directory()
+        .resolve(level, Some(id))
+        .filter(|p| auth.caller.can(stackbill_core::rbac::Action::Read, p))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "{field}: no {} {id:?}",
+                format!("{level:?}").to_lowercase()
+            ))
+        })?;
+    auth.check(&path)?;
+    Ok(path)
+}
+
+/// Picks the id of a new node: the client's (checked, unique in any case) or a new one.
+fn choose_id(dir: &Directory, kind: NodeKindIndex, given: Option<String>) -> ApiResult<String> {
+    match given {
+        Some(id) => {
+            valid_id("id", &id)?;
+            if dir.taken(kind, &id) {
+                return Err(ApiError::Conflict(format!("id {id:?} is already in use")));
+            }
+            Ok(id)
+        }
+        None => Ok(new_id()),
+    }
+}
+
+/// A distributor as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DistributorIn {
+    /// Id (generated when absent on create; ignored on update).
+    #[serde(default)]
+    id: Option<String>,
+    /// Display name.
+    name: String,
+    /// ISO 4217 code of its commission.
+    #[serde(default)]
+    currency: Option<String>,
+    /// Contact details and other administrative fields.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    details: Option<Value>,
+}
+
+/// A distributor.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Distributor {
+    id: String,
+    name: String,
+    currency: Option<String>,
+    #[schema(value_type = Object)]
+    details: Value,
+}
+
+impl From<&DistributorRow> for Distributor {
+    fn from(r: &DistributorRow) -> Self {
+        Distributor {
+            id: r.id.clone(),
+            name: r.name.clone(),
+            currency: r.currency.clone(),
+            details: r.details.clone(),
+        }
+    }
+}
+
+/// A partner as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct PartnerIn {
+    #[serde(default)]
+    id: Option<String>,
+    /// The owning distributor.
+    distributor_id: String,
+    name: String,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    details: Option<Value>,
+}
+
+/// A partner.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Partner {
+    id: String,
+    distributor_id: String,
+    name: String,
+    currency: Option<String>,
+    #[schema(value_type = Object)]
+    details: Value,
+}
+
+impl From<&PartnerRow> for Partner {
+    fn from(r: &PartnerRow) -> Self {
+        Partner {
+            id: r.id.clone(),
+            distributor_id: r.distributor.clone(),
+            name: r.name.clone(),
+            currency: r.currency.clone(),
+            details: r.details.clone(),
+        }
+    }
+}
+
+/// A tenant as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct TenantIn {
+    #[serde(default)]
+    id: Option<String>,
+    /// The owning partner.
+    partner_id: String,
+    /// Organisation name.
+    name: String,
+    /// Invoice currency (ISO 4217).
+    #[serde(default)]
+    currency: Option<String>,
+    /// IANA time zone of its billing periods.
+    #[serde(default)]
+    time_zone: Option<String>,
+    /// Tax in percent, exact decimal text (`"10"`, `"7.5"`).
+    #[serde(default)]
+    tax_percent: Option<String>,
+    /// Payment terms in days (the platform default when absent).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 3650)]
+    payment_terms_days: Option<i64>,
+    /// Billing contact e-mail.
+    #[serde(default)]
+    billing_contact: Option<String>,
+    /// Microsoft Entra tenant (directory) id.
+    #[serde(default)]
+    entra_tenant_id: Option<String>,
+    /// E-mail of the initial owner.
+    #[serde(default)]
+    initial_owner: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    details: Option<Value>,
+}
+
+/// A tenant.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tenant {
+    id: String,
+    partner_id: String,
+    distributor_id: Option<String>,
+    name: String,
+    currency: Option<String>,
+    time_zone: Option<String>,
+    tax_percent: Option<String>,
+    payment_terms_days: Option<i64>,
+    billing_contact: Option<String>,
+    entra_tenant_id: Option<String>,
+    initial_owner: Option<String>,
+    #[schema(value_type = Object)]
+    details: Value,
+}
+
+const TENANT_FIELDS: [(&str, &str); 3] = [
+    ("billingContact", "billing_contact"),
+    ("entraTenantId", "entra_tenant_id"),
+    ("initialOwner", "initial_owner"),
+];
+
+impl Tenant {
+    fn new(r: &TenantRow, dir: &Directory) -> Self {
+        let text = |key: &str| {
+            r.details
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let mut details = r.details.clone();
+        if let Some(map) = details.as_object_mut() {
+            for (key, _) in TENANT_FIELDS {
+                map.remove(key);
+            }
+        }
+        Tenant {
+            id: r.id.clone(),
+            partner_id: r.partner.clone(),
+            distributor_id: dir.partner(&r.partner).map(|p| p.distributor.clone()),
+            name: r.name.clone(),
+            currency: r.currency.clone(),
+            time_zone: r.time_zone.clone(),
+            tax_percent: r.tax_percent.clone(),
+            payment_terms_days: r.payment_terms_days,
+            billing_contact: text("billingContact"),
+            entra_tenant_id: text("entraTenantId"),
+            initial_owner: text("initialOwner"),
+            details,
+        }
+    }
+}
+
+/// A subscription as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SubscriptionIn {
+    /// The Azure Stack subscription id (generated when absent).
+    #[serde(default)]
+    id: Option<String>,
+    /// The owning tenant.
+    tenant_id: String,
+    /// The region (stamp) it runs in.
+    region_id: String,
+    /// Display name.
+    name: String,
+    /// Linked plan.
+    #[serde(default)]
+    plan_id: Option<String>,
+    /// `active` (default), `suspended` or `cancelled`.
+    #[serde(default)]
+    status: Option<String>,
+}
+
+/// A subscription.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Subscription {
+    id: String,
+    tenant_id: String,
+    region_id: String,
+    name: String,
+    plan_id: Option<String>,
+    status: String,
+}
+
+impl From<&SubscriptionRow> for Subscription {
+    fn from(r: &SubscriptionRow) -> Self {
+        Subscription {
+            id: r.id.clone(),
+            tenant_id: r.tenant.clone(),
+            region_id: r.region.clone(),
+            name: r.name.clone(),
+            plan_id: r.plan.clone(),
+            status: r.status.clone(),
+        }
+    }
+}
+
+pub(crate) fn ops() -> Vec<Op> {
+    let t = "Relationships";
+    vec![
+        Op::new(
+            Method::GET,
+            "/api/v1/distributors",
+            t,
+            "List distributors",
+            get(list_distributors),
+        )
+        .queries(paging())
+        .data(many::<Distributor>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/distributors",
+            t,
+            "Create a distributor",
+            axum::routing::post(create_distributor),
+        )
+        .body(one::<DistributorIn>())
+        .data(one::<Distributor>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/distributors/{id}",
+            t,
+            "View a distributor",
+            get(get_distributor),
+        )
+        .data(one::<Distributor>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/distributors/{id}",
+            t,
+            "Edit a distributor",
+            axum::routing::put(update_distributor),
+        )
+        .body(one::<DistributorIn>())
+        .data(one::<Distributor>()),
+        Op::new(
+            Method::DELETE,
+            "/api/v1/distributors/{id}",
+            t,
+            "Delete a distributor",
+            axum::routing::delete(delete_distributor),
+        ),
+        Op::new(
+            Method::GET,
+            "/api/v1/partners",
+            t,
+            "List partners",
+            get(list_partners),
+        )
+        .queries(paging())
+        .data(many::<Partner>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/partners",
+            t,
+            "Create a partner",
+            axum::routing::post(create_partner),
+        )
+        .body(one::<PartnerIn>())
+        .data(one::<Partner>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/partners/{id}",
+            t,
+            "View a partner",
+            get(get_partner),
+        )
+        .data(one::<Partner>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/partners/{id}",
+            t,
+            "Edit a partner",
+            axum::routing::put(update_partner),
+        )
+        .body(one::<PartnerIn>())
+        .data(one::<Partner>()),
+        Op::new(
+            Method::DELETE,
+            "/api/v1/partners/{id}",
+            t,
+            "Delete a partner",
+            axum::routing::delete(delete_partner),
+        ),
+        Op::new(
+            Method::GET,
+            "/api/v1/tenants",
+            t,
+            "List tenants",
+            get(list_tenants),
+        )
+        .queries(paging())
+        .data(many::<Tenant>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/tenants",
+            t,
+            "Create a tenant",
+            axum::routing::post(create_tenant),
+        )
+        .body(one::<TenantIn>())
+        .data(one::<Tenant>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/tenants/{id}",
+            t,
+            "View a tenant",
+            get(get_tenant),
+        )
+        .data(one::<Tenant>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/tenants/{id}",
+            t,
+            "Edit a tenant",
+            axum::routing::put(update_tenant),
+        )
+        .body(one::<TenantIn>())
+        .data(one::<Tenant>()),
+        Op::new(
+            Method::DELETE,
+            "/api/v1/tenants/{id}",
+            t,
+            "Delete a tenant",
+            axum::routing::delete(delete_tenant),
+        ),
+        Op::new(
+            Method::GET,
+            "/api/v1/subscriptions",
+            t,
+            "List subscriptions",
+            get(list_subscriptions),
+        )
+        .queries(paging())
+        .data(many::<Subscription>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/subscriptions",
+            t,
+            "Create a subscription",
+            axum::routing::post(create_subscription),
+        )
+        .body(one::<SubscriptionIn>())
+        .data(one::<Subscription>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/subscriptions/{id}",
+            t,
+            "View a subscription",
+            get(get_subscription),
+        )
+        .data(one::<Subscription>()),
+        Op::new(
+            Method::PUT,
+            "/api/v1/subscriptions/{id}",
+            t,
+            "Edit a subscription",
+            axum::routing::put(update_subscription),
+        )
+        .body(one::<SubscriptionIn>())
+        .data(one::<Subscription>()),
+        Op::new(
+            Method::DELETE,
+            "/api/v1/subscriptions/{id}",
+            t,
+            "Delete a subscription",
+            axum::routing::delete(delete_subscription),
+        ),
+    ]
+}
+
+type Reply<T> = ApiResult<wire::Ok<T>>;
+
+// ---- distributors
+
+async fn list_distributors(
+    auth: Allowed<ReadNode>,
+    Params(paging): Params<Paging>,
+) -> Reply<Vec<Distributor>> {
+    let visible = auth
+        .directory()
+        .distributor_entries()
+        .filter(|(_, path)| auth.allows(path))
+        .map(|(row, _)| row)
+        .collect();
+    let page = paging.apply(visible)?;
+    Ok(ok(page.into_iter().map(Distributor::from).collect()))
+}
+
+fn find_distributor<'a, P: super::access::Permission>(
+    auth: &'a Allowed<P>,
+    id: &str,
+) -> ApiResult<&'a DistributorRow> {
+    let dir = auth.directory();
+    let row = dir
+        .distributor(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
+    auth.check(&dir.distributor_path(row))?;
+    Ok(row)
+}
+
+async fn get_distributor(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Distributor> {
+    Ok(ok(Distributor::from(find_distributor(&auth, &id)?)))
+}
+
+async fn create_distributor(
+    State(state): State<AppState>,
+    auth: Allowed<CreateChild>,
+    Body(body): Body<DistributorIn>,
+) -> Reply<Distributor> {
+    auth.check(&NodePath::platform())?;
+    let row = DistributorRow {
+        id: choose_id(auth.directory(), NodeKindIndex::Distributor, body.id)?,
+        name: valid_name("name", &body.name)?,
+        currency: valid_currency("currency", body.currency.as_deref())?,
+        commission: None,
+        partner_commission: None,
+        details: valid_details(body.details)?,
+    };
+    state.store().put_distributor(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "distributor.create",
+        &row.id,
+        None,
+        Some(&Distributor::from(&row)),
+    )
+    .await?;
+    Ok(created(Distributor::from(&row)))
+}
+
+async fn update_distributor(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+    Body(body): Body<DistributorIn>,
+) -> Reply<Distributor> {
+    let before = find_distributor(&auth, &id)?.clone();
+    let row = DistributorRow {
+        name: valid_name("name", &body.name)?,
+        currency: valid_currency("currency", body.currency.as_deref())?,
+        details: valid_details(body.details)?,
+        ..before.clone()
+    };
+    state.store().put_distributor(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "distributor.update",
+        &row.id,
+        Some(&Distributor::from(&before)),
+        Some(&Distributor::from(&row)),
+    )
+    .await?;
+    Ok(ok(Distributor::from(&row)))
+}
+
+async fn delete_distributor(
+    State(state): State<AppState>,
+    auth: Allowed<DeleteNode>,
+    Path(id): Path<String>,
+) -> Reply<()> {
+    let row = find_distributor(&auth, &id)?.clone();
+    state.store().delete(NodeKind::Distributor, &row.id).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "distributor.delete",
+        &row.id,
+        Some(&Distributor::from(&row)),
+        None::<&Distributor>,
+    )
+    .await?;
+    Ok(ok(()))
+}
+
+// ---- partners
+
+async fn list_partners(
+    auth: Allowed<ReadNode>,
+    Params(paging): Params<Paging>,
+) -> Reply<Vec<Partner>> {
+    let visible = auth
+        .directory()
+        .partner_entries()
+        .filter(|(_, path)| auth.allows(path))
+        .map(|(row, _)| row)
+        .collect();
+    let page = paging.apply(visible)?;
+    Ok(ok(page.into_iter().map(Partner::from).collect()))
+}
+
+fn find_partner<'a, P: super::access::Permission>(
+    auth: &'a Allowed<P>,
+    id: &str,
+) -> ApiResult<&'a PartnerRow> {
+    let dir = auth.directory();
+    let row = dir
+        .partner(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
+    auth.check(&dir.partner_path(row))?;
+    Ok(row)
+}
+
+async fn get_partner(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Partner> {
+    Ok(ok(Partner::from(find_partner(&auth, &id)?)))
+}
+
+async fn create_partner(
+    State(state): State<AppState>,
+    auth: Allowed<CreateChild>,
+    Body(body): Body<PartnerIn>,
+) -> Reply<Partner> {
+    let parent_path = parent(
+        &auth,
+        Level::Distributor,
+        "distributorId",
+        &body.distributor_id,
+    )?;
+    let distributor = parent_path
+        .distributor
+        .as_ref()
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    let row = PartnerRow {
+        id: choose_id(auth.directory(), NodeKindIndex::Partner, body.id)?,
+        distributor,
+        name: valid_name("name", &body.name)?,
+        currency: valid_currency("currency", body.currency.as_deref())?,
+        commission: None,
+        details: valid_details(body.details)?,
+    };
+    state.store().put_partner(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "partner.create",
+        &row.id,
+        None,
+        Some(&Partner::from(&row)),
+    )
+    .await?;
+    Ok(created(Partner::from(&row)))
+}
+
+async fn update_partner(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+    Body(body): Body<PartnerIn>,
+) -> Reply<Partner> {
+    let before = find_partner(&auth, &id)?.clone();
+    if !body
+        .distributor_id
+        .eq_ignore_ascii_case(&before.distributor)
+    {
+        return Err(ApiError::field(
+            "distributorId",
+            "a partner cannot move to another distributor",
+        ));
+    }
+    let row = PartnerRow {
+        name: valid_name("name", &body.name)?,
+        currency: valid_currency("currency", body.currency.as_deref())?,
+        details: valid_details(body.details)?,
+        ..before.clone()
+    };
+    state.store().put_partner(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "partner.update",
+        &row.id,
+        Some(&Partner::from(&before)),
+        Some(&Partner::from(&row)),
+    )
+    .await?;
+    Ok(ok(Partner::from(&row)))
+}
+
+async fn delete_partner(
+    State(state): State<AppState>,
+    auth: Allowed<DeleteNode>,
+    Path(id): Path<String>,
+) -> Reply<()> {
+    let row = find_partner(&auth, &id)?.clone();
+    state.store().delete(NodeKind::Partner, &row.id).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "partner.delete",
+        &row.id,
+        Some(&Partner::from(&row)),
+        None::<&Partner>,
+    )
+    .await?;
+    Ok(ok(()))
+}
+
+// ---- tenants
+
+async fn list_tenants(
+    auth: Allowed<ReadNode>,
+    Params(paging): Params<Paging>,
+) -> Reply<Vec<Tenant>> {
+    let dir = auth.directory();
+    let visible = dir
+        .tenant_entries()
+        .filter(|(_, path)| auth.allows(path))
+        .map(|(row, _)| row)
+        .collect();
+    let page = paging.apply(visible)?;
+    Ok(ok(page.into_iter().map(|t| Tenant::new(t, dir)).collect()))
+}
+
+fn find_tenant<'a, P: super::access::Permission>(
+    auth: &'a Allowed<P>,
+    id: &str,
+) -> ApiResult<&'a TenantRow> {
+    let dir = auth.directory();
+    let row = dir
+        .tenant(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no tenant {id:?}")))?;
+    let path = dir
+        .tenant_path(row)
+        .ok_or_else(|| ApiError::NotFound(format!("no tenant {id:?}")))?;
+    auth.check(&path)?;
+    Ok(row)
+}
+
+async fn get_tenant(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Tenant> {
+    let row = find_tenant(&auth, &id)?;
+    Ok(ok(Tenant::new(row, auth.directory())))
+}
+
+fn tenant_fields(body: TenantIn, base: TenantRow) -> ApiResult<TenantRow> {
+    if let Some(tax) = &body.tax_percent {
+        let parsed: rust_decimal::Decimal = tax.trim().parse().map_err(|_| {
+            ApiError::field("taxPercent", format!("{tax:?} is not a decimal number"))
+        })?;
+        if parsed.is_sign_negative() || parsed > rust_decimal::Decimal::ONE_HUNDRED {
+            return Err(ApiError::field("taxPercent", "must be between 0 and 100"));
+        }
+    }
+    if let Some(days) = body.payment_terms_days
+        && !(0..=3650).contains(&days)
+    {
+        return Err(ApiError::field(
+            "paymentTermsDays",
+            "must be between 0 and 3650",
+        ));
+    }
+    let mut details = valid_details(body.details)?;
+    if let Some(map) = details.as_object_mut() {
+        for ((key, field), value) in TENANT_FIELDS.iter().zip([
+            body.billing_contact,
+            body.entra_tenant_id,
+            body.initial_owner,
+        ]) {
+            if let Some(v) = value {
+                if v.chars().count() > 320 {
+                    return Err(ApiError::field(*field, "must be at most 320 characters"));
+                }
+                map.insert((*key).to_owned(), Value::String(v));
+            }
+        }
+    }
+    Ok(TenantRow {
+        name: valid_name("name", &body.name)?,
+        currency: valid_currency("currency", body.currency.as_deref())?,
+        time_zone: valid_zone("timeZone", body.time_zone.as_deref())?,
+        tax_percent: body.tax_percent.map(|t| t.trim().to_owned()),
+        payment_terms_days: body.payment_terms_days,
+        details,
+        ..base
+    })
+}
+
+async fn create_tenant(
+    State(state): State<AppState>,
+    auth: Allowed<CreateChild>,
+    Body(body): Body<TenantIn>,
+) -> Reply<Tenant> {
+    let parent_path = parent(&auth, Level::Partner, "partnerId", &body.partner_id)?;
+    let base = TenantRow {
+        id: choose_id(auth.directory(), NodeKindIndex::Tenant, body.id.clone())?,
+        partner: parent_path
+            .partner
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        name: String::new(),
+        currency: None,
+        time_zone: None,
+        tax_percent: None,
+        payment_terms_days: None,
+        details: Value::Null,
+    };
+    let row = tenant_fields(body, base)?;
+    state.store().put_tenant(&row).await?;
+    let snapshot = state.refresh().await?;
+    let out = Tenant::new(&row, &snapshot.directory);
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "tenant.create",
+        &row.id,
+        None,
+        Some(&out),
+    )
+    .await?;
+    Ok(created(out))
+}
+
+async fn update_tenant(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+    Body(body): Body<TenantIn>,
+) -> Reply<Tenant> {
+    let before = find_tenant(&auth, &id)?.clone();
+    if !body.partner_id.eq_ignore_ascii_case(&before.partner) {
+        return Err(ApiError::field(
+            "partnerId",
+            "a tenant cannot move to another partner",
+        ));
+    }
+    let row = tenant_fields(body, before.clone())?;
+    state.store().put_tenant(&row).await?;
+    let snapshot = state.refresh().await?;
+    let out = Tenant::new(&row, &snapshot.directory);
+    let was = Tenant::new(&before, &snapshot.directory);
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "tenant.update",
+        &row.id,
+        Some(&was),
+        Some(&out),
+    )
+    .await?;
+    Ok(ok(out))
+}
+
+async fn delete_tenant(
+    State(state): State<AppState>,
+    auth: Allowed<DeleteNode>,
+    Path(id): Path<String>,
+) -> Reply<()> {
+    let row = find_tenant(&auth, &id)?.clone();
+    let was = Tenant::new(&row, auth.directory());
+    state.store().delete(NodeKind::Tenant, &row.id).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "tenant.delete",
+        &row.id,
+        Some(&was),
+        None::<&Tenant>,
+    )
+    .await?;
+    Ok(ok(()))
+}
+
+// ---- subscriptions
+
+async fn list_subscriptions(
+    auth: Allowed<ReadNode>,
+    Params(paging): Params<Paging>,
+) -> Reply<Vec<Subscription>> {
+    let visible = auth
+        .directory()
+        .subscription_entries()
+        .filter(|(_, path)| auth.allows(path))
+        .map(|(row, _)| row)
+        .collect();
+    let page = paging.apply(visible)?;
+    Ok(ok(page.into_iter().map(Subscription::from).collect()))
+}
+
+/// A subscription the caller may do `P` on.
+pub(crate) fn find_subscription<'a, P: super::access::Permission>(
+    auth: &'a Allowed<P>,
+    id: &str,
+) -> ApiResult<&'a SubscriptionRow> {
+    let dir = auth.directory();
+    let row = dir
+        .subscription(id)
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription {id:?}")))?;
+    let path = dir
+        .subscription_path(row)
+        .ok_or_else(|| ApiError::NotFound(format!("no subscription {id:?}")))?;
+    auth.check(&path)?;
+    Ok(row)
+}
+
+async fn get_subscription(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Subscription> {
+    Ok(ok(Subscription::from(find_subscription(&auth, &id)?)))
+}
+
+async fn subscription_fields(
+    state: &AppState,
+    body: SubscriptionIn,
+    base: SubscriptionRow,
+) -> ApiResult<SubscriptionRow> {
+    let status = body
+        .status
+        .unwrap_or_else(|| "active".into())
+        .to_lowercase();
+    if !matches!(status.as_str(), "active" | "suspended" | "cancelled") {
+        return Err(ApiError::field(
+            "status",
+            "must be active, suspended or cancelled",
+        ));
+    }
+    let regions = state.store().regions().await?;
+    let region = regions
+        .iter()
+        .find(|r| r.id.eq_ignore_ascii_case(&body.region_id))
+        .ok_or_else(|| ApiError::field("regionId", format!("no region {:?}", body.region_id)))?;
+    let plan = match body.plan_id {
+        None => None,
+        Some(p) => Some(
+            state
+                .store()
+                .plans()
+                .await?
+                .into_iter()
+                .find(|x| x.id.eq_ignore_ascii_case(&p))
+                .map(|x| x.id)
+                .ok_or_else(|| ApiError::field("planId", format!("no plan {p:?}")))?,
+        ),
+    };
+    Ok(SubscriptionRow {
+        region: region.id.clone(),
+        name: valid_name("name", &body.name)?,
+        plan,
+        status,
+        ..base
+    })
+}
+
+async fn create_subscription(
+    State(state): State<AppState>,
+    auth: Allowed<CreateChild>,
+    Body(body): Body<SubscriptionIn>,
+) -> Reply<Subscription> {
+    let parent_path = parent(&auth, Level::Tenant, "tenantId", &body.tenant_id)?;
+    // Azure subscription ids are GUIDs; the lower-case form is canonical.
+    let id = body.id.as_deref().map(str::to_lowercase);
+    let base = SubscriptionRow {
+        id: choose_id(auth.directory(), NodeKindIndex::Subscription, id)?,
+        tenant: parent_path
+            .tenant
+            .as_ref()
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+        region: String::new(),
+        name: String::new(),
+        plan: None,
+        status: String::new(),
+    };
+    let row = subscription_fields(&state, body, base).await?;
+    state.store().put_subscription(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "subscription.create",
+        &row.id,
+        None,
+        Some(&Subscription::from(&row)),
+    )
+    .await?;
+    Ok(created(Subscription::from(&row)))
+}
+
+async fn update_subscription(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+    Body(body): Body<SubscriptionIn>,
+) -> Reply<Subscription> {
+    let before = find_subscription(&auth, &id)?.clone();
+    if !body.tenant_id.eq_ignore_ascii_case(&before.tenant) {
+        return Err(ApiError::field(
+            "tenantId",
+            "a subscription cannot move to another tenant",
+        ));
+    }
+    let row = subscription_fields(&state, body, before.clone()).await?;
+    state.store().put_subscription(&row).await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "subscription.update",
+        &row.id,
+        Some(&Subscription::from(&before)),
+        Some(&Subscription::from(&row)),
+    )
+    .await?;
+    Ok(ok(Subscription::from(&row)))
+}
+
+async fn delete_subscription(
+    State(state): State<AppState>,
+    auth: Allowed<DeleteNode>,
+    Path(id): Path<String>,
+) -> Reply<()> {
+    let row = find_subscription(&auth, &id)?.clone();
+    state
+        .store()
+        .delete(NodeKind::Subscription, &row.id)
+        .await?;
+    state.refresh().await?;
+    audit_node(
+        &state,
+        &auth.caller.actor(),
+        "subscription.delete",
+        &row.id,
+        Some(&Subscription::from(&row)),
+        None::<&Subscription>,
+    )
+    .await?;
+    Ok(ok(()))
+}
+
+/// Records a hierarchy change in the audit log.
+async fn audit_node<T: Serialize>(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    target: &str,
+    before: Option<&T>,
+    after: Option<&T>,
+) -> ApiResult<()> {
+    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+    state
+        .audit(actor, action, target, json(before), json(after))
+        .await
+}

@@ -1,0 +1,494 @@
+//! The reference REST server (`stackbill serve`): a thin translation between HTTP and the
+//! store and core. Requests are normalised (lower-cased path, no trailing slash) before
+//! routing, because the manual's PowerShell client lower-cases whole URLs.
+
+mod access;
+mod auth;
+mod billing;
+mod catalogue;
+mod contract;
+pub(crate) mod demo;
+mod federated;
+mod hierarchy;
+mod ops;
+mod people;
+mod pricing;
+pub(crate) mod secrets;
+mod system;
+mod throttle;
+mod usage;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use stackbill_core::rbac::Governance;
+use stackbill_store::Store;
+use stackbill_store_sql::SqlStore;
+use tower::ServiceExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use access::{Caller, Directory, Principal};
+use secrets::Keys;
+use wire::{ApiError, ApiResult};
+
+/// How long a hierarchy/settings snapshot or a resolved principal is reused before it
+/// is read again (writes through this server refresh at once).
+const SNAPSHOT_TTL: Duration = Duration::from_secs(5);
+
+/// Server settings from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    /// Lifetime of access tokens.
+    pub access_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_ttl: Duration,
+    /// Sign-in attempts allowed per client address per minute.
+    pub auth_attempts_per_minute: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            auth_attempts_per_minute: 20,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub store: SqlStore,
+    pub keys: Keys,
+    pub config: Config,
+    snapshot: RwLock<Arc<Snapshot>>,
+    reload: tokio::sync::Mutex<()>,
+    principals: Mutex<std::collections::HashMap<String, (Instant, Arc<Principal>)>>,
+    pub throttle: throttle::Throttle,
+    pub jwks: federated::JwksCache,
+    pub metrics: Metrics,
+}
+
+/// The hierarchy and settings as last read.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub directory: Arc<Directory>,
+    pub settings: serde_json::Value,
+    pub governance: Governance,
+    loaded: Instant,
+}
+
+/// Request counters for `/metrics`.
+#[derive(Debug, Default)]
+pub(crate) struct Metrics {
+    requests: AtomicU64,
+    client_errors: AtomicU64,
+    server_errors: AtomicU64,
+    auth_failures: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// A state over an open, migrated store.
+    pub(crate) async fn new(store: SqlStore, keys: Keys, config: Config) -> ApiResult<Self> {
+        let snapshot = load_snapshot(&store).await?;
+        let throttle = throttle::Throttle::new(config.auth_attempts_per_minute);
+        Ok(AppState(Arc::new(Inner {
+            store,
+            keys,
+            config,
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            reload: tokio::sync::Mutex::new(()),
+            principals: Mutex::new(Default::default()),
+            throttle,
+            jwks: federated::JwksCache::default(),
+            metrics: Metrics::default(),
+        })))
+    }
+
+    /// The store.
+    pub(crate) fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    /// The current snapshot, re-read when older than [`SNAPSHOT_TTL`].
+    pub(crate) async fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
+        let current = self.current();
+        if current.loaded.elapsed() < SNAPSHOT_TTL {
+            return Ok(current);
+        }
+        let _one_reader = self.reload.lock().await;
+        let current = self.current();
+        if current.loaded.elapsed() < SNAPSHOT_TTL {
+            return Ok(current);
+        }
+        self.refresh().await
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        match self.snapshot.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads hierarchy and settings now (after a write) and forgets resolved callers.
+    pub(crate) async fn refresh(&self) -> ApiResult<Arc<Snapshot>> {
+        let fresh = Arc::new(load_snapshot(&self.store).await?);
+        match self.snapshot.write() {
+            Ok(mut s) => *s = fresh.clone(),
+            Err(poisoned) => *poisoned.into_inner() = fresh.clone(),
+        }
+        self.forget_principals();
+        Ok(fresh)
+    }
+
+    /// Forgets cached principals (after a user or role change).
+    pub(crate) fn forget_principals(&self) {
+        if let Ok(mut p) = self.principals.lock() {
+            p.clear();
+        }
+    }
+
+    /// Resolves the bearer token of a request. `restricted_ok` admits tokens that only
+    /// allow finishing sign-in.
+    pub(crate) async fn caller(&self, parts: &Parts, restricted_ok: bool) -> ApiResult<Caller> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
+        let Some(claims) = self.keys.verify(token) else {
+            self.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+            return Err(ApiError::Unauthenticated(
+                "the token is invalid or expired".into(),
+            ));
+        };
+        if let Some(restriction) = &claims.rst
+            && !restricted_ok
+        {
+            let what = if restriction == "password_change" {
+                "change your password (POST /api/v1/auth/change-password)"
+            } else {
+                "enrol MFA (POST /api/v1/auth/mfa/enroll)"
+            };
+            return Err(ApiError::Forbidden(format!(
+                "finish signing in first: {what}"
+            )));
+        }
+        let snapshot = self.snapshot().await?;
+        let principal = self.principal(&claims.sub, &snapshot).await?;
+        Ok(Caller {
+            principal,
+            governance: snapshot.governance,
+            directory: snapshot.directory.clone(),
+        })
+    }
+
+    async fn principal(&self, user: &str, snapshot: &Snapshot) -> ApiResult<Arc<Principal>> {
+        if let Ok(cache) = self.principals.lock()
+            && let Some((at, p)) = cache.get(user)
+            && at.elapsed() < SNAPSHOT_TTL
+        {
+            return Ok(p.clone());
+        }
+        let row = self
+            .store
+            .users()
+            .await?
+            .into_iter()
+            .find(|u| u.id == user)
+            .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
+        if row.disabled || row.locked_out {
+            return Err(ApiError::Unauthenticated(
+                "the account is disabled or locked".into(),
+            ));
+        }
+        let assignments = self.store.role_assignments(user).await?;
+        let principal = Arc::new(Principal::new(row, &assignments, &snapshot.directory));
+        if let Ok(mut cache) = self.principals.lock() {
+            cache.insert(user.to_owned(), (Instant::now(), principal.clone()));
+        }
+        Ok(principal)
+    }
+
+    /// Appends to the audit log.
+    pub(crate) async fn audit(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> ApiResult<()> {
+        let entry = stackbill_store::AuditEntry {
+            at: now_rfc3339(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            before,
+            after,
+        };
+        self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+}
+
+async fn load_snapshot(store: &SqlStore) -> ApiResult<Snapshot> {
+    let directory = Directory::load(store).await?;
+    let settings = serde_json::Value::Object(store.settings().await?.into_iter().collect());
+    Ok(Snapshot {
+        governance: access::governance(&settings),
+        directory: Arc::new(directory),
+        settings,
+        loaded: Instant::now(),
+    })
+}
+
+/// The current instant, RFC 3339 UTC with milliseconds.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Unix seconds now.
+pub(crate) fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Makes sure a platform administrator exists. With `STACKBILL_ADMIN_EMAIL` and
+/// `STACKBILL_ADMIN_PASSWORD` set, that account is created (usable at once) if missing;
+/// otherwise, when no platform administrator exists, one is generated with a random
+/// password, printed once, that must be changed at first sign-in.
+pub(crate) async fn bootstrap_admin(state: &AppState) -> ApiResult<()> {
+    let store = state.store();
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let (email, password, generated) = match (
+        env("STACKBILL_ADMIN_EMAIL"),
+        env("STACKBILL_ADMIN_PASSWORD"),
+    ) {
+        (Some(email), Some(password)) => {
+            if store.user_by_email(&email).await?.is_some() {
+                return Ok(());
+            }
+            secrets::password_policy(&password, &email)
+                .map_err(|m| ApiError::field("STACKBILL_ADMIN_PASSWORD", m))?;
+            (email, password, false)
+        }
+        _ => {
+            for user in store.users().await? {
+                let admin =
+                    store.role_assignments(&user.id).await?.iter().any(|a| {
+                        a.role == stackbill_core::rbac::Role::PlatformAdministrator.name()
+                    });
+                if admin {
+                    return Ok(());
+                }
+            }
+            (
+                "admin@stackbill.local".to_owned(),
+                secrets::random_token(18),
+                true,
+            )
+        }
+    };
+    let id = format!("user-{:016x}", rand::random::<u64>());
+    let hash = secrets::hash_password(&password).map_err(ApiError::internal)?;
+    store
+        .put_user(&stackbill_store::UserRow {
+            id: id.clone(),
+            email: email.clone(),
+            first_name: "Platform".into(),
+            last_name: "Administrator".into(),
+            phone: None,
+            password_hash: Some(hash),
+            mfa_secret_sealed: None,
+            mfa_required: false,
+            federated_only: false,
+            disabled: false,
+            locked_out: false,
+            activated: true,
+            failed_logins: 0,
+            must_change_password: generated,
+            activation_code_hash: None,
+        })
+        .await?;
+    store
+        .grant_role(&stackbill_store::RoleAssignmentRow {
+            user: id.clone(),
+            role: stackbill_core::rbac::Role::PlatformAdministrator
+                .name()
+                .into(),
+            distributor: None,
+            partner: None,
+            tenant: None,
+        })
+        .await?;
+    state
+        .audit("stackbill", "user.bootstrap_admin", &id, None, None)
+        .await?;
+    if generated {
+        println!(
+            "stackbill: created the first platform administrator {email} with password {password}\n\
+             stackbill: it is shown only now and must be changed at first sign-in \
+             (POST /api/v1/auth/change-password)"
+        );
+    } else {
+        println!("stackbill: created the platform administrator {email}");
+    }
+    Ok(())
+}
+
+/// Every operation of the API.
+pub(crate) fn operations() -> Vec<ops::Op> {
+    let mut all = Vec::new();
+    all.extend(auth::ops());
+    all.extend(hierarchy::ops());
+    all.extend(people::ops());
+    all.extend(catalogue::ops());
+    all.extend(pricing::ops());
+    all.extend(usage::ops());
+    all.extend(billing::ops());
+    all.extend(system::ops());
+    all
+}
+
+/// The OpenAPI document, as served.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    ops::openapi(&operations())
+}
+
+/// The application: API routes, Swagger UI, health and metrics.
+pub(crate) fn app(state: AppState) -> Router {
+    let mut router: Router<AppState> = Router::new();
+    for op in operations() {
+        router = router.route(&op.path.to_lowercase(), op.route);
+    }
+    let router = router
+        .merge(system::probes())
+        .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
+        .layer(DefaultBodyLimit::max(wire::BODY_LIMIT))
+        .with_state(state.clone());
+    Router::new()
+        .merge(SwaggerUi::new("/swagger").url("/swagger/v1/swagger.json", openapi()))
+        .merge(router)
+        .layer(axum::middleware::from_fn_with_state(state, count))
+}
+
+async fn count(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let m = &state.metrics;
+    m.requests.fetch_add(1, Ordering::Relaxed);
+    let status = response.status();
+    if status.is_client_error() {
+        m.client_errors.fetch_add(1, Ordering::Relaxed);
+    } else if status.is_server_error() {
+        m.server_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    m.micros.fetch_add(micros, Ordering::Relaxed);
+    response
+}
+
+/// Lower-cases the path and drops a trailing slash, before routing.
+fn normalise(mut req: Request) -> Request {
+    let uri = req.uri();
+    let path = uri.path();
+    if path.starts_with("/swagger") {
+        return req;
+    }
+    let mut lowered = path.to_lowercase();
+    while lowered.len() > 1 && lowered.ends_with('/') {
+        lowered.pop();
+    }
+    if lowered != path {
+        let rebuilt = match uri.query() {
+            Some(q) => format!("{lowered}?{q}"),
+            None => lowered,
+        };
+        if let Ok(new) = rebuilt.parse::<Uri>() {
+            *req.uri_mut() = new;
+        }
+    }
+    req
+}
+
+/// Serves until interrupted.
+pub(crate) async fn serve(state: AppState, bind: SocketAddr) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("stackbill: listening on http://{local} (API /api/v1, docs /swagger)");
+    let app = app(state).map_request(normalise);
+    axum::serve(
+        listener,
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<SocketAddr>(app),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .map_err(|e| e.to_string())
+}
+
+/// Metrics in the Prometheus text format.
+pub(crate) fn render_metrics(state: &AppState) -> Response {
+    let m = &state.metrics;
+    let text = format!(
+        "# HELP stackbill_http_requests_total Requests served.\n\
+         # TYPE stackbill_http_requests_total counter\n\
+         stackbill_http_requests_total {}\n\
+         # HELP stackbill_http_client_errors_total Responses with a 4xx status.\n\
+         # TYPE stackbill_http_client_errors_total counter\n\
+         stackbill_http_client_errors_total {}\n\
+         # HELP stackbill_http_server_errors_total Responses with a 5xx status.\n\
+         # TYPE stackbill_http_server_errors_total counter\n\
+         stackbill_http_server_errors_total {}\n\
+         # HELP stackbill_auth_failures_total Rejected tokens and sign-ins.\n\
+         # TYPE stackbill_auth_failures_total counter\n\
+         stackbill_auth_failures_total {}\n\
+         # HELP stackbill_http_request_seconds_sum Time spent serving requests.\n\
+         # TYPE stackbill_http_request_seconds_sum counter\n\
+         stackbill_http_request_seconds_sum {:.6}\n",
+        m.requests.load(Ordering::Relaxed),
+        m.client_errors.load(Ordering::Relaxed),
+        m.server_errors.load(Ordering::Relaxed),
+        m.auth_failures.load(Ordering::Relaxed),
+        m.micros.load(Ordering::Relaxed) as f64 / 1e6,
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text,
+    )
+        .into_response()
+}

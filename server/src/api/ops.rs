@@ -1,0 +1,375 @@
+//! The operation table: every endpoint once, with its method, path, documentation and
+//! schemas. The router and the OpenAPI document are both built from it, so the served
+//! spec cannot drift from what is routed.
+
+use axum::http::Method;
+use axum::routing::MethodRouter;
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{
+    ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi,
+    OpenApiBuilder, PathItem, PathsBuilder, Ref, RefOr, Required, ResponseBuilder, Schema, Type,
+};
+use utoipa::{PartialSchema, ToSchema};
+
+use super::AppState;
+use super::wire::Problem;
+
+/// A schema with the named component schemas it refers to.
+#[derive(Clone)]
+pub(crate) struct Shape {
+    schema: RefOr<Schema>,
+    components: Vec<(String, RefOr<Schema>)>,
+}
+
+fn components_of<T: ToSchema>() -> Vec<(String, RefOr<Schema>)> {
+    let mut list = vec![(T::name().into_owned(), T::schema())];
+    T::schemas(&mut list);
+    list
+}
+
+/// One `T`.
+pub(crate) fn one<T: ToSchema>() -> Shape {
+    Shape {
+        schema: RefOr::Ref(Ref::from_schema_name(T::name())),
+        components: components_of::<T>(),
+    }
+}
+
+/// A list of `T`.
+pub(crate) fn many<T: ToSchema>() -> Shape {
+    Shape {
+        schema: ArrayBuilder::new()
+            .items(RefOr::Ref(Ref::from_schema_name(T::name())))
+            .build()
+            .into(),
+        components: components_of::<T>(),
+    }
+}
+
+/// An inline schema (`String`, `serde_json::Value`, …).
+pub(crate) fn inline<T: PartialSchema>() -> Shape {
+    Shape {
+        schema: T::schema(),
+        components: Vec::new(),
+    }
+}
+
+/// A schema built at run time (the settings groups are described by a table).
+pub(crate) fn raw(schema: RefOr<Schema>) -> Shape {
+    Shape {
+        schema,
+        components: Vec::new(),
+    }
+}
+
+/// `null`.
+pub(crate) fn nothing() -> Shape {
+    Shape {
+        schema: ObjectBuilder::new().schema_type(Type::Null).build().into(),
+        components: Vec::new(),
+    }
+}
+
+/// A query parameter.
+#[derive(Clone)]
+pub(crate) struct Query {
+    name: &'static str,
+    description: &'static str,
+    required: bool,
+    kind: Type,
+    range: Option<(f64, f64)>,
+}
+
+/// An optional text query parameter.
+pub(crate) fn query(name: &'static str, description: &'static str) -> Query {
+    Query {
+        name,
+        description,
+        required: false,
+        kind: Type::String,
+        range: None,
+    }
+}
+
+/// A required text query parameter.
+pub(crate) fn query_required(name: &'static str, description: &'static str) -> Query {
+    Query {
+        required: true,
+        ..query(name, description)
+    }
+}
+
+/// An optional integer query parameter.
+pub(crate) fn query_int(name: &'static str, description: &'static str) -> Query {
+    Query {
+        kind: Type::Integer,
+        ..query(name, description)
+    }
+}
+
+/// Paging parameters of list endpoints.
+pub(crate) fn paging() -> Vec<Query> {
+    vec![
+        Query {
+            range: Some((1.0, f64::from(u32::MAX))),
+            ..query_int("page", "1-based page number (default 1).")
+        },
+        Query {
+            range: Some((1.0, 1000.0)),
+            ..query_int("pageSize", "Items per page, 1–1000 (default 100).")
+        },
+    ]
+}
+
+/// One endpoint.
+pub(crate) struct Op {
+    pub method: Method,
+    pub path: &'static str,
+    tag: &'static str,
+    summary: &'static str,
+    body: Option<Shape>,
+    data: Shape,
+    queries: Vec<Query>,
+    /// Whether a bearer token is required.
+    pub secured: bool,
+    /// Whether the response is the bare object, not the envelope (`auth/token`).
+    bare: bool,
+    pub route: MethodRouter<AppState>,
+}
+
+impl Op {
+    /// An endpoint answering `data` in the envelope; secured unless [`Op::public`].
+    pub(crate) fn new(
+        method: Method,
+        path: &'static str,
+        tag: &'static str,
+        summary: &'static str,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        Op {
+            method,
+            path,
+            tag,
+            summary,
+            body: None,
+            data: nothing(),
+            queries: Vec::new(),
+            secured: true,
+            bare: false,
+            route,
+        }
+    }
+
+    /// The request body's schema.
+    pub(crate) fn body(mut self, shape: Shape) -> Self {
+        self.body = Some(shape);
+        self
+    }
+
+    /// The response's `data` schema.
+    pub(crate) fn data(mut self, shape: Shape) -> Self {
+        self.data = shape;
+        self
+    }
+
+    /// Query parameters.
+    pub(crate) fn queries(mut self, queries: Vec<Query>) -> Self {
+        self.queries.extend(queries);
+        self
+    }
+
+    /// No bearer token needed.
+    pub(crate) fn public(mut self) -> Self {
+        self.secured = false;
+        self
+    }
+
+    /// The response is `data` itself, not wrapped.
+    pub(crate) fn bare(mut self) -> Self {
+        self.bare = true;
+        self
+    }
+}
+
+fn envelope(data: RefOr<Schema>) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .property(
+            "code",
+            ObjectBuilder::new().schema_type(Type::Integer).build(),
+        )
+        .required("code")
+        .property("data", data)
+        .required("data")
+        .property(
+            "errors",
+            ArrayBuilder::new().items(RefOr::Ref(Ref::from_schema_name("Problem"))),
+        )
+        .required("errors")
+        .build()
+        .into()
+}
+
+fn error_envelope() -> RefOr<Schema> {
+    envelope(ObjectBuilder::new().schema_type(Type::Null).build().into())
+}
+
+fn method(m: &Method) -> HttpMethod {
+    match *m {
+        Method::POST => HttpMethod::Post,
+        Method::PUT => HttpMethod::Put,
+        Method::DELETE => HttpMethod::Delete,
+        Method::PATCH => HttpMethod::Patch,
+        _ => HttpMethod::Get,
+    }
+}
+
+fn operation_id(op: &Op) -> String {
+    let mut id = op.method.as_str().to_lowercase();
+    for part in op.path.trim_start_matches("/api/v1").split('/') {
+        let part = part.trim_matches(|c| c == '{' || c == '}');
+        for word in part.split(['-', '.']) {
+            let mut chars = word.chars();
+            if let Some(first) = chars.next() {
+                id.push(first.to_ascii_uppercase());
+                id.extend(chars);
+            }
+        }
+    }
+    id
+}
+
+/// The OpenAPI document of `ops`.
+pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
+    let mut components = ComponentsBuilder::new()
+        .schema_from::<Problem>()
+        .security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    let mut paths = PathsBuilder::new();
+    for op in ops {
+        for shape in op.body.iter().chain([&op.data]) {
+            for (name, schema) in &shape.components {
+                components = components.schema(name.clone(), schema.clone());
+            }
+        }
+        let mut builder = OperationBuilder::new()
+            .tag(op.tag)
+            .summary(Some(op.summary))
+            .operation_id(Some(operation_id(op)));
+        for part in op.path.split('/') {
+            if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                builder = builder.parameter(
+                    ParameterBuilder::new()
+                        .name(name)
+                        .parameter_in(ParameterIn::Path)
+                        .required(Required::True)
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .min_length(Some(1))
+                                .pattern(Some("^[A-Za-z0-9._:-]+$")),
+                        )),
+                );
+            }
+        }
+        for q in &op.queries {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name(q.name)
+                    .description(Some(q.description))
+                    .parameter_in(ParameterIn::Query)
+                    .required(if q.required {
+                        Required::True
+                    } else {
+                        Required::False
+                    })
+                    .schema(Some(match q.range {
+                        Some((min, max)) => ObjectBuilder::new()
+                            .schema_type(q.kind.clone())
+                            .minimum(Some(min))
+                            .maximum(Some(max)),
+                        None => ObjectBuilder::new().schema_type(q.kind.clone()),
+                    })),
+            );
+        }
+        if let Some(body) = &op.body {
+            builder = builder.request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(body.schema.clone()))
+                            .build(),
+                    )
+                    .build(),
+            ));
+        }
+        let ok_schema = if op.bare {
+            op.data.schema.clone()
+        } else {
+            envelope(op.data.schema.clone())
+        };
+        let ok_status = if op.method == Method::POST && op.summary.starts_with("Create") {
+            "201"
+        } else {
+            "200"
+        };
+        builder = builder.response(
+            ok_status,
+            ResponseBuilder::new().description("Success.").content(
+                "application/json",
+                ContentBuilder::new().schema(Some(ok_schema)).build(),
+            ),
+        );
+        let mut errors = vec![
+            ("400", "Bad input: the error names the field."),
+            ("404", "No such object, or outside the caller's scope."),
+            (
+                "409",
+                "Conflicts with the current state, or blocked by dependants.",
+            ),
+            ("429", "Too many attempts; see Retry-After."),
+            ("503", "The database is unavailable."),
+        ];
+        if op.secured || op.path.contains("/auth/") {
+            errors.push(("401", "Missing, invalid or expired credentials."));
+            errors.push(("403", "The caller's role does not allow this."));
+        }
+        for (status, description) in errors {
+            builder = builder.response(
+                status,
+                ResponseBuilder::new().description(description).content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(error_envelope())).build(),
+                ),
+            );
+        }
+        if op.secured {
+            builder = builder.security(SecurityRequirement::new("bearer", Vec::<String>::new()));
+        }
+        paths = paths.path(op.path, PathItem::new(method(&op.method), builder.build()));
+    }
+    OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("StackBill API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Billing for Azure Stack Hub resellers. Every response is an envelope \
+                     {code, data, errors}; request keys match case-insensitively; every call \
+                     is scoped to the caller's place in the hierarchy.",
+                )),
+        )
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .build()
+}

@@ -1,0 +1,250 @@
+//! Tests of `stackbill serve` over real HTTP: each test starts the binary on a free port
+//! against a fresh database (an SQLite file in a temporary folder, or a new MariaDB
+//! database on 127.0.0.1:3306 that is dropped afterwards) and talks to it with reqwest.
+
+mod authz;
+mod quick_start;
+mod tokens;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub(crate) const ADMIN: &str = "admin@stackbill.test";
+pub(crate) const ADMIN_PASSWORD: &str = "Adm1n-password-for-tests";
+
+/// Which store a server runs on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Db {
+    Sqlite,
+    Mariadb,
+}
+
+/// Drops a MariaDB test database when the test ends.
+struct MariaDb(String);
+
+impl Drop for MariaDb {
+    fn drop(&mut self) {
+        let _ = Command::new("mariadb")
+            .args([
+                "-uroot",
+                "-h127.0.0.1",
+                "-e",
+                &format!("DROP DATABASE IF EXISTS `{}`", self.0),
+            ])
+            .output();
+    }
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    )
+}
+
+/// A running server.
+pub(crate) struct Server {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Its working folder (key file, SQLite database).
+    pub dir: PathBuf,
+    /// Everything it printed on stdout.
+    pub output: Arc<Mutex<Vec<String>>>,
+    _db: Option<MariaDb>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Server {
+    /// A server whose first administrator comes from the environment.
+    pub(crate) fn start(db: Db) -> Self {
+        Self::start_with(db, true, &[])
+    }
+
+    /// A server with extra arguments; `admin_env` sets STACKBILL_ADMIN_EMAIL/PASSWORD.
+    pub(crate) fn start_with(db: Db, admin_env: bool, args: &[&str]) -> Self {
+        let dir = std::env::temp_dir().join(unique("stackbill-api-"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (url, guard) = match db {
+            Db::Sqlite => (format!("sqlite://{}/db.sqlite", dir.display()), None),
+            Db::Mariadb => {
+                let name = unique("stackbill_api_");
+                let out = Command::new("mariadb")
+                    .args([
+                        "-uroot",
+                        "-h127.0.0.1",
+                        "-e",
+                        &format!("CREATE DATABASE `{name}`"),
+                    ])
+                    .output()
+                    .expect("the mariadb client is installed");
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                (
+                    format!("mysql://root@127.0.0.1:3306/{name}"),
+                    Some(MariaDb(name)),
+                )
+            }
+        };
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackbill"));
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--database", &url])
+            .arg("--key-file")
+            .arg(dir.join("stackbill.key"))
+            .args(args)
+            .env_remove("STACKBILL_ADMIN_EMAIL")
+            .env_remove("STACKBILL_ADMIN_PASSWORD")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        if admin_env {
+            cmd.env("STACKBILL_ADMIN_EMAIL", ADMIN)
+                .env("STACKBILL_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let lines = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let base = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    let _ = tx.send(base);
+                }
+                lines.lock().unwrap().push(line);
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the server starts and prints its address");
+        Server {
+            child,
+            base,
+            dir,
+            output,
+            _db: guard,
+        }
+    }
+
+    /// A client without credentials.
+    pub(crate) fn anonymous(&self) -> Api {
+        Api {
+            base: self.base.clone(),
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+            token: None,
+        }
+    }
+
+    /// A client signed in as `email`.
+    pub(crate) fn login(&self, email: &str, password: &str) -> Api {
+        let mut api = self.anonymous();
+        let (status, body) = api.post(
+            "/api/v1/auth/token",
+            json!({"EmailAddress": email, "Password": password}),
+        );
+        assert_eq!(status, 200, "sign-in of {email}: {body}");
+        api.token = Some(body["token"].as_str().unwrap().to_owned());
+        api
+    }
+
+    /// A client signed in as the platform administrator.
+    pub(crate) fn admin(&self) -> Api {
+        self.login(ADMIN, ADMIN_PASSWORD)
+    }
+}
+
+/// An HTTP client of the API.
+#[derive(Clone)]
+pub(crate) struct Api {
+    pub base: String,
+    pub http: reqwest::blocking::Client,
+    pub token: Option<String>,
+}
+
+impl Api {
+    /// Sends a request; returns the status and the JSON body (`Null` when not JSON).
+    pub(crate) fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let response = req.send().unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().unwrap();
+        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, value)
+    }
+
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
+        self.send("GET", path, None)
+    }
+
+    pub(crate) fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send("POST", path, Some(body))
+    }
+
+    pub(crate) fn delete(&self, path: &str) -> (u16, Value) {
+        self.send("DELETE", path, None)
+    }
+
+    /// Sends and asserts a 2xx; returns `data`.
+    pub(crate) fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, value) = self.send(method, path, body);
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} answered {status}: {value}"
+        );
+        assert_eq!(value["code"], json!(status), "{value}");
+        assert_eq!(value["errors"], json!([]), "{value}");
+        value["data"].clone()
+    }
+
+    /// A copy using another bearer token.
+    pub(crate) fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_owned()),
+            ..self.clone()
+        }
+    }
+}
+
+/// The ids of a list response's items.
+pub(crate) fn ids(data: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = data
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
