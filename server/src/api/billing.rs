@@ -580,7 +580,7 @@ async fn put_distributor_rates(
     let mut doc = super::contract::skeleton("2026-01", "USD");
     doc["distributors"] = json!([{"id": before.id, "commission": commission,
                                   "partner_commission": partner_commission}]);
-    super::contract::check(&doc, "distributors[0].", &[])?;
+    super::contract::check(&doc, "distributors[0].")?;
     let row = stackbill_store::DistributorRow {
         commission: commission.clone(),
         partner_commission: partner_commission.clone(),
@@ -637,7 +637,7 @@ async fn put_partner_rates(
     doc["distributors"] = json!([{"id": before.distributor}]);
     doc["partners"] = json!([{"id": before.id, "distributor": before.distributor,
                               "commission": commission}]);
-    super::contract::check(&doc, "partners[0].", &[])?;
+    super::contract::check(&doc, "partners[0].")?;
     let row = stackbill_store::PartnerRow {
         commission: commission.clone(),
         ..before.clone()

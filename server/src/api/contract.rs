@@ -8,9 +8,9 @@ use stackbill_core::scenario::json::{Document, ReadError};
 use super::wire::ApiError;
 
 /// Parses `doc` (a whole scenario built around the piece) with the engine. Problem paths
-/// starting with `prefix` (`price_lists[0].`) are reported relative to the request body,
-/// camelCased; others (`distributors[0].commission.…`) through `rename`.
-pub(crate) fn check(doc: &Value, prefix: &str, rename: &[(&str, &str)]) -> Result<(), ApiError> {
+/// under `prefix` (`price_lists[0].`) are reported relative to the request body and
+/// camelCased; a problem elsewhere keeps its full contract path.
+pub(crate) fn check(doc: &Value, prefix: &str) -> Result<(), ApiError> {
     let text = doc.to_string();
     match Document::parse(&text) {
         Ok(_) => Ok(()),
@@ -19,17 +19,8 @@ pub(crate) fn check(doc: &Value, prefix: &str, rename: &[(&str, &str)]) -> Resul
                 .problems
                 .iter()
                 .map(|p| {
-                    let mut path = p.path.as_str();
-                    let mut head = String::new();
-                    if let Some(rest) = path.strip_prefix(prefix) {
-                        path = rest;
-                    } else if let Some((from, to)) =
-                        rename.iter().find(|(from, _)| path.starts_with(from))
-                    {
-                        head = (*to).to_owned();
-                        path = &path[from.len()..];
-                    }
-                    (camel(&format!("{head}{path}")), p.message.clone())
+                    let path = p.path.strip_prefix(prefix).unwrap_or(&p.path);
+                    (camel(path), p.message.clone())
                 })
                 .collect(),
         )),
@@ -86,7 +77,7 @@ mod tests {
         let mut doc = skeleton("2026-10", "USD");
         doc["distributors"] = json!([{"id": "d", "commission": {"mode": "graduated",
             "bands": [{"from": "0", "to": null, "percent": "-1"}]}}]);
-        let err = check(&doc, "", &[("distributors[0].", "")]).unwrap_err();
+        let err = check(&doc, "distributors[0].").unwrap_err();
         let ApiError::InvalidFields(list) = err else {
             panic!("{err:?}")
         };

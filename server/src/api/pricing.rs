@@ -203,7 +203,7 @@ async fn check_row(state: &AppState, row: &PriceListRow) -> ApiResult<()> {
     scope.insert(row.scope_kind.clone(), json!(row.scope_id));
     doc["price_lists"] = json!([{"id": row.id, "scope": scope, "currency": row.currency,
         "effective_from": row.effective_from, "effective_to": row.effective_to, "items": row.items}]);
-    contract::check(&doc, "price_lists[0].", &[])
+    contract::check(&doc, "price_lists[0].")
 }
 
 /// Refuses a list that would tie with another of the same scope and start day (the

@@ -77,6 +77,9 @@ enum Rule {
     Can(Action),
     /// Creating or granting a TenantUser at the object.
     GrantTenantUser,
+    /// An action on the tenant's user `user-{tenant}`: users outside what the caller may
+    /// read (`ReadUsers`) answer 404, like any object out of scope.
+    User(Action),
 }
 
 type Request = fn(&str, u32) -> (&'static str, String, Option<Value>);
@@ -383,6 +386,96 @@ fn endpoints() -> Vec<(&'static str, Kind, Rule, Request)> {
             Rule::Can(A::ReadPlans),
             |_, _| ("GET", "/api/v1/plans".into(), None),
         ),
+        (
+            "process region usage",
+            Kind::Platform,
+            Rule::Can(A::ProcessUsage),
+            |_, _| {
+                (
+                    "POST",
+                    "/api/v1/regions/r1/process".into(),
+                    Some(json!({"from": "2026-10-01", "to": "2026-10-31"})),
+                )
+            },
+        ),
+        (
+            "generate commissions",
+            Kind::Platform,
+            Rule::Can(A::GenerateCommissions),
+            |_, _| {
+                (
+                    "POST",
+                    "/api/v1/commissions/generate".into(),
+                    Some(json!({"period": "2026-10"})),
+                )
+            },
+        ),
+        (
+            "view distributor commission rates",
+            Kind::Distributor,
+            Rule::Can(A::ReadCommissions),
+            |o, _| {
+                (
+                    "GET",
+                    format!("/api/v1/commissions/rates/distributors/{o}"),
+                    None,
+                )
+            },
+        ),
+        (
+            "view partner commission rates",
+            Kind::Partner,
+            Rule::Can(A::ReadCommissions),
+            |o, _| {
+                (
+                    "GET",
+                    format!("/api/v1/commissions/rates/partners/{o}"),
+                    None,
+                )
+            },
+        ),
+        (
+            "list a tenant's invoices",
+            Kind::Tenant,
+            Rule::Can(A::ReadBilling),
+            |o, _| {
+                (
+                    "GET",
+                    format!("/api/v1/billing/invoices?tenantId={o}"),
+                    None,
+                )
+            },
+        ),
+        (
+            "read a subscription's usage",
+            Kind::Subscription,
+            Rule::Can(A::ReadUsage),
+            |o, _| {
+                (
+                    "GET",
+                    format!("/api/v1/usage?period=2026-10&subscriptionId={o}"),
+                    None,
+                )
+            },
+        ),
+        (
+            "view user",
+            Kind::Tenant,
+            Rule::User(A::ReadUsers),
+            |o, _| ("GET", format!("/api/v1/users/{{user-{o}}}"), None),
+        ),
+        (
+            "edit user",
+            Kind::Tenant,
+            Rule::User(A::ManageUsers),
+            |o, _| {
+                (
+                    "PUT",
+                    format!("/api/v1/users/{{user-{o}}}"),
+                    Some(json!({"phone": "+61 3 5550 0100", "mfaRequired": false})),
+                )
+            },
+        ),
     ]
 }
 
@@ -459,6 +552,7 @@ fn expected(role: Role, rule: Rule, object: &str) -> bool {
     match rule {
         Rule::Can(action) => rbac::can(&s, action, &path(object), &g),
         Rule::GrantTenantUser => rbac::can_grant(&s, Role::TenantUser, &path(object), &g),
+        Rule::User(action) => rbac::can(&s, action, &path(object), &g),
     }
 }
 
@@ -558,7 +652,18 @@ fn every_role_every_endpoint_every_object_matches_the_policy() {
         for (name, kind, rule, request) in endpoints() {
             for object in objects(kind) {
                 n += 1;
-                let (method, url, mut body) = request(object, n);
+                let (method, mut url, mut body) = request(object, n);
+                // User endpoints name a user by id, known only at run time.
+                if let Some(start) = url.find("{user-") {
+                    let end = url[start..].find('}').map_or(url.len(), |e| start + e);
+                    let email = format!("{}@authz.test", &url[start + 1..end]);
+                    let id = user_ids
+                        .iter()
+                        .find(|(_, e)| *e == email)
+                        .map(|(id, _)| id.clone())
+                        .unwrap_or_default();
+                    url.replace_range(start..=end.min(url.len() - 1), &id);
+                }
                 // The role grant names a user by id, known only at run time.
                 if let Some(b) = body.as_mut()
                     && let Some(wanted) = b["userId"].as_str().map(str::to_owned)
@@ -572,8 +677,12 @@ fn every_role_every_endpoint_every_object_matches_the_policy() {
                 }
                 let (status, answer) = api.send(method, &url, body);
                 let allow = expected(role, rule, object);
-                let readable = kind == Kind::Platform
-                    || rbac::can(&s, Action::Read, &path(object), &governance);
+                let visibility = match rule {
+                    Rule::User(_) => Action::ReadUsers,
+                    _ => Action::Read,
+                };
+                let readable =
+                    kind == Kind::Platform || rbac::can(&s, visibility, &path(object), &governance);
                 let ok = if allow {
                     !matches!(status, 401 | 403 | 404) && status < 500
                 } else if readable {
