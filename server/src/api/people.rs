@@ -458,6 +458,15 @@ async fn update_user(
 ) -> Reply<User> {
     let (before, roles) = visible_user(&state, &auth, &id, "").await?;
     manage_all(&auth, &roles)?;
+    if before.id == auth.caller.principal.user.id
+        && (body.disabled == Some(true) || body.federated_only == Some(true))
+    {
+        // Either would end the caller's own access mid-request; another administrator
+        // must do it, so an account can never lock out the last one who could undo it.
+        return Err(ApiError::Conflict(
+            "you cannot disable your own account or make it federated-only".into(),
+        ));
+    }
     let mut user = before.clone();
     if let Some(e) = &body.email_address {
         let email = valid_email("emailAddress", e)?;
@@ -644,6 +653,11 @@ async fn revoke(
 ) -> Reply<()> {
     let (_, _, mut row) = grant_target(&auth, &body.role, &body.place())?;
     let (user, roles) = visible_user(&state, &auth, &body.user_id, "userId").await?;
+    if user.id == auth.caller.principal.user.id {
+        return Err(ApiError::Conflict(
+            "you cannot revoke your own roles; another administrator must".into(),
+        ));
+    }
     row.user = user.id.clone();
     if !roles.contains(&row) {
         return Err(ApiError::NotFound(format!(

@@ -472,12 +472,17 @@ fn raise(items: &Value, by: Increase, changes: &mut Vec<RateChange>) -> ApiResul
             *slot = json!(after.to_string());
             Ok(())
         };
-        if item.get("rate").is_some() {
-            bump(format!("items[{i}]"), &mut item["rate"])?;
+        // `get_mut`, never `value[key]`: indexing a missing key would insert a null.
+        if let Some(rate) = item.get_mut("rate") {
+            bump(format!("items[{i}]"), rate)?;
         }
-        if let Some(bands) = item["tiers"]["bands"].as_array_mut() {
-            for (b, band) in bands.iter_mut().enumerate() {
-                bump(format!("items[{i}].tiers.bands[{b}]"), &mut band["rate"])?;
+        let bands = item
+            .get_mut("tiers")
+            .and_then(|t| t.get_mut("bands"))
+            .and_then(Value::as_array_mut);
+        for (b, band) in bands.into_iter().flatten().enumerate() {
+            if let Some(rate) = band.get_mut("rate") {
+                bump(format!("items[{i}].tiers.bands[{b}]"), rate)?;
             }
         }
     }

@@ -5,6 +5,7 @@
 mod authz;
 mod quick_start;
 mod tokens;
+mod workflows;
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
