@@ -897,6 +897,10 @@ impl Store for SqlStore {
         rows.iter().map(Self::invoice).collect()
     }
 
+    async fn invoice(&self, id: i64) -> Result<InvoiceRow> {
+        self.invoice_by_id(id).await
+    }
+
     async fn issue_invoice(&self, id: i64, issue_date: &str) -> Result<InvoiceRow> {
         let date = NaiveDate::parse_from_str(issue_date, "%Y-%m-%d").map_err(|_| {
             StoreError::InvalidState(format!("{issue_date:?} is not a date YYYY-MM-DD"))
@@ -1244,20 +1248,15 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(db)?;
-        let node = |r: &AnyRow, c: &str| -> Result<Option<String>> {
-            Ok(get_os(r, c)?.filter(|v| !v.is_empty()))
-        };
-        rows.iter()
-            .map(|r| {
-                Ok(RoleAssignmentRow {
-                    user: get_s(r, "user_id")?,
-                    role: get_s(r, "role")?,
-                    distributor: node(r, "distributor_id")?,
-                    partner: node(r, "partner_id")?,
-                    tenant: node(r, "tenant_id")?,
-                })
-            })
-            .collect()
+        rows.iter().map(assignment).collect()
+    }
+
+    async fn all_role_assignments(&self) -> Result<Vec<RoleAssignmentRow>> {
+        let rows = sqlx::query("SELECT user_id, role, distributor_id, partner_id, tenant_id FROM role_assignments ORDER BY user_id, role, distributor_id, partner_id, tenant_id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(assignment).collect()
     }
 
     async fn put_settings(&self, group: &str, value: &Value) -> Result<()> {
@@ -1722,4 +1721,16 @@ impl SqlStore {
         tx.commit().await.map_err(|e| self.attempt_err(e))?;
         Ok(())
     }
+}
+
+/// A role assignment row (empty node columns mean "not at that level").
+fn assignment(r: &AnyRow) -> Result<RoleAssignmentRow> {
+    let node = |c: &str| -> Result<Option<String>> { Ok(get_os(r, c)?.filter(|v| !v.is_empty())) };
+    Ok(RoleAssignmentRow {
+        user: get_s(r, "user_id")?,
+        role: get_s(r, "role")?,
+        distributor: node("distributor_id")?,
+        partner: node("partner_id")?,
+        tenant: node("tenant_id")?,
+    })
 }

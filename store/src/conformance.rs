@@ -272,6 +272,13 @@ pub async fn invoice_lifecycle(store: &dyn Store) -> Result<()> {
         format!("{first:?}")
     })?;
     check(first.status == InvoiceStatus::Issued, || "status".into())?;
+    check(store.invoice(first.id).await? == first, || {
+        "invoice by id".into()
+    })?;
+    match store.invoice(i64::MAX).await {
+        Err(StoreError::NotFound { .. }) => {}
+        other => return Err(fail(format!("a missing invoice: {other:?}"))),
+    }
     match store.issue_invoice(first.id, "2026-11-04").await {
         Err(StoreError::InvalidState(_)) => {}
         other => return Err(fail(format!("issuing twice: {other:?}"))),
@@ -483,6 +490,10 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
     check(
         store.role_assignments("u1").await? == vec![grant.clone()],
         || "grant".into(),
+    )?;
+    check(
+        store.all_role_assignments().await? == vec![grant.clone()],
+        || "all grants".into(),
     )?;
     match store
         .grant_role(&RoleAssignmentRow {

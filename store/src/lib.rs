@@ -82,6 +82,8 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// Invoices matching `filter`, by (period, tenant, id).
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>>;
+    /// One invoice by id (`NotFound` when there is none).
+    async fn invoice(&self, id: i64) -> Result<InvoiceRow>;
     /// Issues a preview: gap-free number `INV-YYYY-NNNNNN`, issue date, due date.
     async fn issue_invoice(&self, id: i64, issue_date: &str) -> Result<InvoiceRow>;
     /// Moves an issued invoice to paid or void.
@@ -121,6 +123,8 @@ pub trait Store: Send + Sync {
     async fn revoke_role(&self, row: &RoleAssignmentRow) -> Result<()>;
     /// A user's role assignments.
     async fn role_assignments(&self, user: &str) -> Result<Vec<RoleAssignmentRow>>;
+    /// Every role assignment, by user (one read for listing users).
+    async fn all_role_assignments(&self) -> Result<Vec<RoleAssignmentRow>>;
 
     /// Replaces one System Settings group (`tenants`, `invoices`, `users`, `branding`, …).
     async fn put_settings(&self, group: &str, value: &serde_json::Value) -> Result<()>;

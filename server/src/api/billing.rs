@@ -152,13 +152,11 @@ async fn find_invoice<P: super::access::Permission>(
 ) -> ApiResult<InvoiceRow> {
     let missing = || ApiError::NotFound(format!("no invoice {id:?}"));
     let number: i64 = id.trim().parse().map_err(|_| missing())?;
-    let row = state
-        .store()
-        .invoices(&InvoiceFilter::default())
-        .await?
-        .into_iter()
-        .find(|r| r.id == number)
-        .ok_or_else(missing)?;
+    let row = match state.store().invoice(number).await {
+        Ok(row) => row,
+        Err(stackbill_store::StoreError::NotFound { .. }) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
     let path = tenant_path(auth, &row.tenant).ok_or_else(missing)?;
     auth.check(&path).map_err(|e| match e {
         ApiError::NotFound(_) => missing(),

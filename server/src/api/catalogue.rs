@@ -163,12 +163,12 @@ async fn create_region(
     state.store().put_region(&row).await?;
     let out = Region::from(&row);
     state
-        .audit(
+        .audit_change(
             &auth.caller.actor(),
             "region.create",
             &row.id,
             None,
-            serde_json::to_value(&out).ok(),
+            Some(&out),
         )
         .await?;
     Ok(created(out))
@@ -393,14 +393,17 @@ async fn list_meters(
     Platform(_auth): Platform<ReadPlans>,
 ) -> Reply<Vec<Meter>> {
     let meters = state.store().meters().await?;
-    Ok(ok(meters
-        .into_iter()
-        .map(|m| Meter {
-            id: m.id,
-            name: m.name,
-            unit: m.unit,
-        })
-        .collect()))
+    Ok(ok(meters.iter().map(Meter::from).collect()))
+}
+
+impl From<&MeterRow> for Meter {
+    fn from(m: &MeterRow) -> Self {
+        Meter {
+            id: m.id.clone(),
+            name: m.name.clone(),
+            unit: m.unit.clone(),
+        }
+    }
 }
 
 fn meter_row(body: Meter) -> ApiResult<MeterRow> {
@@ -429,18 +432,14 @@ async fn create_meter(
         )));
     }
     state.store().put_meter(&row).await?;
-    let out = Meter {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        unit: row.unit.clone(),
-    };
+    let out = Meter::from(&row);
     state
-        .audit(
+        .audit_change(
             &auth.caller.actor(),
             "meter.create",
             &row.id,
             None,
-            serde_json::to_value(&out).ok(),
+            Some(&out),
         )
         .await?;
     Ok(created(out))
@@ -463,11 +462,7 @@ async fn update_meter(
     let mut row = meter_row(body)?;
     row.id = before.id.clone();
     state.store().put_meter(&row).await?;
-    let out = Meter {
-        id: row.id.clone(),
-        name: row.name.clone(),
-        unit: row.unit.clone(),
-    };
+    let out = Meter::from(&row);
     state
         .audit(
             &auth.caller.actor(),
@@ -575,12 +570,12 @@ async fn create_plan(
     state.store().put_plan(&row).await?;
     let out = plan_out(&row);
     state
-        .audit(
+        .audit_change(
             &auth.caller.actor(),
             "plan.create",
             &row.id,
             None,
-            serde_json::to_value(&out).ok(),
+            Some(&out),
         )
         .await?;
     Ok(created(out))

@@ -562,15 +562,15 @@ async fn create_distributor(
     };
     state.store().put_distributor(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "distributor.create",
-        &row.id,
-        None,
-        Some(&Distributor::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "distributor.create",
+            &row.id,
+            None,
+            Some(&Distributor::from(&row)),
+        )
+        .await?;
     Ok(created(Distributor::from(&row)))
 }
 
@@ -589,15 +589,15 @@ async fn update_distributor(
     };
     state.store().put_distributor(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "distributor.update",
-        &row.id,
-        Some(&Distributor::from(&before)),
-        Some(&Distributor::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "distributor.update",
+            &row.id,
+            Some(&Distributor::from(&before)),
+            Some(&Distributor::from(&row)),
+        )
+        .await?;
     Ok(ok(Distributor::from(&row)))
 }
 
@@ -609,15 +609,15 @@ async fn delete_distributor(
     let row = find_distributor(&auth, &id)?.clone();
     state.store().delete(NodeKind::Distributor, &row.id).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "distributor.delete",
-        &row.id,
-        Some(&Distributor::from(&row)),
-        None::<&Distributor>,
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "distributor.delete",
+            &row.id,
+            Some(&Distributor::from(&row)),
+            None::<&Distributor>,
+        )
+        .await?;
     Ok(ok(()))
 }
 
@@ -679,15 +679,15 @@ async fn create_partner(
     };
     state.store().put_partner(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "partner.create",
-        &row.id,
-        None,
-        Some(&Partner::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "partner.create",
+            &row.id,
+            None,
+            Some(&Partner::from(&row)),
+        )
+        .await?;
     Ok(created(Partner::from(&row)))
 }
 
@@ -715,15 +715,15 @@ async fn update_partner(
     };
     state.store().put_partner(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "partner.update",
-        &row.id,
-        Some(&Partner::from(&before)),
-        Some(&Partner::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "partner.update",
+            &row.id,
+            Some(&Partner::from(&before)),
+            Some(&Partner::from(&row)),
+        )
+        .await?;
     Ok(ok(Partner::from(&row)))
 }
 
@@ -735,15 +735,15 @@ async fn delete_partner(
     let row = find_partner(&auth, &id)?.clone();
     state.store().delete(NodeKind::Partner, &row.id).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "partner.delete",
-        &row.id,
-        Some(&Partner::from(&row)),
-        None::<&Partner>,
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "partner.delete",
+            &row.id,
+            Some(&Partner::from(&row)),
+            None::<&Partner>,
+        )
+        .await?;
     Ok(ok(()))
 }
 
@@ -850,15 +850,15 @@ async fn create_tenant(
     state.store().put_tenant(&row).await?;
     let snapshot = state.refresh().await?;
     let out = Tenant::new(&row, &snapshot.directory);
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "tenant.create",
-        &row.id,
-        None,
-        Some(&out),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "tenant.create",
+            &row.id,
+            None,
+            Some(&out),
+        )
+        .await?;
     Ok(created(out))
 }
 
@@ -880,15 +880,15 @@ async fn update_tenant(
     let snapshot = state.refresh().await?;
     let out = Tenant::new(&row, &snapshot.directory);
     let was = Tenant::new(&before, &snapshot.directory);
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "tenant.update",
-        &row.id,
-        Some(&was),
-        Some(&out),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "tenant.update",
+            &row.id,
+            Some(&was),
+            Some(&out),
+        )
+        .await?;
     Ok(ok(out))
 }
 
@@ -901,15 +901,15 @@ async fn delete_tenant(
     let was = Tenant::new(&row, auth.directory());
     state.store().delete(NodeKind::Tenant, &row.id).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "tenant.delete",
-        &row.id,
-        Some(&was),
-        None::<&Tenant>,
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "tenant.delete",
+            &row.id,
+            Some(&was),
+            None::<&Tenant>,
+        )
+        .await?;
     Ok(ok(()))
 }
 
@@ -1014,15 +1014,15 @@ async fn create_subscription(
     let row = subscription_fields(&state, body, base).await?;
     state.store().put_subscription(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "subscription.create",
-        &row.id,
-        None,
-        Some(&Subscription::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "subscription.create",
+            &row.id,
+            None,
+            Some(&Subscription::from(&row)),
+        )
+        .await?;
     Ok(created(Subscription::from(&row)))
 }
 
@@ -1042,15 +1042,15 @@ async fn update_subscription(
     let row = subscription_fields(&state, body, before.clone()).await?;
     state.store().put_subscription(&row).await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "subscription.update",
-        &row.id,
-        Some(&Subscription::from(&before)),
-        Some(&Subscription::from(&row)),
-    )
-    .await?;
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            "subscription.update",
+            &row.id,
+            Some(&Subscription::from(&before)),
+            Some(&Subscription::from(&row)),
+        )
+        .await?;
     Ok(ok(Subscription::from(&row)))
 }
 
@@ -1065,29 +1065,14 @@ async fn delete_subscription(
         .delete(NodeKind::Subscription, &row.id)
         .await?;
     state.refresh().await?;
-    audit_node(
-        &state,
-        &auth.caller.actor(),
-        "subscription.delete",
-        &row.id,
-        Some(&Subscription::from(&row)),
-        None::<&Subscription>,
-    )
-    .await?;
-    Ok(ok(()))
-}
-
-/// Records a hierarchy change in the audit log.
-async fn audit_node<T: Serialize>(
-    state: &AppState,
-    actor: &str,
-    action: &str,
-    target: &str,
-    before: Option<&T>,
-    after: Option<&T>,
-) -> ApiResult<()> {
-    let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
     state
-        .audit(actor, action, target, json(before), json(after))
-        .await
+        .audit_change(
+            &auth.caller.actor(),
+            "subscription.delete",
+            &row.id,
+            Some(&Subscription::from(&row)),
+            None::<&Subscription>,
+        )
+        .await?;
+    Ok(ok(()))
 }

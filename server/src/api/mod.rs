@@ -236,6 +236,20 @@ impl AppState {
         Ok(principal)
     }
 
+    /// Appends a change of one object to the audit log, as its API representation.
+    pub(crate) async fn audit_change<T: serde::Serialize>(
+        &self,
+        actor: &str,
+        action: &str,
+        target: &str,
+        before: Option<&T>,
+        after: Option<&T>,
+    ) -> ApiResult<()> {
+        let json = |v: Option<&T>| v.and_then(|v| serde_json::to_value(v).ok());
+        self.audit(actor, action, target, json(before), json(after))
+            .await
+    }
+
     /// Appends to the audit log.
     pub(crate) async fn audit(
         &self,

@@ -147,9 +147,14 @@ async fn list_users(
     Params(paging): Params<Paging>,
 ) -> Reply<Vec<User>> {
     let dir = auth.directory();
+    let mut by_user: std::collections::HashMap<String, Vec<RoleAssignmentRow>> =
+        std::collections::HashMap::new();
+    for a in state.store().all_role_assignments().await? {
+        by_user.entry(a.user.clone()).or_default().push(a);
+    }
     let mut out = Vec::new();
     for user in state.store().users().await? {
-        let roles = state.store().role_assignments(&user.id).await?;
+        let roles = by_user.remove(&user.id).unwrap_or_default();
         if places(&roles, dir).iter().any(|p| auth.allows(p)) {
             out.push(user_out(&user, &roles));
         }
