@@ -309,6 +309,8 @@ pub(crate) struct Caller {
     pub principal: Arc<Principal>,
     pub governance: Governance,
     pub directory: Arc<Directory>,
+    /// System Settings as of the snapshot.
+    pub settings: Arc<serde_json::Value>,
 }
 
 impl Caller {

@@ -73,6 +73,14 @@ pub(crate) fn valid_zone(field: &str, zone: Option<&str>) -> ApiResult<Option<St
     }
 }
 
+/// System Settings → Tenants → Default Tenant Currency: what new distributors, partners
+/// and tenants get when none is given.
+fn default_currency<P: super::access::Permission>(auth: &Allowed<P>) -> Option<String> {
+    auth.caller.settings["tenants"]["defaultTenantCurrency"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// Checks that `details` is an object (or absent).
 fn valid_details(details: Option<Value>) -> ApiResult<Value> {
     match details {
@@ -555,7 +563,7 @@ async fn create_distributor(
     let row = DistributorRow {
         id: choose_id(auth.directory(), NodeKindIndex::Distributor, body.id)?,
         name: valid_name("name", &body.name)?,
-        currency: valid_currency("currency", body.currency.as_deref())?,
+        currency: valid_currency("currency", body.currency.as_deref())?.or(default_currency(&auth)),
         commission: None,
         partner_commission: None,
         details: valid_details(body.details)?,
@@ -673,7 +681,7 @@ async fn create_partner(
         id: choose_id(auth.directory(), NodeKindIndex::Partner, body.id)?,
         distributor,
         name: valid_name("name", &body.name)?,
-        currency: valid_currency("currency", body.currency.as_deref())?,
+        currency: valid_currency("currency", body.currency.as_deref())?.or(default_currency(&auth)),
         commission: None,
         details: valid_details(body.details)?,
     };
@@ -846,7 +854,10 @@ async fn create_tenant(
         payment_terms_days: None,
         details: Value::Null,
     };
-    let row = tenant_fields(body, base)?;
+    let mut row = tenant_fields(body, base)?;
+    if row.currency.is_none() {
+        row.currency = default_currency(&auth);
+    }
     state.store().put_tenant(&row).await?;
     let snapshot = state.refresh().await?;
     let out = Tenant::new(&row, &snapshot.directory);

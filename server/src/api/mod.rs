@@ -85,7 +85,7 @@ pub(crate) struct Inner {
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub directory: Arc<Directory>,
-    pub settings: serde_json::Value,
+    pub settings: Arc<serde_json::Value>,
     pub governance: Governance,
     loaded: Instant,
 }
@@ -206,6 +206,7 @@ impl AppState {
             principal,
             governance: snapshot.governance,
             directory: snapshot.directory.clone(),
+            settings: snapshot.settings.clone(),
         })
     }
 
@@ -278,7 +279,7 @@ async fn load_snapshot(store: &SqlStore) -> ApiResult<Snapshot> {
     Ok(Snapshot {
         governance: access::governance(&settings),
         directory: Arc::new(directory),
-        settings,
+        settings: Arc::new(settings),
         loaded: Instant::now(),
     })
 }

@@ -316,6 +316,19 @@ fn workflows(db: Db) {
         (400, vec!["credentialRef".to_owned()])
     );
 
+    // New tenants take System Settings → Tenants → Default Tenant Currency.
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/tenants",
+        Some(json!({"defaultTenantCurrency": "nzd"})),
+    );
+    let tenant = admin.ok(
+        "POST",
+        "/api/v1/tenants",
+        Some(json!({"id": "T2", "partnerId": "P1", "name": "Kiwi"})),
+    );
+    assert_eq!(tenant["currency"], "NZD");
+
     // No one locks themselves out: their own account cannot be disabled, made
     // federated-only or stripped of its roles by themselves.
     let me = admin.ok("GET", "/api/v1/auth/me", None);
