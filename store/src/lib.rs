@@ -58,8 +58,10 @@ pub trait Store: Send + Sync {
     /// its reported window. A row whose id exists with the same content is a duplicate;
     /// with different content it replaces the stored one (the last record wins).
     async fn ingest_usage(&self, batch: &UsageBatch, rows: &[UsageRow]) -> Result<IngestReport>;
-    /// Usage rows relevant to a window: those starting in `[from_ns, to_ns)`, plus rows
-    /// without a readable start whose batch window overlaps it. Keyset-paged: pass the
+    /// Usage rows relevant to a window: those starting in `[from_ns, to_ns)`, plus every
+    /// row of a batch whose reported window overlaps it (so a record reported for the
+    /// period but dated outside it, or without a readable start, is billed as unbilled
+    /// `outside_period` / `invalid_usage` rather than dropped). Keyset-paged: pass the
     /// last id of the previous page as `after`. `subscriptions` narrows to some ids.
     async fn usage_page(
         &self,

@@ -139,7 +139,7 @@ impl Directory {
         self.find(S, id).map(|i| &self.subscriptions[i])
     }
 
-    /// Whether any node of any kind already uses `id` (ids are unique case-insensitively
+    /// Whether a node of this kind already uses `id` (ids are unique case-insensitively
     /// so that a lower-cased URL still names one object).
     pub(crate) fn taken(&self, kind_of: NodeKindIndex, id: &str) -> bool {
         self.find(kind_of as u8, id).is_some()
@@ -411,6 +411,19 @@ impl<P: Permission> Allowed<P> {
             )));
         }
         Err(ApiError::NotFound("no such object".into()))
+    }
+
+    /// [`Allowed::check`], answering an object out of scope with exactly the error a
+    /// missing one gets (`missing`), so that not even the message tells them apart.
+    pub(crate) fn check_named(
+        &self,
+        target: &NodePath,
+        missing: impl FnOnce() -> ApiError,
+    ) -> ApiResult<()> {
+        match self.check(target) {
+            Err(ApiError::NotFound(_)) => Err(missing()),
+            other => other,
+        }
     }
 
     /// The hierarchy snapshot this request sees.

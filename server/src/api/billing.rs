@@ -123,9 +123,9 @@ async fn list_invoices(
             .directory()
             .tenant(t)
             .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
-        let path = tenant_path(&auth, &row.id)
-            .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
-        auth.check(&path)?;
+        let missing = || ApiError::NotFound(format!("tenantId: no tenant {t:?}"));
+        let path = tenant_path(&auth, &row.id).ok_or_else(missing)?;
+        auth.check_named(&path, missing)?;
         filter.tenant = Some(row.id.clone());
     }
     let rows = state.store().invoices(&filter).await?;
@@ -182,17 +182,14 @@ pub(crate) struct IssueIn {
     issue_date: Option<String>,
 }
 
-async fn today(state: &AppState) -> ApiResult<String> {
+async fn today(state: &AppState) -> ApiResult<chrono::NaiveDate> {
     let zone = state
         .store()
         .platform()
         .await?
         .and_then(|p| p.time_zone.parse::<chrono_tz::Tz>().ok())
         .unwrap_or(chrono_tz::UTC);
-    Ok(chrono::Utc::now()
-        .with_timezone(&zone)
-        .format("%Y-%m-%d")
-        .to_string())
+    Ok(chrono::Utc::now().with_timezone(&zone).date_naive())
 }
 
 async fn issue_invoice(
@@ -202,14 +199,21 @@ async fn issue_invoice(
     Body(body): Body<IssueIn>,
 ) -> Reply<Invoice> {
     let row = find_invoice(&state, &auth, &id).await?;
+    let today = today(&state).await?;
     let date = match body.issue_date {
-        Some(d) => {
-            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .map_err(|_| ApiError::field("issueDate", "must be a date YYYY-MM-DD"))?;
-            d.trim().to_owned()
-        }
-        None => today(&state).await?,
+        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+            .map_err(|_| ApiError::field("issueDate", "must be a date YYYY-MM-DD"))?,
+        None => today,
     };
+    // The number series is per year of issue: a date far from now would open a stray one.
+    let first = parse_period("period", &row.period)?.first_day();
+    if date < first || date > today + chrono::Duration::days(1) {
+        return Err(ApiError::field(
+            "issueDate",
+            format!("must be between the period's first day ({first}) and today ({today})"),
+        ));
+    }
+    let date = date.format("%Y-%m-%d").to_string();
     let issued = state.store().issue_invoice(row.id, &date).await?;
     let out = Invoice::from(&issued);
     state
@@ -336,10 +340,9 @@ pub(crate) async fn generate(
                 let row = dir.tenant(id).ok_or_else(|| {
                     ApiError::NotFound(format!("tenantIds[{i}]: no tenant {id:?}"))
                 })?;
-                let path = dir.tenant_path(row).ok_or_else(|| {
-                    ApiError::NotFound(format!("tenantIds[{i}]: no tenant {id:?}"))
-                })?;
-                auth.check(&path)?;
+                let missing = || ApiError::NotFound(format!("tenantIds[{i}]: no tenant {id:?}"));
+                let path = dir.tenant_path(row).ok_or_else(missing)?;
+                auth.check_named(&path, missing)?;
                 out.push(row.id.clone());
             }
             out.sort();
@@ -474,7 +477,10 @@ async fn summary(
                 .total
                 .parse()
                 .map_err(|_| ApiError::internal(format!("invoice {} total {:?}", r.id, r.total)))?;
-            *totals.entry(r.currency.clone()).or_default() += total;
+            let sum = totals.entry(r.currency.clone()).or_default();
+            *sum = sum
+                .checked_add(total)
+                .ok_or_else(|| ApiError::internal("invoice totals overflow"))?;
         }
         let tenant = dir.tenant(&r.tenant);
         tenants.push(SummaryLine {
@@ -555,7 +561,9 @@ async fn get_distributor_rates(
     let row = dir
         .distributor(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
-    auth.check(&dir.distributor_path(row))?;
+    auth.check_named(&dir.distributor_path(row), || {
+        ApiError::NotFound(format!("no distributor {id:?}"))
+    })?;
     Ok(ok(DistributorRates {
         commission: row.commission.clone(),
         partner_commission: row.partner_commission.clone(),
@@ -573,7 +581,9 @@ async fn put_distributor_rates(
         .distributor(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?
         .clone();
-    auth.check(&dir.distributor_path(&before))?;
+    auth.check_named(&dir.distributor_path(&before), || {
+        ApiError::NotFound(format!("no distributor {id:?}"))
+    })?;
     let (commission, partner_commission) = (plan(body.commission), plan(body.partner_commission));
     let mut doc = super::contract::skeleton("2026-01", "USD");
     doc["distributors"] = json!([{"id": before.id, "commission": commission,
@@ -609,7 +619,9 @@ async fn get_partner_rates(
     let row = dir
         .partner(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
-    auth.check(&dir.partner_path(row))?;
+    auth.check_named(&dir.partner_path(row), || {
+        ApiError::NotFound(format!("no partner {id:?}"))
+    })?;
     Ok(ok(PartnerRates {
         commission: row.commission.clone(),
         inherited: dir
@@ -629,7 +641,9 @@ async fn put_partner_rates(
         .partner(&id)
         .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?
         .clone();
-    auth.check(&dir.partner_path(&before))?;
+    auth.check_named(&dir.partner_path(&before), || {
+        ApiError::NotFound(format!("no partner {id:?}"))
+    })?;
     let commission = plan(body.commission);
     let mut doc = super::contract::skeleton("2026-01", "USD");
     doc["distributors"] = json!([{"id": before.distributor}]);
@@ -756,10 +770,15 @@ async fn summaries<P: super::access::Permission>(
                     plan: None,
                     months: 0,
                 });
-            let sum =
-                |a: &str, b: Decimal| (a.parse::<Decimal>().unwrap_or_default() + b).to_string();
-            entry.base = sum(&entry.base, base);
-            entry.amount = sum(&entry.amount, amount);
+            let sum = |a: &str, b: Decimal| -> ApiResult<String> {
+                a.parse::<Decimal>()
+                    .ok()
+                    .and_then(|a| a.checked_add(b))
+                    .map(|s| s.to_string())
+                    .ok_or_else(|| ApiError::internal("commission sums overflow"))
+            };
+            entry.base = sum(&entry.base, base)?;
+            entry.amount = sum(&entry.amount, amount)?;
             entry.plan = row
                 .document
                 .get("plan")

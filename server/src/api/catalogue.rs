@@ -215,7 +215,7 @@ async fn delete_region(
     Ok(ok(()))
 }
 
-/// A usage processing request: the local dates (in the region's zone) to process.
+/// A usage processing request: the days whose billing periods are re-rated.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ProcessIn {
@@ -287,7 +287,7 @@ async fn process_region(
                     kept.extend(report.kept_issued);
                 }
                 Err(e) => {
-                    let message = format!("{period} {tenant}: {e}");
+                    let message = format!("region {}: {period} {tenant}: {e}", region.id);
                     store
                         .update_job(job, "failed", progress(done, steps), &message)
                         .await?;
@@ -300,7 +300,7 @@ async fn process_region(
                     job,
                     "running",
                     progress(done, steps),
-                    &format!("{period} {tenant}"),
+                    &format!("region {}: {period} {tenant}", region.id),
                 )
                 .await?;
         }

@@ -546,7 +546,9 @@ fn find_distributor<'a, P: super::access::Permission>(
     let row = dir
         .distributor(id)
         .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
-    auth.check(&dir.distributor_path(row))?;
+    auth.check_named(&dir.distributor_path(row), || {
+        ApiError::NotFound(format!("no distributor {id:?}"))
+    })?;
     Ok(row)
 }
 
@@ -653,7 +655,9 @@ fn find_partner<'a, P: super::access::Permission>(
     let row = dir
         .partner(id)
         .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
-    auth.check(&dir.partner_path(row))?;
+    auth.check_named(&dir.partner_path(row), || {
+        ApiError::NotFound(format!("no partner {id:?}"))
+    })?;
     Ok(row)
 }
 
@@ -782,7 +786,7 @@ fn find_tenant<'a, P: super::access::Permission>(
     let path = dir
         .tenant_path(row)
         .ok_or_else(|| ApiError::NotFound(format!("no tenant {id:?}")))?;
-    auth.check(&path)?;
+    auth.check_named(&path, || ApiError::NotFound(format!("no tenant {id:?}")))?;
     Ok(row)
 }
 
@@ -952,7 +956,9 @@ pub(crate) fn find_subscription<'a, P: super::access::Permission>(
     let path = dir
         .subscription_path(row)
         .ok_or_else(|| ApiError::NotFound(format!("no subscription {id:?}")))?;
-    auth.check(&path)?;
+    auth.check_named(&path, || {
+        ApiError::NotFound(format!("no subscription {id:?}"))
+    })?;
     Ok(row)
 }
 

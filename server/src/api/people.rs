@@ -84,6 +84,21 @@ fn user_out(u: &UserRow, roles: &[RoleAssignmentRow]) -> User {
     }
 }
 
+/// The assignments the caller may see: those at nodes it can read (a tenant administrator
+/// does not learn what else a user holds elsewhere).
+fn visible_roles<P: Permission>(
+    auth: &Allowed<P>,
+    roles: &[RoleAssignmentRow],
+) -> Vec<RoleAssignmentRow> {
+    roles
+        .iter()
+        .filter(|a| {
+            assignment_path(a, auth.directory()).is_some_and(|p| auth.caller.can(Action::Read, &p))
+        })
+        .cloned()
+        .collect()
+}
+
 /// Where a user sits: the nodes of their assignments (the platform when they have none).
 fn places(roles: &[RoleAssignmentRow], dir: &Directory) -> Vec<NodePath> {
     let nodes: Vec<NodePath> = roles
@@ -156,7 +171,7 @@ async fn list_users(
     for user in state.store().users().await? {
         let roles = by_user.remove(&user.id).unwrap_or_default();
         if places(&roles, dir).iter().any(|p| auth.allows(p)) {
-            out.push(user_out(&user, &roles));
+            out.push(user_out(&user, &visible_roles(&auth, &roles)));
         }
     }
     Ok(ok(paging.apply(out)?))
@@ -168,7 +183,7 @@ async fn get_user(
     Path(id): Path<String>,
 ) -> Reply<User> {
     let (user, roles) = visible_user(&state, &auth, &id, "").await?;
-    Ok(ok(user_out(&user, &roles)))
+    Ok(ok(user_out(&user, &visible_roles(&auth, &roles))))
 }
 
 /// Where a role is to be granted, from `distributorId` / `partnerId` / `tenantId`.
@@ -204,13 +219,19 @@ fn grant_target<P: Permission>(
         (None, None, Some(d)) => (Level::Distributor, "distributorId", Some(d.as_str())),
         (None, None, None) => (Level::Platform, "", None),
     };
-    let path = dir.resolve(level, id).ok_or_else(|| {
+    let missing = || {
         ApiError::NotFound(format!(
             "{field}: no {} {:?}",
             format!("{level:?}").to_lowercase(),
             id.unwrap_or("")
         ))
-    })?;
+    };
+    // Scope first: a node the caller cannot read answers exactly like a missing one,
+    // before any other check could tell the two apart.
+    let path = dir
+        .resolve(level, id)
+        .filter(|p| p.level() == Level::Platform || auth.caller.can(Action::Read, p))
+        .ok_or_else(missing)?;
     // Ids given above the most specific one must agree with it.
     for (given, actual, name) in [
         (
@@ -247,15 +268,9 @@ fn grant_target<P: Permission>(
         ));
     }
     if !auth.caller.can_grant(role, &path) {
-        if path.level() == Level::Platform || auth.caller.can(Action::Read, &path) {
-            return Err(ApiError::Forbidden(format!(
-                "your role cannot grant {} here",
-                role.name()
-            )));
-        }
-        return Err(ApiError::NotFound(format!(
-            "{field}: no such {}",
-            format!("{level:?}").to_lowercase()
+        return Err(ApiError::Forbidden(format!(
+            "your role cannot grant {} here",
+            role.name()
         )));
     }
     let row = RoleAssignmentRow {
@@ -354,7 +369,9 @@ async fn create_user(
         partner_id: body.partner_id.clone(),
         tenant_id: body.tenant_id.clone(),
     };
-    let (_, _, mut grant) = grant_target(&auth, &body.role, &place)?;
+    let (_, path, mut grant) = grant_target(&auth, &body.role, &place)?;
+    // System Settings → Users: whether this level may create users at all.
+    auth.check(&path)?;
     let email = valid_email("emailAddress", &body.email_address)?;
     if state.store().user_by_email(&email).await?.is_some() {
         return Err(ApiError::Conflict(format!(
@@ -401,7 +418,12 @@ async fn create_user(
     };
     state.store().put_user(&user).await?;
     grant.user = user.id.clone();
-    state.store().grant_role(&grant).await?;
+    if let Err(e) = state.store().grant_role(&grant).await {
+        // Without its role the account would be invisible below the platform and its
+        // e-mail taken: undo it, so the request fails whole.
+        let _ = state.store().delete_user(&user.id).await;
+        return Err(e.into());
+    }
     state.forget_principals();
     let actor = auth.caller.actor();
     let mut out = user_out(&user, std::slice::from_ref(&grant));
@@ -544,7 +566,7 @@ async fn update_user(
             )
             .await?;
     }
-    Ok(ok(user_out(&user, &roles)))
+    Ok(ok(user_out(&user, &visible_roles(&auth, &roles))))
 }
 
 async fn delete_user(
@@ -625,7 +647,10 @@ async fn user_roles(
     Path(id): Path<String>,
 ) -> Reply<Vec<Assignment>> {
     let (_, roles) = visible_user(&state, &auth, &id, "").await?;
-    Ok(ok(roles.iter().map(Assignment::from).collect()))
+    Ok(ok(visible_roles(&auth, &roles)
+        .iter()
+        .map(Assignment::from)
+        .collect()))
 }
 
 async fn grant(

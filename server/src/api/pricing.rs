@@ -166,7 +166,11 @@ async fn list_row(state: &AppState, id: String, body: PriceListIn) -> ApiResult<
         scope_id,
         currency,
         effective_from: from.format("%Y-%m-%d").to_string(),
-        effective_to: body.effective_to.map(|t| t.trim().to_owned()),
+        effective_to: body
+            .effective_to
+            .as_deref()
+            .map(|t| date("effectiveTo", t).map(|d| d.format("%Y-%m-%d").to_string()))
+            .transpose()?,
         items,
     };
     check_row(state, &row).await?;
@@ -641,10 +645,9 @@ async fn run_estimate(
             let row = dir
                 .tenant(t)
                 .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
-            let path = dir
-                .tenant_path(row)
-                .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
-            auth.check(&path)?;
+            let missing = || ApiError::NotFound(format!("tenantId: no tenant {t:?}"));
+            let path = dir.tenant_path(row).ok_or_else(missing)?;
+            auth.check_named(&path, missing)?;
             (row.id.clone(), None)
         }
         (None, None) => {
@@ -676,11 +679,30 @@ async fn run_estimate(
     let period = body.period.clone().unwrap_or_else(current_period);
     let p = parse_period("period", &period)?;
     let only = match &body.price_list_id {
-        Some(id) => Some(
-            find_list(&state, id)
-                .await
-                .map_err(|_| ApiError::field("priceListId", format!("no price list {id:?}")))?,
-        ),
+        Some(id) => {
+            let missing = || ApiError::field("priceListId", format!("no price list {id:?}"));
+            let list = find_list(&state, id).await.map_err(|_| missing())?;
+            // Below the platform, only lists that could apply to this tenant: its own, its
+            // subscriptions', and those of regions it runs in. Others answer as missing.
+            let applies = match list.scope_kind.as_str() {
+                "tenant" => list.scope_id == tenant,
+                "subscription" => dir
+                    .subscription(&list.scope_id)
+                    .is_some_and(|s| s.tenant == tenant),
+                _ => dir
+                    .subscriptions
+                    .iter()
+                    .any(|s| s.tenant == tenant && s.region == list.scope_id),
+            };
+            let platform = auth.caller.can(
+                stackbill_core::rbac::Action::ReadPricing,
+                &stackbill_core::rbac::NodePath::platform(),
+            );
+            if !(applies || platform) {
+                return Err(missing());
+            }
+            Some(list)
+        }
         None => None,
     };
     let mut doc = scenario_document(state.store(), &period, Some(&tenant)).await?;

@@ -232,10 +232,7 @@ impl From<StoreError> for ApiError {
                 message: e.to_string(),
             },
             StoreError::Blocked { .. } => ApiError::Blocked(e.to_string()),
-            StoreError::Conflict { field, .. } => ApiError::Invalid {
-                field: Some(field.to_owned()),
-                message: e.to_string(),
-            },
+            StoreError::Conflict { .. } => ApiError::Conflict(e.to_string()),
             StoreError::InvalidState(_) => ApiError::Conflict(e.to_string()),
             StoreError::Engine(_) => ApiError::Conflict(e.to_string()),
             StoreError::Database(m) => ApiError::Unavailable(m),

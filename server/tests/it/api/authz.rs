@@ -758,4 +758,114 @@ fn the_self_provisioning_switches_take_effect() {
     );
     let (status, body) = tenant.post("/api/v1/pricing/estimate", estimate);
     assert!(!matches!(status, 401 | 403 | 404), "{status} {body}");
+    // A tenant prices only with lists that could apply to it: another tenant's private
+    // list answers like a missing one.
+    admin.ok("POST", "/api/v1/pricing", Some(json!({"id": "t3-private", "scope": {"tenant": "t3"},
+        "currency": "USD", "effectiveFrom": "2026-01-01", "items": [{"meter": "cores", "rate": "0.01"}]})));
+    let with_list = |list: &str| json!({"tenantId": "t1", "priceListId": list, "items": [{"meterId": "cores", "quantity": "1"}]});
+    let (status, foreign) = tenant.post("/api/v1/pricing/estimate", with_list("t3-private"));
+    assert_eq!(status, 400, "{foreign}");
+    let (_, missing) = tenant.post("/api/v1/pricing/estimate", with_list("nope"));
+    assert_eq!(
+        foreign["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .replace("t3-private", "?"),
+        missing["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .replace("nope", "?")
+    );
+}
+
+#[test]
+fn user_provisioning_switches_and_what_a_caller_learns_about_other_branches() {
+    let server = Server::start(Db::Sqlite);
+    let admin = setup(&server);
+    let partner = server.login(&email(Role::PartnerAdministrator), PASSWORD);
+    let new_user = |n: u32| {
+        json!({"emailAddress": format!("switch{n}@authz.test"), "firstName": "S", "lastName": "U",
+               "password": "switch-user-password", "role": "TenantUser", "tenantId": "t1"})
+    };
+    assert_eq!(
+        partner.post("/api/v1/users", new_user(1)).0,
+        201,
+        "on by default"
+    );
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/users",
+        Some(json!({"partnerSelfProvisioning": false})),
+    );
+    let (status, body) = partner.post("/api/v1/users", new_user(2));
+    assert_eq!(status, 403, "{body}");
+
+    // Out of scope answers exactly like missing, message included.
+    let message = |(status, body): (u16, Value)| (status, body["errors"][0]["message"].clone());
+    for (theirs, missing) in [
+        ("/api/v1/tenants/t3", "/api/v1/tenants/t9"),
+        ("/api/v1/partners/p3", "/api/v1/partners/p9"),
+        ("/api/v1/distributors/d2", "/api/v1/distributors/d9"),
+        ("/api/v1/subscriptions/s3", "/api/v1/subscriptions/s9"),
+    ] {
+        let (a, b) = (message(partner.get(theirs)), message(partner.get(missing)));
+        assert_eq!(a.0, 404);
+        assert_eq!(
+            a.1.as_str()
+                .unwrap()
+                .replace(&theirs[theirs.len() - 2..], "?"),
+            b.1.as_str()
+                .unwrap()
+                .replace(&missing[missing.len() - 2..], "?"),
+        );
+    }
+    let grant = |tenant: &str, partner_id: &str| {
+        json!({"emailAddress": format!("probe-{tenant}@authz.test"), "firstName": "P", "lastName": "R",
+               "password": "probe-user-password", "role": "TenantUser", "tenantId": tenant,
+               "partnerId": partner_id})
+    };
+    // A wrong owner for a foreign tenant is not a hint that the tenant exists.
+    let (a, b) = (
+        message(partner.post("/api/v1/users", grant("t3", "p1"))),
+        message(partner.post("/api/v1/users", grant("t9", "p1"))),
+    );
+    assert_eq!(a.0, 404, "{a:?}");
+    assert_eq!(
+        a.1.as_str().unwrap().replace("t3", "?"),
+        b.1.as_str().unwrap().replace("t9", "?")
+    );
+
+    // A user's roles elsewhere stay hidden: user-t1 also becomes a user of t3.
+    let users = admin.ok("GET", "/api/v1/users?pageSize=1000", None);
+    let id = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["emailAddress"] == "user-t1@authz.test")
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    admin.ok(
+        "POST",
+        "/api/v1/roles",
+        Some(json!({"userId": id, "role": "TenantUser", "tenantId": "t3"})),
+    );
+    assert_eq!(
+        admin.ok("GET", &format!("/api/v1/users/{id}"), None)["roles"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let seen = partner.ok("GET", &format!("/api/v1/users/{id}"), None);
+    assert_eq!(
+        seen["roles"],
+        json!([{"role": "TenantUser", "distributorId": null, "partnerId": null, "tenantId": "t1"}])
+    );
+    // …and the partner may not change an account that also holds power outside its branch.
+    let (status, body) = partner.send(
+        "PUT",
+        &format!("/api/v1/users/{id}"),
+        Some(json!({"disabled": true})),
+    );
+    assert_eq!(status, 403, "{body}");
 }

@@ -226,6 +226,17 @@ fn workflows(db: Db) {
     assert_eq!(list[0]["total"], "28.60");
     let (status, _) = admin.post(&format!("/api/v1/billing/invoices/{id}/pay"), json!({}));
     assert_eq!(status, 409, "a preview cannot be paid");
+    for stray in ["2026-09-30", "2099-01-01", "2026-11-1x"] {
+        let (status, answer) = admin.post(
+            &format!("/api/v1/billing/invoices/{id}/issue"),
+            json!({"issueDate": stray}),
+        );
+        assert_eq!(
+            (status, fields(&answer)),
+            (400, vec!["issueDate".to_owned()]),
+            "{stray}"
+        );
+    }
     let issued = admin.ok(
         "POST",
         &format!("/api/v1/billing/invoices/{id}/issue"),
