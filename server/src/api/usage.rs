@@ -19,6 +19,9 @@ use super::access::{Allowed, IngestUsage, ReadUsage};
 use super::ops::{Op, one, query, query_int, query_required};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
 
+/// Most subscriptions named in one store query; larger scopes are filtered while paging.
+const IN_LIST_LIMIT: usize = 500;
+
 /// Most records accepted in one request.
 const MAX_RECORDS: usize = 50_000;
 
@@ -227,18 +230,55 @@ async fn list_usage(
     let everything =
         q.subscription_id.is_none() && auth.allows(&stackbill_core::rbac::NodePath::platform());
     let window = period.bounds(chrono_tz::UTC).nanos();
-    let rows = state
-        .store()
-        .usage_page(
-            window,
-            (!everything).then_some(subscriptions.as_slice()),
-            q.after.as_deref(),
-            size,
-        )
-        .await?;
-    let next = (rows.len() == size as usize)
-        .then(|| rows.last().map(|r| r.id.clone()))
-        .flatten();
+    let (rows, next) = if everything || subscriptions.len() <= IN_LIST_LIMIT {
+        let rows = state
+            .store()
+            .usage_page(
+                window,
+                (!everything).then_some(subscriptions.as_slice()),
+                q.after.as_deref(),
+                size,
+            )
+            .await?;
+        let next = (rows.len() == size as usize)
+            .then(|| rows.last().map(|r| r.id.clone()))
+            .flatten();
+        (rows, next)
+    } else {
+        // A scope too large for one `IN (…)` list: walk the window's pages in id order and
+        // keep the caller's rows, so keyset paging stays exact.
+        let mine: std::collections::HashSet<&str> =
+            subscriptions.iter().map(String::as_str).collect();
+        let mut rows = Vec::new();
+        let mut after = q.after.clone();
+        loop {
+            let page = state
+                .store()
+                .usage_page(window, None, after.as_deref(), size)
+                .await?;
+            let full = page.len() == size as usize;
+            after = page.last().map(|r| r.id.clone());
+            for row in page {
+                if rows.len() == size as usize {
+                    break;
+                }
+                if row
+                    .subscription
+                    .as_deref()
+                    .is_some_and(|s| mine.contains(s))
+                {
+                    rows.push(row);
+                }
+            }
+            if rows.len() == size as usize || !full {
+                break;
+            }
+        }
+        let next = (rows.len() == size as usize)
+            .then(|| rows.last().map(|r| r.id.clone()))
+            .flatten();
+        (rows, next)
+    };
     let records = rows
         .into_iter()
         .map(|r| Record {

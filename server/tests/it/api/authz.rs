@@ -869,3 +869,54 @@ fn user_provisioning_switches_and_what_a_caller_learns_about_other_branches() {
     );
     assert_eq!(status, 403, "{body}");
 }
+
+#[test]
+fn usage_queries_of_a_large_scope_page_exactly() {
+    let server = Server::start(Db::Sqlite);
+    let admin = setup(&server);
+    // More subscriptions in the distributor's scope than one `IN (…)` list holds.
+    for n in 0..520 {
+        admin.ok(
+            "POST",
+            "/api/v1/subscriptions",
+            Some(json!({"id": format!("bulk{n:03}"),
+            "tenantId": "t1", "regionId": "r1", "name": "B"})),
+        );
+    }
+    let records: Vec<Value> = (0..520)
+        .step_by(10)
+        .map(|n| format!("bulk{n:03}"))
+        .chain(["s3".to_owned()])
+        .map(|s| json!({"id": format!("large-{s}"), "subscriptionId": s, "meterId": "cores",
+                        "start": "2026-10-05T00:00:00Z", "end": "2026-10-05T01:00:00Z", "quantity": "1"}))
+        .collect();
+    admin.ok("POST", "/api/v1/usage", Some(json!({"records": records})));
+    let distributor = server.login(&email(Role::DistributorReader), PASSWORD);
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let url = match &after {
+            Some(a) => format!("/api/v1/usage?period=2026-10&pageSize=7&after={a}"),
+            None => "/api/v1/usage?period=2026-10&pageSize=7".to_owned(),
+        };
+        let page = distributor.ok("GET", &url, None);
+        for r in page["records"].as_array().unwrap() {
+            seen.push(r["id"].as_str().unwrap().to_owned());
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let mut want: Vec<String> = (0..520)
+        .step_by(10)
+        .map(|n| format!("large-bulk{n:03}"))
+        .chain(["fixture-s1".to_owned(), "fixture-s2".to_owned()])
+        .collect();
+    want.sort();
+    seen.sort();
+    assert_eq!(
+        seen, want,
+        "every row of d1's subscriptions once, none of d2's"
+    );
+}
