@@ -333,17 +333,34 @@ fn providers(key: &str, value: &Value) -> ApiResult<Value> {
 }
 
 /// Every group with its effective values.
+/// A group's values: what was stored, defaults for the rest, and for Billing and
+/// Invoices the engine's platform terms, which are their source of truth (a scenario
+/// import writes them without going through the settings).
+async fn values(state: &AppState, snapshot: &super::Snapshot, name: &str) -> ApiResult<Value> {
+    let mut out = effective(group(name)?, snapshot.settings.get(name));
+    if let Some(p) = state.store().platform().await? {
+        match name {
+            "billing" => {
+                out["defaultPlatformCurrency"] = json!(p.currency);
+                out["timeZone"] = json!(p.time_zone);
+                out["useMonthlyVariablePricing"] = json!(p.monthly_variable_pricing);
+                out["rounding"] = json!(p.rounding);
+            }
+            "invoices" => out["defaultInvoicePaymentTermsDays"] = json!(p.payment_terms_days),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 async fn all_settings(
     State(state): State<AppState>,
     Platform(_auth): Platform<ReadSettings>,
 ) -> ApiResult<wire::Ok<Value>> {
     let snapshot = state.snapshot().await?;
     let mut out = Map::new();
-    for (name, _, fields) in GROUPS {
-        out.insert(
-            (*name).to_owned(),
-            effective(fields, snapshot.settings.get(*name)),
-        );
+    for (name, _, _) in GROUPS {
+        out.insert((*name).to_owned(), values(&state, &snapshot, name).await?);
     }
     Ok(ok(Value::Object(out)))
 }
@@ -353,12 +370,10 @@ async fn get_group(
     Platform(_auth): Platform<ReadSettings>,
     Path(name): Path<String>,
 ) -> ApiResult<wire::Ok<Value>> {
-    let fields = group(&name)?;
+    let name = name.to_lowercase();
+    group(&name)?;
     let snapshot = state.snapshot().await?;
-    Ok(ok(effective(
-        fields,
-        snapshot.settings.get(name.to_lowercase()),
-    )))
+    Ok(ok(values(&state, &snapshot, &name).await?))
 }
 
 /// Changes the fields sent; the others keep their values.
@@ -377,7 +392,7 @@ async fn put_group(
         });
     };
     let snapshot = state.snapshot().await?;
-    let before = effective(fields, snapshot.settings.get(&name));
+    let before = values(&state, &snapshot, &name).await?;
     let mut after = before.clone();
     for (key, value) in &changes {
         let field = fields
@@ -392,10 +407,21 @@ async fn put_group(
             })?;
         after[field.key] = check(field.kind, field.key, value, &snapshot)?;
     }
-    state.store().put_settings(&name, &after).await?;
     if name == "billing" || name == "invoices" {
-        sync_platform(&state).await?;
+        let other = if name == "billing" {
+            "invoices"
+        } else {
+            "billing"
+        };
+        let other = values(&state, &snapshot, other).await?;
+        let (billing, invoices) = if name == "billing" {
+            (&after, &other)
+        } else {
+            (&other, &after)
+        };
+        put_platform(&state, billing, invoices).await?;
     }
+    state.store().put_settings(&name, &after).await?;
     state.refresh().await?;
     state
         .audit(
@@ -410,20 +436,17 @@ async fn put_group(
 }
 
 /// The engine's platform terms follow the Billing and Invoices groups.
-async fn sync_platform(state: &AppState) -> ApiResult<()> {
-    let stored = state.store().settings().await?;
-    let billing = effective(group("billing")?, stored.get("billing"));
-    let invoices = effective(group("invoices")?, stored.get("invoices"));
+async fn put_platform(state: &AppState, billing: &Value, invoices: &Value) -> ApiResult<()> {
     let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_owned();
     state
         .store()
         .put_platform(&PlatformRow {
-            currency: text(&billing, "defaultPlatformCurrency"),
-            time_zone: text(&billing, "timeZone"),
+            currency: text(billing, "defaultPlatformCurrency"),
+            time_zone: text(billing, "timeZone"),
             monthly_variable_pricing: billing["useMonthlyVariablePricing"]
                 .as_bool()
                 .unwrap_or(false),
-            rounding: text(&billing, "rounding"),
+            rounding: text(billing, "rounding"),
             payment_terms_days: invoices["defaultInvoicePaymentTermsDays"]
                 .as_i64()
                 .unwrap_or(30),

@@ -365,3 +365,27 @@ fn workflows_on_sqlite() {
 fn workflows_on_mariadb() {
     workflows(Db::Mariadb);
 }
+
+/// The Billing and Invoices groups show the engine's platform terms even when a scenario
+/// import (here the demo dataset) wrote them, and changing one group keeps the other.
+#[test]
+fn settings_show_the_platform_terms_an_import_wrote() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let billing = admin.ok("GET", "/api/v1/settings/billing", None);
+    assert_eq!(
+        billing,
+        json!({"defaultPlatformCurrency": "AUD", "useMonthlyVariablePricing": true,
+               "rounding": "half_even", "timeZone": "Australia/Melbourne"})
+    );
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/invoices",
+        Some(json!({"defaultInvoicePaymentTermsDays": 10})),
+    );
+    assert_eq!(admin.ok("GET", "/api/v1/settings/billing", None), billing);
+    assert_eq!(
+        admin.ok("GET", "/api/v1/settings", None)["invoices"]["defaultInvoicePaymentTermsDays"],
+        10
+    );
+}
