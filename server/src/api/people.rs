@@ -398,7 +398,9 @@ async fn create_user(
         flag("requireUserActivation"),
         flag("requireUserActivationCode"),
     );
-    let code = needs_code.then(|| secrets::random_token(9));
+    // One code serves both switches: the account activates when it is presented at first
+    // sign-in (or an administrator activates the account).
+    let code = (needs_activation || needs_code).then(|| secrets::random_token(9));
     let user = UserRow {
         id: format!("user-{}", super::hierarchy::new_id()),
         email,
@@ -470,11 +472,14 @@ pub(crate) struct UserChange {
     /// Only `false` (unlock) is accepted: lockouts come from failed sign-ins.
     #[serde(default)]
     locked_out: Option<bool>,
+    /// Only `true`: activates an account without its activation code.
+    #[serde(default)]
+    activated: Option<bool>,
 }
 
 fn toggles(u: &UserRow) -> serde_json::Value {
     json!({"mfaRequired": u.mfa_required, "federatedOnly": u.federated_only,
-           "disabled": u.disabled, "lockedOut": u.locked_out})
+           "disabled": u.disabled, "lockedOut": u.locked_out, "activated": u.activated})
 }
 
 async fn update_user(
@@ -534,6 +539,19 @@ async fn update_user(
         Some(false) => {
             user.locked_out = false;
             user.failed_logins = 0;
+        }
+        _ => {}
+    }
+    match body.activated {
+        Some(true) => {
+            user.activated = true;
+            user.activation_code_hash = None;
+        }
+        Some(false) if before.activated => {
+            return Err(ApiError::field(
+                "activated",
+                "an active account cannot be de-activated; use disabled",
+            ));
         }
         _ => {}
     }

@@ -527,3 +527,61 @@ fn a_generated_first_administrator_must_change_the_password() {
     );
     assert_eq!(status, 401, "the generated password no longer works");
 }
+
+#[test]
+fn activation_codes_are_required_once_when_the_settings_say_so() {
+    let server = Server::start(Db::Sqlite);
+    let admin = server.admin();
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/users",
+        Some(json!({"requireUserActivationCode": true})),
+    );
+    let created = admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "new@stackbill.test", "firstName": "N", "lastName": "U",
+                    "password": "new-user-password-1", "role": "PlatformReader"}),
+        ),
+    );
+    assert_eq!(created["activated"], false);
+    let code = created["activationCode"].as_str().unwrap().to_owned();
+    let anon = server.anonymous();
+    let sign_in = |extra: Value| {
+        let mut body =
+            json!({"emailAddress": "new@stackbill.test", "password": "new-user-password-1"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        anon.post("/api/v1/auth/token", body)
+    };
+    let (status, body) = sign_in(json!({}));
+    assert_eq!(status, 401, "{body}");
+    assert!(body.to_string().contains("activationCode"), "{body}");
+    assert_eq!(sign_in(json!({"activationCode": "wrong-code"})).0, 401);
+    assert_eq!(sign_in(json!({"activationCode": code})).0, 200);
+    assert_eq!(sign_in(json!({})).0, 200, "activated once, for good");
+    // The code is not shown again, and an administrator can activate without one.
+    let id = created["id"].as_str().unwrap();
+    assert!(admin.ok("GET", &format!("/api/v1/users/{id}"), None)["activationCode"].is_null());
+    let other = admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "other@stackbill.test", "firstName": "O", "lastName": "U",
+                    "password": "other-user-password", "role": "PlatformReader"}),
+        ),
+    );
+    let other_id = other["id"].as_str().unwrap();
+    admin.ok(
+        "PUT",
+        &format!("/api/v1/users/{other_id}"),
+        Some(json!({"activated": true})),
+    );
+    let (status, body) = anon.post(
+        "/api/v1/auth/token",
+        json!({"emailAddress": "other@stackbill.test", "password": "other-user-password"}),
+    );
+    assert_eq!(status, 200, "{body}");
+}
