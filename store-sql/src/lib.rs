@@ -662,7 +662,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        sqlx::query("INSERT INTO price_lists (id, scope_kind, scope_id, currency, effective_from, effective_to, items) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO price_lists (id, scope_kind, scope_id, currency, effective_from, effective_to, items, name, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(l.id.clone())
             .bind(l.scope_kind.clone())
             .bind(l.scope_id.clone())
@@ -670,6 +670,8 @@ impl Store for SqlStore {
             .bind(l.effective_from.clone())
             .bind(l.effective_to.clone())
             .bind(json_text(&l.items))
+            .bind(l.name.clone())
+            .bind(l.description.clone())
             .execute(&mut *tx)
             .await
             .map_err(db)?;
@@ -677,7 +679,7 @@ impl Store for SqlStore {
     }
 
     async fn price_lists(&self) -> Result<Vec<PriceListRow>> {
-        self.list("SELECT id, scope_kind, scope_id, currency, effective_from, effective_to, items FROM price_lists ORDER BY id", |r| {
+        self.list("SELECT id, scope_kind, scope_id, currency, effective_from, effective_to, items, name, description FROM price_lists ORDER BY id", |r| {
                 Ok(PriceListRow {
                     id: get_s(r, "id")?,
                     scope_kind: get_s(r, "scope_kind")?,
@@ -686,6 +688,8 @@ impl Store for SqlStore {
                     effective_from: get_s(r, "effective_from")?,
                     effective_to: get_os(r, "effective_to")?,
                     items: parse_json(get_os(r, "items")?).unwrap_or(Value::Array(vec![])),
+                    name: get_os(r, "name")?,
+                    description: get_os(r, "description")?,
                 })
         })
         .await

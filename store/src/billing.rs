@@ -544,6 +544,8 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
                 effective_from: text(&l["effective_from"]).unwrap_or_default(),
                 effective_to: text(&l["effective_to"]),
                 items: l["items"].clone(),
+                name: None,
+                description: None,
             })
             .await?;
         report.price_lists += 1;

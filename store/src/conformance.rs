@@ -597,7 +597,15 @@ pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
         !store.partners().await?.iter().any(|p| p.id == "p9"),
         || "p9 still there".into(),
     )?;
-    // A price list goes; issued invoices keep their lines (they are documents).
+    // A price list keeps its display name and description…
+    let mut named = store.price_lists().await?.remove(0);
+    named.name = Some("Standard – AUD".into());
+    named.description = Some("Rates for region r".into());
+    store.put_price_list(&named).await?;
+    check(store.price_lists().await? == vec![named.clone()], || {
+        format!("{named:?}")
+    })?;
+    // …and goes; issued invoices keep their lines (they are documents).
     store.delete_price_list("l").await?;
     check(store.price_lists().await?.is_empty(), || {
         "price list l still there".into()

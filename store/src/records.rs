@@ -133,6 +133,10 @@ pub struct PriceListRow {
     pub effective_to: Option<String>,
     /// The contract's `items` array.
     pub items: Value,
+    /// Display name (not part of the scenario contract).
+    pub name: Option<String>,
+    /// Description (not part of the scenario contract).
+    pub description: Option<String>,
 }
 
 /// An FX rate.

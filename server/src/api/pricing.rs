@@ -45,6 +45,11 @@ pub(crate) struct PriceListIn {
     /// Id (generated when absent; ignored on update).
     #[serde(default)]
     id: Option<String>,
+    /// Display name.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
     scope: PriceScope,
     /// ISO 4217 currency of its rates.
     currency: String,
@@ -64,6 +69,8 @@ pub(crate) struct PriceListIn {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PriceList {
     id: String,
+    name: Option<String>,
+    description: Option<String>,
     scope: PriceScope,
     currency: String,
     effective_from: String,
@@ -82,6 +89,8 @@ fn list_out(r: &PriceListRow) -> PriceList {
     }
     PriceList {
         id: r.id.clone(),
+        name: r.name.clone(),
+        description: r.description.clone(),
         scope,
         currency: r.currency.clone(),
         effective_from: r.effective_from.clone(),
@@ -160,7 +169,18 @@ async fn list_row(state: &AppState, id: String, body: PriceListIn) -> ApiResult<
         return Err(ApiError::field("items", "must hold at least one item"));
     }
     let items = Value::Array(body.items.into_iter().map(lower_keys).collect());
+    let text = |field: &str, v: Option<String>, max: usize| -> ApiResult<Option<String>> {
+        match v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+            Some(v) if v.chars().count() > max => Err(ApiError::field(
+                field,
+                format!("must be at most {max} characters"),
+            )),
+            other => Ok(other),
+        }
+    };
     let row = PriceListRow {
+        name: text("name", body.name, 200)?,
+        description: text("description", body.description, 2000)?,
         id,
         scope_kind,
         scope_id,
@@ -352,6 +372,11 @@ pub(crate) struct CloneIn {
     /// Id of the copy (generated when absent).
     #[serde(default)]
     id: Option<String>,
+    /// Default: the source's.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
     /// Target scope (default: the source's).
     #[serde(default)]
     scope: Option<PriceScope>,
@@ -376,6 +401,8 @@ async fn clone_list(
         id,
         PriceListIn {
             id: None,
+            name: body.name.or(source.name.clone()),
+            description: body.description.or(source.description.clone()),
             scope: body.scope.unwrap_or(from_source.scope),
             currency: source.currency.clone(),
             effective_from: body.effective_from.unwrap_or(source.effective_from.clone()),
@@ -569,6 +596,14 @@ async fn model_increase(
             new_id,
             PriceListIn {
                 id: None,
+                name: source.name.clone(),
+                description: Some(format!(
+                    "{} {} on {} from {}",
+                    body.kind.to_lowercase(),
+                    body.amount.trim(),
+                    source.id,
+                    source.effective_from
+                )),
                 scope: shown.scope,
                 currency: source.currency.clone(),
                 effective_from: from,

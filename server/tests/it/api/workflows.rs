@@ -45,7 +45,8 @@ fn setup(server: &Server) -> Api {
     admin.ok(
         "POST",
         "/api/v1/pricing",
-        Some(json!({"id": "mel1-2026", "scope": {"region": "mel1"}, "currency": "AUD",
+        Some(json!({"id": "mel1-2026", "name": "Melbourne 2026", "description": "Standard rates",
+        "scope": {"region": "mel1"}, "currency": "AUD",
         "effectiveFrom": "2026-01-01", "items": [
             {"meter": "cores", "rate": "0.05"},
             {"meter": "storage", "tiers": {"mode": "graduated", "bands": [
@@ -119,6 +120,10 @@ fn workflows(db: Db) {
         Some(json!({"id": "t1-2026", "scope": {"tenant": "t1"}})),
     );
     assert_eq!(copy["scope"]["tenant"], "T1");
+    assert_eq!(
+        copy["name"], "Melbourne 2026",
+        "the copy keeps the display name"
+    );
     assert_eq!(copy["items"][0]["rate"], "0.05");
     admin.ok("DELETE", "/api/v1/pricing/t1-2026", None);
     assert_eq!(admin.get("/api/v1/pricing/t1-2026").0, 404);
