@@ -179,6 +179,7 @@ async fn get_invoice(
 pub(crate) struct IssueIn {
     /// Issue date `YYYY-MM-DD` (default: today in the platform's time zone).
     #[serde(default)]
+    #[schema(format = Date)]
     issue_date: Option<String>,
 }
 
@@ -298,6 +299,7 @@ async fn delete_invoice(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct GenerateIn {
     /// Billing period `YYYY-MM`.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     period: String,
     /// Only these tenants (default: every tenant the caller may bill; a platform caller's
     /// full run also writes the period's commission summaries).
@@ -863,8 +865,10 @@ async fn export_commissions(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct GenerateCommissionsIn {
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     period: Option<String>,
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}$")]
     year: Option<String>,
 }
 

@@ -220,8 +220,10 @@ async fn delete_region(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ProcessIn {
     /// First day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
     from: String,
     /// Last day (inclusive), `YYYY-MM-DD`.
+    #[schema(format = Date)]
     to: String,
 }
 

@@ -54,9 +54,11 @@ pub(crate) struct PriceListIn {
     /// ISO 4217 currency of its rates.
     currency: String,
     /// First day in force, `YYYY-MM-DD` (local midnight in the tenant's zone).
+    #[schema(format = Date)]
     effective_from: String,
     /// First day no longer in force (exclusive), if any.
     #[serde(default)]
+    #[schema(format = Date)]
     effective_to: Option<String>,
     /// `[{meter, sku?, rate | tiers: {mode: graduated|volume, bands: [{from, to, rate}]},
     /// per?: unit|month, credit?}]`, decimals as strings.
@@ -382,8 +384,10 @@ pub(crate) struct CloneIn {
     scope: Option<PriceScope>,
     /// Default: the source's (then `scope` must differ, or the two would tie).
     #[serde(default)]
+    #[schema(format = Date)]
     effective_from: Option<String>,
     #[serde(default)]
+    #[schema(format = Date)]
     effective_to: Option<String>,
 }
 
@@ -425,6 +429,7 @@ pub(crate) struct IncreaseIn {
     amount: String,
     /// The month whose stored usage shows the impact (default: the current month).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     period: Option<String>,
     /// Publish the new rates as a new price list.
     #[serde(default)]
@@ -434,6 +439,7 @@ pub(crate) struct IncreaseIn {
     new_id: Option<String>,
     /// First day of the new list (required with `apply`).
     #[serde(default)]
+    #[schema(format = Date)]
     effective_from: Option<String>,
 }
 
@@ -650,6 +656,7 @@ pub(crate) struct EstimateIn {
     price_list_id: Option<String>,
     /// Month priced (default: the current month).
     #[serde(default)]
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}$")]
     period: Option<String>,
     items: Vec<EstimateItem>,
 }
