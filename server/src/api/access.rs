@@ -426,6 +426,33 @@ impl<P: Permission> Allowed<P> {
         }
     }
 
+    /// The rows of `entries` the caller may do `P` on, in order.
+    pub(crate) fn visible<'a, T: 'a>(
+        &self,
+        entries: impl Iterator<Item = (&'a T, &'a NodePath)>,
+    ) -> Vec<&'a T> {
+        entries
+            .filter(|(_, path)| self.allows(path))
+            .map(|(row, _)| row)
+            .collect()
+    }
+
+    /// A looked-up node the caller may do `P` on: a missing one, one whose place cannot
+    /// be resolved and one out of scope all answer `no {kind} "{id}"`.
+    pub(crate) fn found<'a, T>(
+        &self,
+        kind: &str,
+        id: &str,
+        row: Option<&'a T>,
+        place: impl FnOnce(&'a T) -> Option<NodePath>,
+    ) -> ApiResult<&'a T> {
+        let missing = || ApiError::NotFound(format!("no {kind} {id:?}"));
+        let row = row.ok_or_else(missing)?;
+        let path = place(row).ok_or_else(missing)?;
+        self.check_named(&path, missing)?;
+        Ok(row)
+    }
+
     /// The hierarchy snapshot this request sees.
     pub(crate) fn directory(&self) -> &Directory {
         &self.caller.directory

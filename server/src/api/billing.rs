@@ -560,11 +560,8 @@ async fn get_distributor_rates(
     Path(id): Path<String>,
 ) -> Reply<DistributorRates> {
     let dir = auth.directory();
-    let row = dir
-        .distributor(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
-    auth.check_named(&dir.distributor_path(row), || {
-        ApiError::NotFound(format!("no distributor {id:?}"))
+    let row = auth.found("distributor", &id, dir.distributor(&id), |r| {
+        Some(dir.distributor_path(r))
     })?;
     Ok(ok(DistributorRates {
         commission: row.commission.clone(),
@@ -579,13 +576,11 @@ async fn put_distributor_rates(
     Body(body): Body<DistributorRates>,
 ) -> Reply<DistributorRates> {
     let dir = auth.directory();
-    let before = dir
-        .distributor(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?
+    let before = auth
+        .found("distributor", &id, dir.distributor(&id), |r| {
+            Some(dir.distributor_path(r))
+        })?
         .clone();
-    auth.check_named(&dir.distributor_path(&before), || {
-        ApiError::NotFound(format!("no distributor {id:?}"))
-    })?;
     let (commission, partner_commission) = (plan(body.commission), plan(body.partner_commission));
     let mut doc = super::contract::skeleton("2026-01", "USD");
     doc["distributors"] = json!([{"id": before.id, "commission": commission,
@@ -618,11 +613,8 @@ async fn get_partner_rates(
     Path(id): Path<String>,
 ) -> Reply<PartnerRates> {
     let dir = auth.directory();
-    let row = dir
-        .partner(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
-    auth.check_named(&dir.partner_path(row), || {
-        ApiError::NotFound(format!("no partner {id:?}"))
+    let row = auth.found("partner", &id, dir.partner(&id), |r| {
+        Some(dir.partner_path(r))
     })?;
     Ok(ok(PartnerRates {
         commission: row.commission.clone(),
@@ -639,13 +631,11 @@ async fn put_partner_rates(
     Body(body): Body<PartnerRatesIn>,
 ) -> Reply<PartnerRates> {
     let dir = auth.directory();
-    let before = dir
-        .partner(&id)
-        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?
+    let before = auth
+        .found("partner", &id, dir.partner(&id), |r| {
+            Some(dir.partner_path(r))
+        })?
         .clone();
-    auth.check_named(&dir.partner_path(&before), || {
-        ApiError::NotFound(format!("no partner {id:?}"))
-    })?;
     let commission = plan(body.commission);
     let mut doc = super::contract::skeleton("2026-01", "USD");
     doc["distributors"] = json!([{"id": before.distributor}]);

@@ -528,13 +528,7 @@ async fn list_distributors(
     auth: Allowed<ReadNode>,
     Params(paging): Params<Paging>,
 ) -> Reply<Vec<Distributor>> {
-    let visible = auth
-        .directory()
-        .distributor_entries()
-        .filter(|(_, path)| auth.allows(path))
-        .map(|(row, _)| row)
-        .collect();
-    let page = paging.apply(visible)?;
+    let page = paging.apply(auth.visible(auth.directory().distributor_entries()))?;
     Ok(ok(page.into_iter().map(Distributor::from).collect()))
 }
 
@@ -543,13 +537,9 @@ fn find_distributor<'a, P: super::access::Permission>(
     id: &str,
 ) -> ApiResult<&'a DistributorRow> {
     let dir = auth.directory();
-    let row = dir
-        .distributor(id)
-        .ok_or_else(|| ApiError::NotFound(format!("no distributor {id:?}")))?;
-    auth.check_named(&dir.distributor_path(row), || {
-        ApiError::NotFound(format!("no distributor {id:?}"))
-    })?;
-    Ok(row)
+    auth.found("distributor", id, dir.distributor(id), |r| {
+        Some(dir.distributor_path(r))
+    })
 }
 
 async fn get_distributor(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Distributor> {
@@ -637,13 +627,7 @@ async fn list_partners(
     auth: Allowed<ReadNode>,
     Params(paging): Params<Paging>,
 ) -> Reply<Vec<Partner>> {
-    let visible = auth
-        .directory()
-        .partner_entries()
-        .filter(|(_, path)| auth.allows(path))
-        .map(|(row, _)| row)
-        .collect();
-    let page = paging.apply(visible)?;
+    let page = paging.apply(auth.visible(auth.directory().partner_entries()))?;
     Ok(ok(page.into_iter().map(Partner::from).collect()))
 }
 
@@ -652,13 +636,9 @@ fn find_partner<'a, P: super::access::Permission>(
     id: &str,
 ) -> ApiResult<&'a PartnerRow> {
     let dir = auth.directory();
-    let row = dir
-        .partner(id)
-        .ok_or_else(|| ApiError::NotFound(format!("no partner {id:?}")))?;
-    auth.check_named(&dir.partner_path(row), || {
-        ApiError::NotFound(format!("no partner {id:?}"))
-    })?;
-    Ok(row)
+    auth.found("partner", id, dir.partner(id), |r| {
+        Some(dir.partner_path(r))
+    })
 }
 
 async fn get_partner(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Partner> {
@@ -766,12 +746,7 @@ async fn list_tenants(
     Params(paging): Params<Paging>,
 ) -> Reply<Vec<Tenant>> {
     let dir = auth.directory();
-    let visible = dir
-        .tenant_entries()
-        .filter(|(_, path)| auth.allows(path))
-        .map(|(row, _)| row)
-        .collect();
-    let page = paging.apply(visible)?;
+    let page = paging.apply(auth.visible(dir.tenant_entries()))?;
     Ok(ok(page.into_iter().map(|t| Tenant::new(t, dir)).collect()))
 }
 
@@ -780,14 +755,7 @@ fn find_tenant<'a, P: super::access::Permission>(
     id: &str,
 ) -> ApiResult<&'a TenantRow> {
     let dir = auth.directory();
-    let row = dir
-        .tenant(id)
-        .ok_or_else(|| ApiError::NotFound(format!("no tenant {id:?}")))?;
-    let path = dir
-        .tenant_path(row)
-        .ok_or_else(|| ApiError::NotFound(format!("no tenant {id:?}")))?;
-    auth.check_named(&path, || ApiError::NotFound(format!("no tenant {id:?}")))?;
-    Ok(row)
+    auth.found("tenant", id, dir.tenant(id), |r| dir.tenant_path(r))
 }
 
 async fn get_tenant(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Tenant> {
@@ -934,13 +902,7 @@ async fn list_subscriptions(
     auth: Allowed<ReadNode>,
     Params(paging): Params<Paging>,
 ) -> Reply<Vec<Subscription>> {
-    let visible = auth
-        .directory()
-        .subscription_entries()
-        .filter(|(_, path)| auth.allows(path))
-        .map(|(row, _)| row)
-        .collect();
-    let page = paging.apply(visible)?;
+    let page = paging.apply(auth.visible(auth.directory().subscription_entries()))?;
     Ok(ok(page.into_iter().map(Subscription::from).collect()))
 }
 
@@ -950,16 +912,9 @@ pub(crate) fn find_subscription<'a, P: super::access::Permission>(
     id: &str,
 ) -> ApiResult<&'a SubscriptionRow> {
     let dir = auth.directory();
-    let row = dir
-        .subscription(id)
-        .ok_or_else(|| ApiError::NotFound(format!("no subscription {id:?}")))?;
-    let path = dir
-        .subscription_path(row)
-        .ok_or_else(|| ApiError::NotFound(format!("no subscription {id:?}")))?;
-    auth.check_named(&path, || {
-        ApiError::NotFound(format!("no subscription {id:?}"))
-    })?;
-    Ok(row)
+    auth.found("subscription", id, dir.subscription(id), |r| {
+        dir.subscription_path(r)
+    })
 }
 
 async fn get_subscription(auth: Allowed<ReadNode>, Path(id): Path<String>) -> Reply<Subscription> {
