@@ -9,6 +9,7 @@
 //! contract), then a [`Rater`] fed with [`UsageRecord`]s, then [`Rater::finish`].
 #![deny(clippy::float_arithmetic)]
 
+pub mod adjustment;
 pub mod aggregate;
 pub mod commission;
 pub mod error;

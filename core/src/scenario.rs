@@ -20,6 +20,7 @@ use crate::pricing::{PriceBook, PriceList, PriceScope, Rate};
 
 #[cfg(feature = "serde")]
 pub mod json;
+mod narrow;
 
 /// Unvalidated parts of a scenario, already typed.
 #[derive(Debug, Clone)]

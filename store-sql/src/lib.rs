@@ -16,10 +16,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
-    AuditEntry, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter, InvoiceRow,
-    InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow, PlatformRow, PriceListRow,
-    RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow, Store, StoreError,
-    SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
+    AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter,
+    InvoiceRow, InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow, PlatformRow,
+    PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow, Store,
+    StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -182,6 +182,7 @@ impl SqlStore {
             due_date: get_os(row, "due_date")?,
             currency: get_s(row, "currency")?,
             total: get_s(row, "total_text")?,
+            usage_seq: get_i(row, "usage_seq")?,
             document: parse_json(Some(get_s(row, "document")?)).unwrap_or(Value::Null),
         })
     }
@@ -334,8 +335,8 @@ fn user(r: &AnyRow) -> Result<UserRow> {
     })
 }
 
-const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document";
-const INVOICE_SELECT_BY_ID: &str = "SELECT id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, document FROM invoices WHERE id = ?";
+const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, usage_seq, document";
+const INVOICE_SELECT_BY_ID: &str = "SELECT id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, usage_seq, document FROM invoices WHERE id = ?";
 
 /// Splits `blockers` into a human list, or `None` when there are none.
 fn blockers(parts: Vec<(usize, &str, Vec<String>)>) -> Option<String> {
@@ -819,6 +820,67 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn usage_seq(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT value FROM usage_counter WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        match row {
+            Some(r) => r.try_get::<i64, _>(0).map_err(db),
+            None => Ok(0),
+        }
+    }
+
+    async fn batches_after(&self, after: i64) -> Result<Vec<BatchSpan>> {
+        let rows = sqlx::query("SELECT id, seq, window_start, window_end, min_start_ns, max_start_ns FROM usage_batches WHERE seq > ? ORDER BY seq")
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let starts = match (get_oi(r, "min_start_ns")?, get_oi(r, "max_start_ns")?) {
+                    (Some(lo), Some(hi)) => Some((lo, hi)),
+                    _ => None,
+                };
+                Ok(BatchSpan {
+                    id: get_i(r, "id")?,
+                    seq: get_i(r, "seq")?,
+                    window: (get_i(r, "window_start")?, get_i(r, "window_end")?),
+                    starts,
+                })
+            })
+            .collect()
+    }
+
+    async fn batches_have_usage_of(
+        &self,
+        batches: &[i64],
+        subscriptions: &[String],
+    ) -> Result<bool> {
+        // Bounded IN lists: both sides are paged so no statement exceeds SQLite's limit.
+        for b in batches.chunks(200) {
+            for s in subscriptions.chunks(500) {
+                let sql = format!(
+                    "SELECT 1 FROM usage_records WHERE batch_id IN ({}) AND subscription IN ({}) LIMIT 1",
+                    vec!["?"; b.len()].join(", "),
+                    vec!["?"; s.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for id in b {
+                    q = q.bind(*id);
+                }
+                for id in s {
+                    q = q.bind(id.clone());
+                }
+                if q.fetch_optional(&self.pool).await.map_err(db)?.is_some() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
     async fn usage_count(&self) -> Result<u64> {
         let row = sqlx::query("SELECT COUNT(*) FROM usage_records")
             .fetch_one(&self.pool)
@@ -830,49 +892,12 @@ impl Store for SqlStore {
     async fn replace_previews(
         &self,
         period: &str,
-        tenant: Option<&str>,
+        tenants: Option<&[String]>,
         invoices: &[InvoiceRow],
         commissions: Option<&[CommissionRow]>,
-    ) -> Result<()> {
-        let mut tx = self.begin().await?;
-        let q = match tenant {
-            Some(t) => sqlx::query("DELETE FROM invoices WHERE billing_period = ? AND status = 'preview' AND tenant_id = ?")
-                .bind(period.to_owned())
-                .bind(t.to_owned()),
-            None => sqlx::query("DELETE FROM invoices WHERE billing_period = ? AND status = 'preview'")
-                .bind(period.to_owned()),
-        };
-        q.execute(&mut *tx).await.map_err(|e| self.classify(e))?;
-        for inv in invoices {
-            sqlx::query("INSERT INTO invoices (billing_period, tenant_id, status, currency, total_text, total, document) VALUES (?, ?, 'preview', ?, ?, ?, ?)")
-                .bind(period.to_owned())
-                .bind(inv.tenant.clone())
-                .bind(inv.currency.clone())
-                .bind(inv.total.clone())
-                .bind(decimal_column(Some(&inv.total)))
-                .bind(json_text(&inv.document))
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| self.classify(e))?;
-        }
-        if let Some(commissions) = commissions {
-            sqlx::query("DELETE FROM commissions WHERE billing_period = ?")
-                .bind(period.to_owned())
-                .execute(&mut *tx)
-                .await
-                .map_err(db)?;
-            for c in commissions {
-                sqlx::query("INSERT INTO commissions (billing_period, party_kind, party_id, document) VALUES (?, ?, ?, ?)")
-                    .bind(period.to_owned())
-                    .bind(c.party_kind.clone())
-                    .bind(c.party.clone())
-                    .bind(json_text(&c.document))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-        }
-        tx.commit().await.map_err(db)
+    ) -> Result<Vec<String>> {
+        self.retrying(|| self.replace_previews_once(period, tenants, invoices, commissions))
+            .await
     }
 
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>> {
@@ -1622,10 +1647,28 @@ impl SqlStore {
                 .map_err(|e| self.attempt_err(e))?;
             report.new += fresh.len() as u64;
         }
-        sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ? WHERE id = ?")
+        // Last, the commit sequence: the counter row stays locked until commit, so batches
+        // take sequences in commit order and a reader of the counter has seen every batch
+        // at or below it.
+        let starts = rows.iter().filter_map(|r| r.start_ns);
+        let lo = starts.clone().min();
+        let hi = starts.max();
+        sqlx::query("UPDATE usage_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.attempt_err(e))?;
+        let seq: i64 = sqlx::query("SELECT value FROM usage_counter WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| self.attempt_err(e))?;
+        sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ?, seq = ?, min_start_ns = ?, max_start_ns = ? WHERE id = ?")
             .bind(report.new as i64)
             .bind(report.duplicate as i64)
             .bind(report.replaced as i64)
+            .bind(seq)
+            .bind(lo)
+            .bind(hi)
             .bind(batch_id)
             .execute(&mut *tx)
             .await
@@ -1663,6 +1706,95 @@ impl SqlStore {
                 .bind(i64::from(r.malformed));
         }
         q.execute(&mut **tx).await.map(|_| ())
+    }
+
+    /// One attempt at replacing previews. Previews go first (taking the write locks), then
+    /// the tenants with an issued invoice are read, so an invoice issued concurrently is
+    /// either seen here or blocked until this commits; the unique index on live invoices
+    /// turns any other interleaving into a retry.
+    async fn replace_previews_once(
+        &self,
+        period: &str,
+        tenants: Option<&[String]>,
+        invoices: &[InvoiceRow],
+        commissions: Option<&[CommissionRow]>,
+    ) -> Attempt<Vec<String>> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.attempt_err(e))?;
+        let err = |e: sqlx::Error| {
+            let unique = matches!(&e, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation);
+            let (error, again) = self.attempt_err(e);
+            (error, again || unique)
+        };
+        match tenants {
+            Some(ids) => {
+                for chunk in ids.chunks(500) {
+                    let sql = format!(
+                        "DELETE FROM invoices WHERE billing_period = ? AND status = 'preview' AND tenant_id IN ({})",
+                        vec!["?"; chunk.len()].join(", ")
+                    );
+                    let mut q = sqlx::query(&sql).bind(period.to_owned());
+                    for t in chunk {
+                        q = q.bind(t.clone());
+                    }
+                    q.execute(&mut *tx).await.map_err(err)?;
+                }
+            }
+            None => {
+                sqlx::query("DELETE FROM invoices WHERE billing_period = ? AND status = 'preview'")
+                    .bind(period.to_owned())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        let kept: std::collections::HashSet<String> = sqlx::query(
+            "SELECT tenant_id FROM invoices WHERE billing_period = ? AND status IN ('issued', 'paid')",
+        )
+        .bind(period.to_owned())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(err)?
+        .iter()
+        .map(|r| get_s(r, "tenant_id"))
+        .collect::<Result<_>>()
+        .map_err(|e| (e, false))?;
+        let mut skipped = Vec::new();
+        for inv in invoices {
+            if kept.contains(&inv.tenant) {
+                skipped.push(inv.tenant.clone());
+                continue;
+            }
+            sqlx::query("INSERT INTO invoices (billing_period, tenant_id, status, currency, total_text, total, usage_seq, document) VALUES (?, ?, 'preview', ?, ?, ?, ?, ?)")
+                .bind(period.to_owned())
+                .bind(inv.tenant.clone())
+                .bind(inv.currency.clone())
+                .bind(inv.total.clone())
+                .bind(decimal_column(Some(&inv.total)))
+                .bind(inv.usage_seq)
+                .bind(json_text(&inv.document))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+        }
+        if let Some(commissions) = commissions {
+            sqlx::query("DELETE FROM commissions WHERE billing_period = ?")
+                .bind(period.to_owned())
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            for c in commissions {
+                sqlx::query("INSERT INTO commissions (billing_period, party_kind, party_id, document) VALUES (?, ?, ?, ?)")
+                    .bind(period.to_owned())
+                    .bind(c.party_kind.clone())
+                    .bind(c.party.clone())
+                    .bind(json_text(&c.document))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }
+        tx.commit().await.map_err(err)?;
+        Ok(skipped)
     }
 
     /// One attempt at issuing: takes the next number of the issue year under the row lock
@@ -1714,7 +1846,7 @@ impl SqlStore {
                 .and_then(|r| r.try_get(0))
                 .map_err(|e| self.attempt_err(e))?;
         let number = format!("INV-{year}-{:06}", next - 1);
-        sqlx::query("UPDATE invoices SET status = 'issued', number = ?, issue_date = ?, due_date = ? WHERE id = ? AND status = 'preview'")
+        let issued = sqlx::query("UPDATE invoices SET status = 'issued', number = ?, issue_date = ?, due_date = ? WHERE id = ? AND status = 'preview'")
             .bind(number)
             .bind(issue_date.to_owned())
             .bind(due)
@@ -1722,6 +1854,17 @@ impl SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(|e| self.attempt_err(e))?;
+        if issued.rows_affected() != 1 {
+            // A concurrent billing run replaced this preview (or another request issued
+            // it): dropping the transaction gives the number back, so the series keeps no
+            // gap.
+            return Err((
+                StoreError::InvalidState(format!(
+                    "invoice {id} is no longer a preview; it changed while being issued"
+                )),
+                false,
+            ));
+        }
         tx.commit().await.map_err(|e| self.attempt_err(e))?;
         Ok(())
     }

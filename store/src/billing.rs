@@ -1,10 +1,17 @@
-//! Billing from stored data: assembling the engine's scenario from the store, streaming
-//! the period's usage through it, writing previews and commission summaries; and the two
-//! bridges to the scenario contract, import and export.
+//! Billing from stored data: the period's typed scenario from the store, its usage
+//! streamed through the engine, late usage of issued periods turned into adjustment lines,
+//! and previews and commission summaries written.
+//!
+//! A run for some tenants rates exactly what the full run gives them (the core's
+//! narrowing rule). Issued periods are re-rated only when usage for them arrived after
+//! they were rated — known from the usage sequence each invoice records — and each such
+//! period once for every tenant that needs it, never once per tenant.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-use serde_json::{Map, Value, json};
+use serde_json::Value;
+use stackbill_core::adjustment::{AdjustedInvoice, Adjustment, BilledLine, adjustments};
+use stackbill_core::invoice::Invoice;
 use stackbill_core::period::Period;
 use stackbill_core::quantity::Quantity;
 use stackbill_core::rating::Outcome;
@@ -12,93 +19,23 @@ use stackbill_core::scenario::json::{self as sj, Document};
 use stackbill_core::usage::parse_instant;
 use stackbill_core::{Rater, Scenario, UsageRecord};
 
+use crate::assemble::Rows;
+pub use crate::assemble::Selection;
+pub use crate::contract::{
+    ImportReport, SyntheticIds, assign_synthetic_ids, export_scenario, import_scenario,
+    scenario_document, usage_row, usage_row_from_text,
+};
 use crate::{
-    CommissionRow, FxRateRow, InvoiceFilter, InvoiceRow, InvoiceStatus, PlatformRow, PriceListRow,
-    Result, Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageRow,
+    CommissionRow, InvoiceFilter, InvoiceRow, InvoiceStatus, Result, Store, StoreError, UsageRow,
 };
 
 /// Rows fetched per usage page.
 const PAGE: u32 = 10_000;
 
-fn opt(value: &Option<String>) -> Value {
-    value.as_ref().map_or(Value::Null, |v| json!(v))
-}
-
-/// The scenario document for `period` (without usage), from what the store holds. With
-/// `tenant`, the hierarchy is narrowed to that tenant (and its partner and distributor).
-pub async fn scenario_document(
-    store: &dyn Store,
-    period: &str,
-    tenant: Option<&str>,
-) -> Result<Value> {
-    let platform = store.platform().await?.ok_or_else(|| {
-        StoreError::InvalidState(
-            "the Billing settings (platform currency, time zone, rounding) are not set".into(),
-        )
-    })?;
-    let mut tenants = store.tenants().await?;
-    let mut subscriptions = store.subscriptions().await?;
-    let mut partners = store.partners().await?;
-    let mut distributors = store.distributors().await?;
-    if let Some(only) = tenant {
-        tenants.retain(|t| t.id == only);
-        let Some(t) = tenants.first() else {
-            return Err(StoreError::NotFound {
-                kind: "tenant",
-                id: only.to_owned(),
-            });
-        };
-        subscriptions.retain(|s| s.tenant == only);
-        partners.retain(|p| p.id == t.partner);
-        let distributor = partners.first().map(|p| p.distributor.clone());
-        distributors.retain(|d| Some(&d.id) == distributor.as_ref());
-    }
-    Ok(json!({
-        "period": period,
-        "platform": platform_value(&platform),
-        "distributors": distributors.iter().map(|d| json!({
-            "id": d.id, "currency": opt(&d.currency),
-            "commission": d.commission.clone().unwrap_or(Value::Null),
-            "partner_commission": d.partner_commission.clone().unwrap_or(Value::Null),
-        })).collect::<Vec<_>>(),
-        "partners": partners.iter().map(|p| json!({
-            "id": p.id, "distributor": p.distributor, "currency": opt(&p.currency),
-            "commission": p.commission.clone().unwrap_or(Value::Null),
-        })).collect::<Vec<_>>(),
-        "tenants": tenants.iter().map(tenant_value).collect::<Vec<_>>(),
-        "subscriptions": subscriptions.iter().map(|s| json!({
-            "id": s.id, "tenant": s.tenant, "region": s.region,
-        })).collect::<Vec<_>>(),
-        "price_lists": store.price_lists().await?.iter().map(price_list_value).collect::<Vec<_>>(),
-        "fx_rates": store.fx_rates().await?.iter().map(|r| json!({
-            "from": r.from, "to": r.to, "rate": r.rate, "as_of": r.as_of,
-        })).collect::<Vec<_>>(),
-        "usage": [],
-    }))
-}
-
-fn platform_value(p: &PlatformRow) -> Value {
-    json!({
-        "currency": p.currency, "time_zone": p.time_zone,
-        "monthly_variable_pricing": p.monthly_variable_pricing, "rounding": p.rounding,
-    })
-}
-
-fn tenant_value(t: &TenantRow) -> Value {
-    json!({
-        "id": t.id, "partner": t.partner, "currency": opt(&t.currency),
-        "time_zone": opt(&t.time_zone), "tax_percent": opt(&t.tax_percent),
-    })
-}
-
-fn price_list_value(l: &PriceListRow) -> Value {
-    let mut scope = Map::new();
-    scope.insert(l.scope_kind.clone(), json!(l.scope_id));
-    json!({
-        "id": l.id, "scope": scope, "currency": l.currency,
-        "effective_from": l.effective_from, "effective_to": opt(&l.effective_to),
-        "items": l.items,
-    })
+/// Parses a stored or requested `YYYY-MM` period.
+fn period_of(text: &str) -> Result<Period> {
+    text.parse::<Period>()
+        .map_err(|e| StoreError::InvalidState(format!("period {text:?}: {e}")))
 }
 
 /// The usage window of a period: from the earliest local start to the latest local end
@@ -116,7 +53,7 @@ fn usage_window(scenario: &Scenario) -> (i64, i64) {
 }
 
 /// Feeds every stored usage row relevant to the scenario's period to `f`, page by page.
-async fn each_usage(
+pub(crate) async fn each_usage(
     store: &dyn Store,
     scenario: &Scenario,
     only: Option<&[String]>,
@@ -153,49 +90,10 @@ fn record(row: &UsageRow) -> UsageRecord<'_> {
     }
 }
 
-/// What a billing run did.
-#[derive(Debug)]
-pub struct BillReport {
-    /// The rating output of the period itself.
-    pub outcome: Outcome,
-    /// The §10 document written: the outcome plus adjustment lines for late usage of
-    /// already-issued periods (identical to the outcome when there are none).
-    pub document: Value,
-    /// Preview invoices written (tenants with an issued invoice for the period keep it).
-    pub previews: usize,
-    /// Tenants skipped because their invoice for the period is already issued.
-    pub kept_issued: Vec<String>,
-}
-
-/// Rates `period` from stored data, for one tenant or all.
-async fn rate_period(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<Outcome> {
-    rate_edited(store, period, tenant, |_| {}).await
-}
-
-/// Rates `period` from stored data with the scenario document first changed by `edit`
-/// (a modelled price list, say), writing nothing: what the period would cost.
-pub async fn rate_what_if(
-    store: &dyn Store,
-    period: &str,
-    tenant: Option<&str>,
-    edit: impl FnOnce(&mut Value),
-) -> Result<Value> {
-    let outcome = rate_edited(store, period, tenant, edit).await?;
-    Ok(sj::outcome_to_value(&outcome))
-}
-
-async fn rate_edited(
-    store: &dyn Store,
-    period: &str,
-    tenant: Option<&str>,
-    edit: impl FnOnce(&mut Value),
-) -> Result<Outcome> {
-    let mut doc_value = scenario_document(store, period, tenant).await?;
-    edit(&mut doc_value);
-    let text = doc_value.to_string();
-    let doc = Document::parse(&text).map_err(read_error)?;
-    let scenario = doc.scenario();
-    let only: Option<Vec<String>> = tenant.map(|_| {
+/// Rates a validated scenario with its stored usage (only its own subscriptions' rows
+/// when it is narrowed).
+async fn rate_scenario(store: &dyn Store, scenario: &Scenario, narrowed: bool) -> Result<Outcome> {
+    let only: Option<Vec<String>> = narrowed.then(|| {
         scenario
             .hierarchy()
             .subscriptions()
@@ -211,71 +109,106 @@ async fn rate_edited(
     Ok(rater.finish()?)
 }
 
-/// Rates the period's stored usage and writes previews (replacing earlier previews of the
-/// period) and, for a full run, the period's commission summaries. A tenant whose earlier
-/// invoices are issued gets adjustment lines for usage that arrived after issue.
-pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<BillReport> {
-    let outcome = rate_period(store, period, tenant).await?;
-    let mut out = sj::outcome_to_value(&outcome);
-    let platform = store
-        .platform()
-        .await?
-        .ok_or_else(|| StoreError::InvalidState("the Billing settings are not set".into()))?;
-    let tenants = store.tenants().await?;
-    // Every invoice of the tenants billed, read once: it decides both which tenants keep
-    // an issued invoice for this period and what earlier periods need adjusting.
-    let history = store
-        .invoices(&InvoiceFilter {
-            tenant: tenant.map(str::to_owned),
-            ..InvoiceFilter::default()
-        })
-        .await?;
-    if let Some(invoices) = out["invoices"].as_array_mut() {
-        for invoice in invoices.iter_mut() {
-            let id = invoice["tenant"].as_str().unwrap_or_default().to_owned();
-            let tax = tenants
-                .iter()
-                .find(|t| t.id == id)
-                .and_then(|t| t.tax_percent.clone());
-            let own: Vec<&InvoiceRow> = history.iter().filter(|i| i.tenant == id).collect();
-            crate::adjustment::apply(
-                store,
-                period,
-                &id,
-                &own,
-                invoice,
-                &platform.rounding,
-                tax.as_deref(),
-            )
-            .await?;
-        }
-    }
+/// What a billing run did.
+#[derive(Debug)]
+pub struct BillReport {
+    /// The rating output of the period itself.
+    pub outcome: Outcome,
+    /// The §10 document written: the outcome plus adjustment lines for late usage of
+    /// already-issued periods (identical to the outcome when there are none).
+    pub document: Value,
+    /// Preview invoices written (tenants with an issued invoice for the period keep it).
+    pub previews: usize,
+    /// Tenants skipped because their invoice for the period is already issued.
+    pub kept_issued: Vec<String>,
+}
 
-    let issued: Vec<String> = history
+/// Rates `period` from stored data with the scenario document first changed by `edit`
+/// (a modelled price list, say), writing nothing: what the period would cost. This is
+/// the one path that still goes through a contract document, because what-if edits are
+/// expressed in the contract.
+pub async fn rate_what_if(
+    store: &dyn Store,
+    period: &str,
+    tenant: Option<&str>,
+    edit: impl FnOnce(&mut Value),
+) -> Result<Value> {
+    let mut doc_value = scenario_document(store, period, tenant).await?;
+    edit(&mut doc_value);
+    let text = doc_value.to_string();
+    let doc = Document::parse(&text).map_err(crate::contract::read_error)?;
+    let outcome = rate_scenario(store, doc.scenario(), tenant.is_some()).await?;
+    Ok(sj::outcome_to_value(&outcome))
+}
+
+/// Rates the period's stored usage and writes previews, for one tenant or all (see
+/// [`bill_selection`]).
+pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Result<BillReport> {
+    match tenant {
+        None => bill_selection(store, period, Selection::All).await,
+        Some(t) => bill_selection(store, period, Selection::Tenants(&[t.to_owned()])).await,
+    }
+}
+
+/// Rates `period` for `selection` from stored data and writes previews (replacing earlier
+/// previews of those tenants) and, for a full run, the period's commission summaries.
+/// Tenants whose earlier issued periods received usage after they were rated get
+/// adjustment lines on their preview.
+pub async fn bill_selection(
+    store: &dyn Store,
+    period: &str,
+    selection: Selection<'_>,
+) -> Result<BillReport> {
+    // The sequence first: every batch at or below it is in what is read next.
+    let usage_seq = store.usage_seq().await?;
+    let rows = Rows::read(store).await?;
+    let current = period_of(period)?;
+    let scenario = rows.scenario(current, selection)?;
+    let narrowed = matches!(selection, Selection::Tenants(_));
+    let outcome = rate_scenario(store, &scenario, narrowed).await?;
+
+    let history = billed_history(store, &outcome).await?;
+    let issued_now: HashSet<&str> = history
         .iter()
-        .filter(|i| i.period == period && i.status != InvoiceStatus::Preview)
-        .map(|i| i.tenant.clone())
+        .filter(|i| i.period == period)
+        .map(|i| i.tenant.as_str())
         .collect();
-    let invoices: Vec<InvoiceRow> = out["invoices"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|inv| !issued.iter().any(|t| inv["tenant"] == json!(t)))
-        .map(|inv| InvoiceRow {
-            id: 0,
-            period: period.to_owned(),
-            tenant: inv["tenant"].as_str().unwrap_or_default().to_owned(),
-            status: InvoiceStatus::Preview,
-            number: None,
-            issue_date: None,
-            due_date: None,
-            currency: inv["currency"].as_str().unwrap_or_default().to_owned(),
-            total: inv["total"].as_str().unwrap_or_default().to_owned(),
-            document: inv.clone(),
-        })
-        .collect();
-    let commissions: Option<Vec<CommissionRow>> = tenant.is_none().then(|| {
-        out["commissions"]
+    let mut late =
+        late_adjustments(store, &rows, &scenario, &outcome, &history, &issued_now).await?;
+
+    let mut document = sj::outcome_to_value(&outcome);
+    let mut previews = Vec::new();
+    let mut values = Vec::with_capacity(outcome.invoices.len());
+    for invoice in &outcome.invoices {
+        let id = invoice.tenant.as_str();
+        let adjusted = AdjustedInvoice::new(
+            invoice.clone(),
+            late.remove(id).unwrap_or_default(),
+            tax_of(&scenario, invoice),
+            scenario.platform().rounding,
+        )?;
+        let value = sj::adjusted_invoice_to_value(&adjusted);
+        if !issued_now.contains(id) {
+            previews.push(InvoiceRow {
+                id: 0,
+                period: period.to_owned(),
+                tenant: id.to_owned(),
+                status: InvoiceStatus::Preview,
+                number: None,
+                issue_date: None,
+                due_date: None,
+                currency: invoice.currency.code().to_owned(),
+                total: invoice.currency.format(adjusted.total),
+                usage_seq,
+                document: value.clone(),
+            });
+        }
+        values.push(value);
+    }
+    document["invoices"] = Value::Array(values);
+
+    let commissions: Option<Vec<CommissionRow>> = (!narrowed).then(|| {
+        document["commissions"]
             .as_array()
             .into_iter()
             .flatten()
@@ -294,284 +227,154 @@ pub async fn bill(store: &dyn Store, period: &str, tenant: Option<&str>) -> Resu
             })
             .collect()
     });
-    store
-        .replace_previews(period, tenant, &invoices, commissions.as_deref())
-        .await?;
-    Ok(BillReport {
-        previews: invoices.len(),
-        outcome,
-        document: out,
-        kept_issued: issued,
-    })
-}
-
-/// The invoice of `tenant` for `period` as the stored data rates it now (for
-/// adjustments).
-pub(crate) async fn rerate_invoice(store: &dyn Store, period: &str, tenant: &str) -> Result<Value> {
-    let outcome = rate_period(store, period, Some(tenant)).await?;
-    let out = sj::outcome_to_value(&outcome);
-    Ok(out["invoices"]
-        .as_array()
-        .and_then(|i| i.first().cloned())
-        .unwrap_or(Value::Null))
-}
-
-fn read_error(e: sj::ReadError) -> StoreError {
-    match e {
-        sj::ReadError::Invalid(invalid) => StoreError::Invalid(invalid),
-        other => StoreError::InvalidState(format!("stored data does not form a scenario: {other}")),
-    }
-}
-
-/// The scenario document equivalent to billing `period`: the stored hierarchy, pricing and
-/// FX, and exactly the usage rows a billing run would read. Rating it gives the same
-/// invoices as `bill`.
-pub async fn export_scenario(store: &dyn Store, period: &str) -> Result<Value> {
-    let mut doc_value = scenario_document(store, period, None).await?;
-    let text = doc_value.to_string();
-    let doc = Document::parse(&text).map_err(read_error)?;
-    let mut usage = Vec::new();
-    each_usage(store, doc.scenario(), None, |row| {
-        usage.push(json!({
-            "id": if row.synthetic { Value::Null } else { json!(row.id) },
-            "subscription": opt(&row.subscription), "meter": opt(&row.meter),
-            "sku": opt(&row.sku), "resource": opt(&row.resource),
-            "start": opt(&row.start), "end": opt(&row.end),
-            "quantity": opt(&row.quantity),
-        }));
-        if row.malformed {
-            // A field that was not text: an object in `resource` (which rating ignores)
-            // keeps the record malformed, so rating the export agrees with billing.
-            if let Some(last) = usage.last_mut() {
-                last["resource"] = json!({"malformed": true});
-            }
-        }
-        Ok(())
-    })
-    .await?;
-    doc_value["usage"] = Value::Array(usage);
-    Ok(doc_value)
-}
-
-/// A stable 64-bit FNV-1a hash, for synthetic ids that survive re-imports.
-fn fnv(parts: &[Option<&str>]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.unwrap_or("\u{0}").bytes().chain([0x1f]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
-}
-
-/// Gives id-less rows a synthetic id from their content and occurrence, so that
-/// re-importing the same source changes nothing while identical rows still all count.
-/// One `SyntheticIds` must see a whole source, batch after batch, in order.
-#[derive(Debug, Default)]
-pub struct SyntheticIds {
-    seen: HashMap<u64, u32>,
-}
-
-impl SyntheticIds {
-    /// Assigns ids to the id-less rows of the next batch.
-    pub fn assign(&mut self, rows: &mut [UsageRow]) {
-        assign_with(&mut self.seen, rows);
-    }
-}
-
-/// [`SyntheticIds`] for a source that is a single batch.
-pub fn assign_synthetic_ids(rows: &mut [UsageRow]) {
-    assign_with(&mut HashMap::new(), rows);
-}
-
-fn assign_with(seen: &mut HashMap<u64, u32>, rows: &mut [UsageRow]) {
-    for row in rows.iter_mut().filter(|r| r.synthetic) {
-        let h = fnv(&[
-            row.subscription.as_deref(),
-            row.meter.as_deref(),
-            row.sku.as_deref(),
-            row.resource.as_deref(),
-            row.start.as_deref(),
-            row.end.as_deref(),
-            row.quantity.as_deref(),
-        ]);
-        let n = seen.entry(h).or_insert(0);
-        *n += 1;
-        row.id = format!("~{h:016x}-{n}");
-    }
-}
-
-/// A usage row from a scenario's usage object.
-pub fn usage_row(raw: &sj::RawUsage<'_>) -> UsageRow {
-    usage_row_from_text(raw.text())
-}
-
-/// A usage row from a record's text (an id-less record gets its id from
-/// [`SyntheticIds`]).
-pub fn usage_row_from_text(t: sj::UsageText) -> UsageRow {
-    UsageRow {
-        synthetic: t.id.is_none(),
-        id: t.id.clone().unwrap_or_default(),
-        start_ns: t.start.as_deref().and_then(parse_instant),
-        end_ns: t.end.as_deref().and_then(parse_instant),
-        subscription: t.subscription,
-        meter: t.meter,
-        sku: t.sku,
-        resource: t.resource,
-        start: t.start,
-        end: t.end,
-        quantity: t.quantity,
-        malformed: t.malformed,
-    }
-}
-
-/// What an import stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImportReport {
-    /// Distributors, partners, tenants, subscriptions written.
-    pub nodes: usize,
-    /// Price lists written.
-    pub price_lists: usize,
-    /// FX rates added (rates already stored are not added twice).
-    pub fx_rates: usize,
-    /// The usage ingest.
-    pub usage: crate::IngestReport,
-}
-
-fn text(v: &Value) -> Option<String> {
-    match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    }
-}
-
-/// Loads a scenario document into the store: Billing settings, hierarchy, price lists, FX
-/// rates and usage (batch window: the scenario's period). The document is validated by
-/// the engine first; nothing is written if it is invalid.
-pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<ImportReport> {
-    let doc = Document::parse(text_doc).map_err(read_error)?;
-    let v: Value = serde_json::from_str(text_doc)
-        .map_err(|e| StoreError::InvalidState(format!("not JSON: {e}")))?;
-    let scenario = doc.scenario();
-    let p = &v["platform"];
-    store
-        .put_platform(&PlatformRow {
-            currency: scenario.platform().currency.code().to_owned(),
-            time_zone: scenario.platform().time_zone.name().to_owned(),
-            monthly_variable_pricing: scenario.platform().monthly_variable_pricing,
-            rounding: scenario.platform().rounding.name().to_owned(),
-            payment_terms_days: p["payment_terms_days"].as_i64().unwrap_or(30),
-        })
-        .await?;
-    let mut report = ImportReport::default();
-    let items = |key: &str| v[key].as_array().cloned().unwrap_or_default();
-    for d in items("distributors") {
-        store
-            .put_distributor(&crate::DistributorRow {
-                id: text(&d["id"]).unwrap_or_default(),
-                name: text(&d["name"])
-                    .or_else(|| text(&d["id"]))
-                    .unwrap_or_default(),
-                currency: text(&d["currency"]),
-                commission: (!d["commission"].is_null()).then(|| d["commission"].clone()),
-                partner_commission: (!d["partner_commission"].is_null())
-                    .then(|| d["partner_commission"].clone()),
-                details: json!({}),
-            })
-            .await?;
-        report.nodes += 1;
-    }
-    for x in items("partners") {
-        store
-            .put_partner(&crate::PartnerRow {
-                id: text(&x["id"]).unwrap_or_default(),
-                distributor: text(&x["distributor"]).unwrap_or_default(),
-                name: text(&x["name"])
-                    .or_else(|| text(&x["id"]))
-                    .unwrap_or_default(),
-                currency: text(&x["currency"]),
-                commission: (!x["commission"].is_null()).then(|| x["commission"].clone()),
-                details: json!({}),
-            })
-            .await?;
-        report.nodes += 1;
-    }
-    for t in items("tenants") {
-        store
-            .put_tenant(&TenantRow {
-                id: text(&t["id"]).unwrap_or_default(),
-                partner: text(&t["partner"]).unwrap_or_default(),
-                name: text(&t["name"])
-                    .or_else(|| text(&t["id"]))
-                    .unwrap_or_default(),
-                currency: text(&t["currency"]),
-                time_zone: text(&t["time_zone"]),
-                tax_percent: text(&t["tax_percent"]),
-                payment_terms_days: t["payment_terms_days"].as_i64(),
-                details: json!({}),
-            })
-            .await?;
-        report.nodes += 1;
-    }
-    for s in items("subscriptions") {
-        store
-            .put_subscription(&SubscriptionRow {
-                id: text(&s["id"]).unwrap_or_default(),
-                tenant: text(&s["tenant"]).unwrap_or_default(),
-                region: text(&s["region"]).unwrap_or_default(),
-                name: text(&s["name"])
-                    .or_else(|| text(&s["id"]))
-                    .unwrap_or_default(),
-                plan: None,
-                status: "active".to_owned(),
-            })
-            .await?;
-        report.nodes += 1;
-    }
-    for l in items("price_lists") {
-        let scope = l["scope"].as_object().and_then(|o| o.iter().next());
-        let (kind, id) = scope.map_or((String::new(), String::new()), |(k, v)| {
-            (k.clone(), text(v).unwrap_or_default())
-        });
-        store
-            .put_price_list(&PriceListRow {
-                id: text(&l["id"]).unwrap_or_default(),
-                scope_kind: kind,
-                scope_id: id,
-                currency: text(&l["currency"]).unwrap_or_default(),
-                effective_from: text(&l["effective_from"]).unwrap_or_default(),
-                effective_to: text(&l["effective_to"]),
-                items: l["items"].clone(),
-                name: None,
-                description: None,
-            })
-            .await?;
-        report.price_lists += 1;
-    }
-    let stored = store.fx_rates().await?;
-    for r in items("fx_rates") {
-        let row = FxRateRow {
-            from: text(&r["from"]).unwrap_or_default(),
-            to: text(&r["to"]).unwrap_or_default(),
-            rate: text(&r["rate"]).unwrap_or_default(),
-            as_of: text(&r["as_of"]).unwrap_or_default(),
-        };
-        if !stored.contains(&row) {
-            store.add_fx_rate(&row).await?;
-            report.fx_rates += 1;
-        }
-    }
-    let mut rows: Vec<UsageRow> = doc.usage().iter().map(usage_row).collect();
-    assign_synthetic_ids(&mut rows);
-    let period: Period = scenario.period();
-    let batch = UsageBatch {
-        source: "import-scenario".to_owned(),
-        window: period.bounds(scenario.platform().time_zone).nanos(),
+    let tenants: Option<Vec<String>> = match selection {
+        Selection::All => None,
+        Selection::Tenants(ids) => Some(ids.to_vec()),
     };
-    for chunk in rows.chunks(5000) {
-        report.usage += store.ingest_usage(&batch, chunk).await?;
+    let skipped = store
+        .replace_previews(
+            period,
+            tenants.as_deref(),
+            &previews,
+            commissions.as_deref(),
+        )
+        .await?;
+    let mut kept_issued: Vec<String> = issued_now.iter().map(|t| (*t).to_owned()).collect();
+    kept_issued.extend(skipped.iter().cloned());
+    kept_issued.sort();
+    kept_issued.dedup();
+    Ok(BillReport {
+        previews: previews.len() - skipped.len(),
+        outcome,
+        document,
+        kept_issued,
+    })
+}
+
+fn tax_of(scenario: &Scenario, invoice: &Invoice) -> stackbill_core::Decimal {
+    let h = scenario.hierarchy();
+    h.tenant_index(invoice.tenant.as_str())
+        .map(|i| h.tenants()[i].tax_percent)
+        .unwrap_or_default()
+}
+
+/// The issued and paid invoices of the tenants invoiced in `outcome`.
+async fn billed_history(store: &dyn Store, outcome: &Outcome) -> Result<Vec<InvoiceRow>> {
+    let tenants: HashSet<&str> = outcome.invoices.iter().map(|i| i.tenant.as_str()).collect();
+    let mut out = Vec::new();
+    for status in [InvoiceStatus::Issued, InvoiceStatus::Paid] {
+        let rows = store
+            .invoices(&InvoiceFilter {
+                status: Some(status),
+                ..InvoiceFilter::default()
+            })
+            .await?;
+        out.extend(
+            rows.into_iter()
+                .filter(|i| tenants.contains(i.tenant.as_str())),
+        );
     }
-    Ok(report)
+    Ok(out)
+}
+
+/// An issued period of one tenant: what was billed for it, and the newest usage sequence
+/// any of that billing was rated with.
+#[derive(Default)]
+struct Billed {
+    lines: Vec<BilledLine>,
+    seen: i64,
+}
+
+/// Adjustment lines, by tenant, for every earlier issued period that received usage after
+/// it was rated.
+async fn late_adjustments(
+    store: &dyn Store,
+    rows: &Rows,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    history: &[InvoiceRow],
+    issued_now: &HashSet<&str>,
+) -> Result<HashMap<String, Vec<Adjustment>>> {
+    let current = scenario.period();
+    // (tenant, corrected period) → what was billed for it.
+    let mut billed: BTreeMap<(String, Period), Billed> = BTreeMap::new();
+    for inv in history {
+        let own = period_of(&inv.period)?;
+        let lines = sj::read_billed_lines(&inv.document.to_string())?;
+        for line in lines {
+            let corrected = line.adjusts.unwrap_or(own);
+            if corrected >= current {
+                continue;
+            }
+            let entry = billed.entry((inv.tenant.clone(), corrected)).or_default();
+            entry.seen = entry.seen.max(inv.usage_seq);
+            entry.lines.push(line);
+        }
+        // An issued invoice without lines still fixes what its period saw.
+        if own < current {
+            let entry = billed.entry((inv.tenant.clone(), own)).or_default();
+            entry.seen = entry.seen.max(inv.usage_seq);
+        }
+    }
+    let invoiced: HashSet<&str> = outcome.invoices.iter().map(|i| i.tenant.as_str()).collect();
+    billed.retain(|(t, _), _| invoiced.contains(t.as_str()) && !issued_now.contains(t.as_str()));
+    let Some(oldest) = billed.values().map(|b| b.seen).min() else {
+        return Ok(HashMap::new());
+    };
+    let batches = store.batches_after(oldest).await?;
+    if batches.is_empty() {
+        return Ok(HashMap::new());
+    }
+
+    // Which (tenant, period) received usage after it was rated.
+    let h = scenario.hierarchy();
+    let mut stale: BTreeMap<Period, Vec<String>> = BTreeMap::new();
+    for ((tenant, p), b) in &billed {
+        let Some(ti) = h.tenant_index(tenant) else {
+            continue;
+        };
+        let window = p.bounds(scenario.tenant_terms(ti).time_zone).nanos();
+        let candidates: Vec<i64> = batches
+            .iter()
+            .filter(|s| s.seq > b.seen && s.touches(window))
+            .map(|s| s.id)
+            .collect();
+        if candidates.is_empty() {
+            continue;
+        }
+        let subscriptions: Vec<String> = rows
+            .subscriptions
+            .iter()
+            .filter(|s| &s.tenant == tenant)
+            .map(|s| s.id.clone())
+            .collect();
+        if store
+            .batches_have_usage_of(&candidates, &subscriptions)
+            .await?
+        {
+            stale.entry(*p).or_default().push(tenant.clone());
+        }
+    }
+
+    // One narrowed re-rating per stale period, for all the tenants it concerns.
+    let mut out: HashMap<String, Vec<Adjustment>> = HashMap::new();
+    for (p, tenants) in stale {
+        let earlier = rows.scenario(p, Selection::Tenants(&tenants))?;
+        let now = rate_scenario(store, &earlier, true).await?;
+        for tenant in tenants {
+            let lines = now
+                .invoices
+                .iter()
+                .find(|i| i.tenant.as_str() == tenant)
+                .map(|i| i.lines.as_slice())
+                .unwrap_or_default();
+            let was = billed
+                .get(&(tenant.clone(), p))
+                .map(|b| b.lines.as_slice())
+                .unwrap_or_default();
+            let found = adjustments(p, was, lines)?;
+            out.entry(tenant).or_default().extend(found);
+        }
+    }
+    Ok(out)
 }

@@ -1,11 +1,13 @@
 //! The repository interface every StackBill store implements, defined once and free of
 //! I/O: what is persisted (hierarchy, pricing, FX, usage, invoices, commissions, audit) and
-//! the operations on it. `billing` turns stored data into the engine's input and its
-//! output back into stored invoices; `conformance` is the test suite every store passes.
+//! the operations on it. `assemble` turns stored rows into the engine's typed input;
+//! `billing` rates periods from it and writes invoices; `contract` bridges to scenario
+//! files; `conformance` is the test suite every store passes.
 
-mod adjustment;
+mod assemble;
 pub mod billing;
 pub mod conformance;
+mod contract;
 mod error;
 mod records;
 
@@ -72,16 +74,31 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<UsageRow>>;
     /// Number of stored usage rows.
     async fn usage_count(&self) -> Result<u64>;
+    /// The usage sequence: every batch committed so far has a sequence ≤ it. Read it
+    /// before reading usage, and a batch with a higher sequence is one the run may not
+    /// have seen.
+    async fn usage_seq(&self) -> Result<i64>;
+    /// Committed batches with a sequence above `after`, by sequence.
+    async fn batches_after(&self, after: i64) -> Result<Vec<BatchSpan>>;
+    /// Whether any row of `batches` belongs to one of `subscriptions`.
+    async fn batches_have_usage_of(
+        &self,
+        batches: &[i64],
+        subscriptions: &[String],
+    ) -> Result<bool>;
 
-    /// Replaces the preview invoices of `period` (for `tenant`, or all tenants) and, when
-    /// `commissions` is given, the period's commission summaries, in one transaction.
+    /// Replaces the preview invoices of `period` (for `tenants`, or all tenants) and, when
+    /// `commissions` is given, the period's commission summaries, in one transaction. A
+    /// tenant whose invoice for the period is issued (or paid) by then gets no preview:
+    /// the database holds at most one invoice that is not void per (tenant, period).
+    /// Returns the tenants skipped for that reason.
     async fn replace_previews(
         &self,
         period: &str,
-        tenant: Option<&str>,
+        tenants: Option<&[String]>,
         invoices: &[InvoiceRow],
         commissions: Option<&[CommissionRow]>,
-    ) -> Result<()>;
+    ) -> Result<Vec<String>>;
     /// Invoices matching `filter`, by (period, tenant, id).
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>>;
     /// One invoice by id (`NotFound` when there is none).

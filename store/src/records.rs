@@ -271,6 +271,9 @@ pub struct InvoiceRow {
     pub currency: String,
     /// Exact total text.
     pub total: String,
+    /// The usage sequence the invoice was rated with: batches with a higher sequence
+    /// arrived after it, and only they can make an issued period need adjusting.
+    pub usage_seq: i64,
     /// The invoice object of the §10 output (lines, subtotal, tax, total).
     pub document: Value,
 }
@@ -453,4 +456,27 @@ pub struct JobRow {
     pub progress: i64,
     /// Last message.
     pub message: String,
+}
+
+/// A committed usage batch, as late-usage detection sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSpan {
+    /// The batch.
+    pub id: i64,
+    /// Its commit sequence (see [`crate::Store::usage_seq`]).
+    pub seq: i64,
+    /// The reported window, Unix nanoseconds `[start, end)`.
+    pub window: (i64, i64),
+    /// The earliest and latest parsed start of its rows, when any row has one.
+    pub starts: Option<(i64, i64)>,
+}
+
+impl BatchSpan {
+    /// Whether a billing run of the usage window `[from, to)` reads any row of this batch
+    /// (rows starting in it, or every row when the reported window overlaps it).
+    pub fn touches(&self, (from, to): (i64, i64)) -> bool {
+        let window = self.window.0 < to && self.window.1 > from;
+        let starts = self.starts.is_some_and(|(lo, hi)| lo < to && hi >= from);
+        window || starts
+    }
 }

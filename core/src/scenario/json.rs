@@ -35,6 +35,12 @@ use crate::tiers::{Band, BandField, TierMode, Tiers};
 use crate::usage::{UsageRecord, parse_instant};
 use crate::{Error, Scenario, ScenarioInput};
 
+mod fragment;
+
+pub use fragment::{
+    adjusted_invoice_to_value, read_billed_lines, read_commission_plan, read_price_items,
+};
+
 type Raw<'a> = Option<&'a RawValue>;
 
 #[derive(Deserialize)]

@@ -289,3 +289,37 @@ proptest! {
         prop_assert_eq!(rate(&shuffled), want);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A run narrowed to some tenants (a partner's, a distributor's or one tenant's run)
+    /// gives exactly the full run's invoices for those tenants, although other tenants
+    /// have their own price lists.
+    #[test]
+    fn narrowed_run_equals_the_full_run_for_those_tenants(doc in scenario(), mask in 0u8..8) {
+        use stackbill_core::hierarchy::TenantId;
+        use stackbill_core::{Rater, Scenario};
+        let text = doc.to_string();
+        let parsed = sj::Document::parse(&text).unwrap();
+        let full = parsed.rate().unwrap();
+        let keep = |t: &TenantId| {
+            let i: u32 = t.as_str()[1..].parse().unwrap();
+            mask & (1 << i) != 0
+        };
+        let narrowed = Scenario::new(parsed.scenario().to_input().narrowed(keep)).unwrap();
+        let mut rater = Rater::new(&narrowed);
+        for raw in parsed.usage() {
+            sj::with_record(raw, |r| {
+                let ours = r
+                    .subscription
+                    .is_some_and(|s| narrowed.hierarchy().subscription_index(s).is_some());
+                if ours { rater.push(r) } else { Ok(()) }
+            })
+            .unwrap();
+        }
+        let part = rater.finish().unwrap();
+        let want: Vec<_> = full.invoices.iter().filter(|i| keep(&i.tenant)).cloned().collect();
+        prop_assert_eq!(part.invoices, want);
+    }
+}

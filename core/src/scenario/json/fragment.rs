@@ -1,0 +1,203 @@
+//! Pieces of the contract read and written on their own: a price list's `items`, a
+//! commission plan, the lines of a stored invoice document, and an invoice carrying
+//! adjustment lines.
+//!
+//! Stores keep these fragments as contract JSON text; reading them here, with the same
+//! reader as whole scenarios, means a stored rate is parsed exactly as a scenario file's
+//! would be (number literals verbatim, every problem with its path).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Raw, RawItem, RawPlan, Reader, out_invoice, read_item};
+use crate::adjustment::{AdjustedInvoice, Adjustment, BilledLine};
+use crate::commission::CommissionPlan;
+use crate::error::{InvalidScenario, Problem};
+use crate::hierarchy::{PriceListId, SubscriptionId};
+use crate::invoice::LineKind;
+use crate::meter::MeterId;
+use crate::number::format_plain;
+use crate::period::Period;
+use crate::pricing::PriceItem;
+
+fn not_json(path: &str, e: &serde_json::Error) -> InvalidScenario {
+    InvalidScenario {
+        problems: vec![Problem::new(path, format!("not valid contract JSON: {e}"))],
+    }
+}
+
+fn finish<T>(r: Reader, value: Option<T>, path: &str) -> Result<T, InvalidScenario> {
+    match value {
+        Some(v) if r.problems.is_empty() => Ok(v),
+        _ if r.problems.is_empty() => Err(InvalidScenario {
+            problems: vec![Problem::new(path, "is invalid")],
+        }),
+        _ => Err(InvalidScenario {
+            problems: r.problems,
+        }),
+    }
+}
+
+/// Reads a price list's `items` array; problems are reported under `path`
+/// (e.g. `price_lists[ten-1-2026].items`).
+pub fn read_price_items(text: &str, path: &str) -> Result<Vec<PriceItem>, InvalidScenario> {
+    let raw: Vec<RawItem<'_>> = serde_json::from_str(text).map_err(|e| not_json(path, &e))?;
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
+    let mut items = Vec::with_capacity(raw.len());
+    for (i, it) in raw.iter().enumerate() {
+        if let Some(item) = read_item(&mut r, it, &format!("{path}[{i}]")) {
+            items.push(item);
+        }
+    }
+    finish(r, Some(items), path)
+}
+
+/// Reads a commission plan (`{"mode", "bands": [{from, to, percent}]}`).
+pub fn read_commission_plan(text: &str, path: &str) -> Result<CommissionPlan, InvalidScenario> {
+    let raw: RawPlan<'_> = serde_json::from_str(text).map_err(|e| not_json(path, &e))?;
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
+    let plan = r.tiers(&raw, path, "percent").map(CommissionPlan);
+    finish(r, plan, path)
+}
+
+#[derive(Deserialize)]
+struct RawLine<'a> {
+    #[serde(borrow)]
+    kind: Raw<'a>,
+    #[serde(borrow)]
+    of_kind: Raw<'a>,
+    #[serde(borrow)]
+    adjusts: Raw<'a>,
+    #[serde(borrow)]
+    subscription: Raw<'a>,
+    #[serde(borrow)]
+    meter: Raw<'a>,
+    #[serde(borrow)]
+    sku: Raw<'a>,
+    #[serde(borrow)]
+    price_list: Raw<'a>,
+    #[serde(borrow)]
+    quantity: Raw<'a>,
+    #[serde(borrow)]
+    amount: Raw<'a>,
+}
+
+#[derive(Deserialize)]
+struct RawDocument<'a> {
+    #[serde(borrow, default)]
+    lines: Vec<RawLine<'a>>,
+}
+
+fn line_kind(r: &mut Reader, raw: Raw<'_>, path: &str) -> Option<LineKind> {
+    match r.string(raw, path, true)?.as_ref() {
+        "charge" => Some(LineKind::Charge),
+        "credit" => Some(LineKind::Credit),
+        other => {
+            r.problem(path, format!("{other:?} is not a line kind"));
+            None
+        }
+    }
+}
+
+/// The lines of a stored invoice document (§10 invoice, possibly with adjustment lines),
+/// typed, for computing what has been billed.
+pub fn read_billed_lines(text: &str) -> Result<Vec<BilledLine>, InvalidScenario> {
+    let raw: RawDocument<'_> = serde_json::from_str(text).map_err(|e| not_json("lines", &e))?;
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
+    let mut lines = Vec::with_capacity(raw.lines.len());
+    for (i, l) in raw.lines.iter().enumerate() {
+        let p = format!("lines[{i}]");
+        let adjustment =
+            r.string(l.kind, &format!("{p}.kind"), true).as_deref() == Some("adjustment");
+        let (kind, adjusts) = if adjustment {
+            let kind = line_kind(&mut r, l.of_kind, &format!("{p}.of_kind"));
+            let adjusts = r
+                .string(l.adjusts, &format!("{p}.adjusts"), true)
+                .and_then(|s| match s.parse::<Period>() {
+                    Ok(period) => Some(period),
+                    Err(e) => {
+                        r.problem(&format!("{p}.adjusts"), e.to_string());
+                        None
+                    }
+                });
+            (kind, adjusts.map(Some))
+        } else {
+            (line_kind(&mut r, l.kind, &format!("{p}.kind")), Some(None))
+        };
+        let subscription = r.string(l.subscription, &format!("{p}.subscription"), false);
+        let meter = r.string(l.meter, &format!("{p}.meter"), true);
+        let sku = r.string(l.sku, &format!("{p}.sku"), false);
+        let price_list = r.string(l.price_list, &format!("{p}.price_list"), true);
+        let quantity = r.decimal(l.quantity, &format!("{p}.quantity"), false);
+        let amount = r.decimal(l.amount, &format!("{p}.amount"), true);
+        if let (Some(kind), Some(adjusts), Some(meter), Some(price_list), Some(amount)) =
+            (kind, adjusts, meter, price_list, amount)
+        {
+            lines.push(BilledLine {
+                kind,
+                adjusts,
+                subscription: subscription.map(SubscriptionId::new),
+                meter: MeterId::new(&meter),
+                sku: sku.map(|s| s.into_owned()),
+                price_list: PriceListId::new(price_list),
+                quantity,
+                amount,
+            });
+        }
+    }
+    finish(r, Some(lines), "lines")
+}
+
+#[derive(Serialize)]
+struct OutAdjustment {
+    kind: &'static str,
+    subscription: Option<String>,
+    meter: String,
+    sku: Option<String>,
+    quantity: Option<String>,
+    price_list: String,
+    unit_rate: Option<String>,
+    fx_rate: Option<String>,
+    amount: String,
+    adjusts: String,
+    of_kind: &'static str,
+}
+
+/// An invoice with its adjustment lines as the contract writes it: the §10 invoice whose
+/// `lines` end with the adjustment lines and whose totals cover them.
+pub fn adjusted_invoice_to_value(adjusted: &AdjustedInvoice) -> Value {
+    let c = adjusted.invoice.currency;
+    let mut value = serde_json::to_value(out_invoice(&adjusted.invoice)).unwrap_or(Value::Null);
+    if adjusted.adjustments.is_empty() {
+        return value;
+    }
+    let extra = adjusted.adjustments.iter().map(|a: &Adjustment| {
+        serde_json::to_value(OutAdjustment {
+            kind: "adjustment",
+            subscription: a.subscription.as_ref().map(ToString::to_string),
+            meter: a.meter.to_string(),
+            sku: a.sku.clone(),
+            quantity: a.quantity.map(format_plain),
+            price_list: a.price_list.to_string(),
+            unit_rate: None,
+            fx_rate: None,
+            amount: c.format(a.amount),
+            adjusts: a.adjusts.to_string(),
+            of_kind: a.of_kind.name(),
+        })
+        .unwrap_or(Value::Null)
+    });
+    if let Some(lines) = value.get_mut("lines").and_then(Value::as_array_mut) {
+        lines.extend(extra);
+    }
+    value["subtotal"] = Value::String(c.format(adjusted.subtotal));
+    value["tax"] = Value::String(c.format(adjusted.tax));
+    value["total"] = Value::String(c.format(adjusted.total));
+    value
+}
