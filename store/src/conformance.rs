@@ -13,6 +13,12 @@ use crate::{
     UsageBatch, UsageRow, UserRow,
 };
 
+mod billing_runs;
+
+pub use billing_runs::{
+    concurrent_bill_and_issue, narrowed_runs_equal_the_full_run, second_month_after_issue,
+};
+
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
 
@@ -761,6 +767,21 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn late_usage_adjustment() {
                 run(|s| Box::pin(c::late_usage_adjustment(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn narrowed_runs_equal_the_full_run() {
+                run(|s| Box::pin(c::narrowed_runs_equal_the_full_run(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn second_month_after_issue() {
+                run(|s| Box::pin(c::second_month_after_issue(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn concurrent_bill_and_issue() {
+                run(|s| Box::pin(c::concurrent_bill_and_issue(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

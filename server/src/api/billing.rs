@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use stackbill_core::period::Period;
 use stackbill_core::rbac::NodePath;
+use stackbill_store::billing::Selection;
 use stackbill_store::{InvoiceFilter, InvoiceRow, InvoiceStatus};
 use utoipa::ToSchema;
 
@@ -368,36 +369,31 @@ pub(crate) async fn generate(
         kept_issued: Vec::new(),
         unbilled: Vec::new(),
     };
-    let runs: Vec<Option<String>> = match &tenants {
-        None => vec![None],
-        Some(list) => list.iter().cloned().map(Some).collect(),
+    // One run for the whole selection: the store narrows it to those tenants (their own
+    // price lists, the shared region lists) and reads the period's usage once.
+    let selection = match &tenants {
+        None => Selection::All,
+        Some(list) => Selection::Tenants(list),
     };
-    let steps = runs.len().max(1);
-    for (done, tenant) in runs.iter().enumerate() {
-        match stackbill_store::billing::bill(store, &period, tenant.as_deref()).await {
-            Ok(report) => {
-                out.previews += report.previews;
-                out.kept_issued.extend(report.kept_issued);
-                if let Some(list) = report.document["unbilled"].as_array() {
-                    out.unbilled.extend(list.iter().cloned());
-                }
-            }
-            Err(e) => {
-                let message = format!("{period} {}: {e}", tenant.as_deref().unwrap_or("all"));
-                store
-                    .update_job(job, "failed", (done * 100 / steps) as i64, &message)
-                    .await?;
-                return Err(e.into());
+    match stackbill_store::billing::bill_selection(store, &period, selection).await {
+        Ok(report) => {
+            out.previews += report.previews;
+            out.kept_issued.extend(report.kept_issued);
+            if let Some(list) = report.document["unbilled"].as_array() {
+                out.unbilled.extend(list.iter().cloned());
             }
         }
-        store
-            .update_job(
-                job,
-                "running",
-                ((done + 1) * 100 / steps) as i64,
-                tenant.as_deref().unwrap_or("all tenants"),
-            )
-            .await?;
+        Err(e) => {
+            let scope = if tenants.is_some() {
+                "selected tenants"
+            } else {
+                "all"
+            };
+            store
+                .update_job(job, "failed", 0, &format!("{period} {scope}: {e}"))
+                .await?;
+            return Err(e.into());
+        }
     }
     store
         .update_job(

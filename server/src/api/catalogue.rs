@@ -279,33 +279,36 @@ async fn process_region(
     tenants.dedup();
     let store = state.store();
     let job = store.start_job("usage.process").await?;
-    let steps = (periods.len() * tenants.len()).max(1);
+    let steps = periods.len().max(1);
     let (mut done, mut previews, mut kept) = (0usize, 0usize, Vec::new());
     for period in &periods {
-        for tenant in &tenants {
-            match stackbill_store::billing::bill(store, period, Some(tenant)).await {
-                Ok(report) => {
-                    previews += report.previews;
-                    kept.extend(report.kept_issued);
-                }
-                Err(e) => {
-                    let message = format!("region {}: {period} {tenant}: {e}", region.id);
-                    store
-                        .update_job(job, "failed", progress(done, steps), &message)
-                        .await?;
-                    return Err(e.into());
-                }
-            }
-            done += 1;
-            store
-                .update_job(
-                    job,
-                    "running",
-                    progress(done, steps),
-                    &format!("region {}: {period} {tenant}", region.id),
-                )
-                .await?;
+        if tenants.is_empty() {
+            break;
         }
+        // One narrowed run per period for all the region's tenants.
+        let selection = stackbill_store::billing::Selection::Tenants(&tenants);
+        match stackbill_store::billing::bill_selection(store, period, selection).await {
+            Ok(report) => {
+                previews += report.previews;
+                kept.extend(report.kept_issued);
+            }
+            Err(e) => {
+                let message = format!("region {}: {period}: {e}", region.id);
+                store
+                    .update_job(job, "failed", progress(done, steps), &message)
+                    .await?;
+                return Err(e.into());
+            }
+        }
+        done += 1;
+        store
+            .update_job(
+                job,
+                "running",
+                progress(done, steps),
+                &format!("region {}: {period}", region.id),
+            )
+            .await?;
     }
     kept.sort();
     kept.dedup();

@@ -425,3 +425,57 @@ fn usage_import_is_idempotent_and_reports_counts() {
         "billing stored usage equals rating the file"
     );
 }
+
+/// A rate written as a JSON number with 20 significant digits is stored as written:
+/// `import-scenario` then `bill --json` prints exactly what `stackbill rate` prints, and
+/// the exported scenario carries the literal unchanged.
+#[test]
+fn number_literal_rates_survive_import_byte_for_byte() {
+    let dir = Scratch::new("literal");
+    let scenario = dir.path("literal.scenario.json");
+    let text = r#"{
+      "period": "2026-10",
+      "platform": {"currency": "AUD", "time_zone": "UTC"},
+      "distributors": [{"id": "d"}],
+      "partners": [{"id": "p", "distributor": "d"}],
+      "tenants": [{"id": "t", "partner": "p"}],
+      "subscriptions": [{"id": "s", "tenant": "t", "region": "r"}],
+      "price_lists": [{"id": "l", "scope": {"region": "r"}, "currency": "AUD",
+        "effective_from": "2026-01-01",
+        "items": [{"meter": "m", "rate": 0.12345678901234567891},
+                  {"meter": "n", "tiers": {"mode": "graduated", "bands": [
+                    {"from": 0, "to": 10, "rate": 1.0000000000000000001},
+                    {"from": 10, "to": null, "rate": 0.99999999999999999999}]}}]}],
+      "usage": [
+        {"id": "u1", "subscription": "s", "meter": "m", "start": "2026-10-01T00:00:00Z",
+         "end": "2026-10-01T01:00:00Z", "quantity": "1000000000"},
+        {"id": "u2", "subscription": "s", "meter": "n", "start": "2026-10-01T00:00:00Z",
+         "end": "2026-10-01T01:00:00Z", "quantity": "1000000000000"}]
+    }"#;
+    std::fs::write(&scenario, text).unwrap();
+    let scenario = scenario.as_str();
+    let db = format!("sqlite://{}", dir.path("literal.db"));
+    let imported = stackbill(&["import-scenario", scenario, "--database", &db], None);
+    assert_eq!(imported.status.code(), Some(0), "{imported:?}");
+    let billed = stackbill(
+        &["bill", "--period", "2026-10", "--json", "--database", &db],
+        None,
+    );
+    let rated = stackbill(&["rate", scenario, "--quiet"], None);
+    assert_eq!(rated.status.code(), Some(0), "{rated:?}");
+    let out = String::from_utf8_lossy(&rated.stdout);
+    assert!(out.contains("\"0.12345678901234567891\""), "{out}");
+    assert_eq!(billed.stdout, rated.stdout, "bill --json equals rate");
+    let exported = stackbill(
+        &["export-scenario", "--period", "2026-10", "--database", &db],
+        None,
+    );
+    let exported = String::from_utf8_lossy(&exported.stdout);
+    for literal in [
+        "0.12345678901234567891",
+        "1.0000000000000000001",
+        "0.99999999999999999999",
+    ] {
+        assert!(exported.contains(literal), "{literal} lost: {exported}");
+    }
+}

@@ -394,3 +394,39 @@ fn settings_show_the_platform_terms_an_import_wrote() {
         10
     );
 }
+
+/// A price list posted with a 20-significant-digit JSON number keeps it exactly: the
+/// stored list shows the literal, and the invoice's unit rate is that number, not the
+/// nearest double.
+#[test]
+fn number_literal_rates_survive_the_api() {
+    let server = Server::start(Db::Sqlite);
+    let admin = setup(&server);
+    let body: Value = serde_json::from_str(
+        r#"{"id": "t1-exact", "scope": {"tenant": "T1"}, "currency": "AUD",
+            "effectiveFrom": "2026-02-01",
+            "items": [{"meter": "cores", "rate": 0.12345678901234567891}]}"#,
+    )
+    .unwrap();
+    admin.ok("POST", "/api/v1/pricing", Some(body));
+    let (_, list) = admin.get("/api/v1/pricing/t1-exact");
+    assert!(
+        list.to_string().contains("0.12345678901234567891"),
+        "{list}"
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/usage",
+        Some(json!({"records": october_usage("exact-")})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    let invoices = admin.ok("GET", "/api/v1/billing/invoices?period=2026-10", None);
+    let text = invoices.to_string();
+    assert!(text.contains("\"0.12345678901234567891\""), "{text}");
+    // 96 core-hours at that rate: 11.85185174518518517536 → 11.85.
+    assert!(text.contains("\"11.85\""), "{text}");
+}
