@@ -19,6 +19,7 @@ pub fn fixture(tenants: usize, hours: u32) -> Fixture {
         tenants,
         meters: 25,
         hours,
+        first_hour: 0,
         seed: 1,
         duplicate_every: 0,
     };

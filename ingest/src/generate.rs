@@ -20,8 +20,11 @@ pub struct Config {
     pub tenants: usize,
     /// Meters per subscription (at most [`METERS`]`.len()`).
     pub meters: usize,
-    /// Hours of usage from the period start (UTC).
+    /// Hours of usage from the first hour on.
     pub hours: u32,
+    /// The first hour of usage relative to 2026-10-01T00:00Z; negative to start in
+    /// September, so that tenants in zones ahead of UTC get their whole local month.
+    pub first_hour: i32,
     /// Seed: the same seed gives the same bytes.
     pub seed: u64,
     /// Emit every n-th row a second time with a corrected quantity (a re-collected
@@ -35,6 +38,7 @@ impl Default for Config {
             tenants: 2000,
             meters: 25,
             hours: 730,
+            first_hour: 0,
             seed: 1,
             duplicate_every: 0,
         }
@@ -259,7 +263,7 @@ pub fn write_csv(
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
     let stamp = |h: u32| {
-        (start + Duration::hours(i64::from(h)))
+        (start + Duration::hours(i64::from(c.first_hour) + i64::from(h)))
             .format("%Y-%m-%dT%H:%M:%SZ")
             .to_string()
     };
@@ -412,6 +416,7 @@ mod tests {
             tenants: 3,
             meters: 26,
             hours: 2,
+            first_hour: 0,
             seed: 7,
             duplicate_every: 10,
         };

@@ -518,6 +518,7 @@ fn gen_usage(args: GenArgs) -> ExitCode {
         tenants: args.tenants,
         meters: args.meters,
         hours: args.hours,
+        first_hour: 0,
         seed: args.seed,
         duplicate_every: args.duplicate_every,
     };

@@ -96,6 +96,7 @@ fn files_in_every_format_equal_inline_usage() {
         tenants: 30,
         meters: 26,
         hours: 40,
+        first_hour: 0,
         seed: 11,
         duplicate_every: 7,
     };
@@ -142,6 +143,7 @@ fn split_and_shuffled_files_give_byte_identical_output() {
         tenants: 40,
         meters: 26,
         hours: 60,
+        first_hour: 0,
         seed: 5,
         duplicate_every: 0,
     };
@@ -194,6 +196,7 @@ fn repeated_ids_across_files_keep_the_last() {
         tenants: 12,
         meters: 26,
         hours: 30,
+        first_hour: 0,
         seed: 3,
         duplicate_every: 5,
     };

@@ -30,7 +30,10 @@ pub(crate) async fn load(state: &AppState) -> Result<(), String> {
     let config = generate::Config {
         tenants: TENANTS,
         meters: METERS,
-        hours: 31 * 24,
+        // From 2026-09-30T11:00Z (local midnight in Auckland) to 2026-11-01T00:00Z (in UTC):
+        // every tenant's whole local October, whatever its zone.
+        hours: 13 + 31 * 24,
+        first_hour: -13,
         seed: 2026,
         duplicate_every: 0,
     };
@@ -87,6 +90,17 @@ pub(crate) async fn load(state: &AppState) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let _ = std::fs::remove_file(&path);
+    // Keep each tenant's own local month, so the demo bills whole; then add one labelled
+    // example of each reason usage is not billed.
+    let windows = local_windows(&scenario);
+    rows.retain(|r| {
+        let window = r.subscription.as_deref().and_then(|s| windows.get(s));
+        match (window, r.start_ns) {
+            (Some(&(from, to)), Some(start)) => from <= start && start < to,
+            _ => true,
+        }
+    });
+    rows.extend(unbilled_examples(&scenario));
     SyntheticIds::default().assign(&mut rows);
     let total = rows.len();
     for chunk in rows.chunks(5000) {
@@ -108,4 +122,87 @@ pub(crate) async fn load(state: &AppState) -> Result<(), String> {
         generate::PERIOD
     );
     Ok(())
+}
+
+/// Each demo subscription's local October in Unix nanoseconds, from its tenant's zone.
+fn local_windows(scenario: &serde_json::Value) -> std::collections::HashMap<String, (i64, i64)> {
+    let period: stackbill_core::period::Period = generate::PERIOD
+        .parse()
+        .unwrap_or(stackbill_core::period::Period::PLACEHOLDER);
+    let zone_of = |tenant: &str| {
+        scenario["tenants"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|t| t["id"] == tenant)
+            .and_then(|t| t["time_zone"].as_str())
+            .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+            .unwrap_or(chrono_tz::Australia::Melbourne)
+    };
+    scenario["subscriptions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| {
+            let id = s["id"].as_str()?.to_owned();
+            let zone = zone_of(s["tenant"].as_str()?);
+            Some((id, period.bounds(zone).nanos()))
+        })
+        .collect()
+}
+
+/// One usage record for each reason billing reports usage unbilled, its id naming it.
+fn unbilled_examples(scenario: &serde_json::Value) -> Vec<stackbill_store::UsageRow> {
+    let subscription = scenario["subscriptions"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let meter = generate::METERS[0].0;
+    let row = |id: &str, sub: &str, meter: &str, start: &str, end: &str, quantity: &str| {
+        usage_row_from_text(stackbill_core::scenario::json::UsageText {
+            id: Some(id.to_owned()),
+            subscription: Some(sub.to_owned()),
+            meter: Some(meter.to_owned()),
+            sku: None,
+            resource: None,
+            start: Some(start.to_owned()),
+            end: Some(end.to_owned()),
+            quantity: Some(quantity.to_owned()),
+            malformed: false,
+        })
+    };
+    vec![
+        row(
+            "demo-example-unknown-subscription",
+            "00000000-0000-0000-0000-00000000dead",
+            meter,
+            "2026-10-15T01:00:00Z",
+            "2026-10-15T02:00:00Z",
+            "1",
+        ),
+        row(
+            "demo-example-invalid-usage",
+            &subscription,
+            meter,
+            "2026-10-15T01:00:00Z",
+            "2026-10-15T02:00:00Z",
+            "-1",
+        ),
+        row(
+            "demo-example-no-price",
+            &subscription,
+            "demo-unpriced-meter",
+            "2026-10-15T01:00:00Z",
+            "2026-10-15T02:00:00Z",
+            "1",
+        ),
+        row(
+            "demo-example-outside-period",
+            &subscription,
+            meter,
+            "2026-11-02T01:00:00Z",
+            "2026-11-02T02:00:00Z",
+            "1",
+        ),
+    ]
 }

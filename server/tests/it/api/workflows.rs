@@ -430,3 +430,39 @@ fn number_literal_rates_survive_the_api() {
     // 96 core-hours at that rate: 11.85185174518518517536 → 11.85.
     assert!(text.contains("\"11.85\""), "{text}");
 }
+
+/// The demo month bills whole: every tenant is invoiced, and the only unbilled usage is
+/// one labelled example of each reason.
+#[test]
+fn the_demo_bills_cleanly() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let generated = admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    assert_eq!(generated["previews"], 41, "{generated}");
+    let mut reasons: Vec<(String, u64)> = generated["unbilled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["reason"].as_str().unwrap().to_owned(),
+                u["records"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    reasons.sort();
+    assert_eq!(
+        reasons,
+        [
+            ("invalid_usage".to_owned(), 1),
+            ("no_price".to_owned(), 1),
+            ("outside_period".to_owned(), 1),
+            ("unknown_subscription".to_owned(), 1),
+        ],
+        "{generated}"
+    );
+}
