@@ -23,6 +23,62 @@ pub struct FxRate {
     pub as_of: NaiveDate,
 }
 
+impl FxRate {
+    /// Reads a published rate from its text fields (an administrator's entry, a CLI
+    /// argument), reporting each bad field by its contract name (`from`, `to`, `rate`,
+    /// `as_of`): ISO 4217 codes, two different currencies, an exact decimal > 0, and a
+    /// date `YYYY-MM-DD`.
+    pub fn parse(
+        from: &str,
+        to: &str,
+        rate: &str,
+        as_of: &str,
+    ) -> Result<FxRate, crate::InvalidScenario> {
+        use crate::Problem;
+        let mut problems = Vec::new();
+        let mut currency = |field: &str, code: &str| match Currency::from_code(code) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                problems.push(Problem::new(field, e.to_string()));
+                None
+            }
+        };
+        let (from, to) = (currency("from", from), currency("to", to));
+        if from.is_some() && from == to {
+            problems.push(Problem::new("to", "must differ from `from`"));
+        }
+        let rate = match crate::number::parse_decimal(rate) {
+            Ok(r) if r > Decimal::ZERO => Some(r),
+            Ok(_) => {
+                problems.push(Problem::new("rate", "must be > 0"));
+                None
+            }
+            Err(e) => {
+                problems.push(Problem::new("rate", e.to_string()));
+                None
+            }
+        };
+        let date = NaiveDate::parse_from_str(as_of, "%Y-%m-%d")
+            .ok()
+            .filter(|_| as_of.len() == 10);
+        if date.is_none() {
+            problems.push(Problem::new(
+                "as_of",
+                format!("{as_of:?} is not a date of the form YYYY-MM-DD"),
+            ));
+        }
+        match (from, to, rate, date) {
+            (Some(from), Some(to), Some(rate), Some(as_of)) if problems.is_empty() => Ok(FxRate {
+                from,
+                to,
+                rate,
+                as_of,
+            }),
+            _ => Err(crate::InvalidScenario { problems }),
+        }
+    }
+}
+
 /// How one currency becomes another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conversion {
@@ -115,6 +171,28 @@ mod tests {
     }
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn a_published_rate_is_read_field_by_field() {
+        let ok = FxRate::parse("USD", "AUD", "1.531200000000000000001", "2026-10-31");
+        assert_eq!(
+            ok.map(|r| r.rate.to_string()).ok().as_deref(),
+            Some("1.531200000000000000001")
+        );
+        let bad = FxRate::parse("usd", "USD", "0", "2026-10-1")
+            .err()
+            .map(|e| e.problems);
+        let paths: Vec<String> = bad
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| p.path)
+            .collect();
+        assert_eq!(paths, ["from", "rate", "as_of"]);
+        let same = FxRate::parse("AUD", "AUD", "1", "2026-10-01")
+            .err()
+            .map(|e| e.problems);
+        assert_eq!(same.unwrap_or_default()[0].path, "to");
     }
 
     #[test]

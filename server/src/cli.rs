@@ -48,6 +48,9 @@ enum Command {
     /// Usage stored in a database.
     #[command(subcommand)]
     Usage(UsageCommand),
+    /// FX rates billing converts with: list, publish, withdraw.
+    #[command(subcommand)]
+    Fx(FxCommand),
     /// Bill a period from a database: write preview invoices (replacing earlier previews of
     /// the period) and commission summaries.
     Bill {
@@ -128,6 +131,41 @@ enum UsageCommand {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum FxCommand {
+    /// Print every published rate as JSON (`from`, `to`, `rate`, `as_of`), oldest first.
+    List {
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Publish a rate: one FROM is RATE TO from --as-of on.
+    Add {
+        /// ISO 4217 code converted from.
+        from: String,
+        /// ISO 4217 code converted to.
+        to: String,
+        /// Exact decimal > 0.
+        rate: String,
+        /// First day in force, YYYY-MM-DD.
+        #[arg(long)]
+        as_of: String,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
+    /// Withdraw the rate of FROM to TO published as of --as-of.
+    Delete {
+        /// ISO 4217 code converted from.
+        from: String,
+        /// ISO 4217 code converted to.
+        to: String,
+        /// The day it was published for, YYYY-MM-DD.
+        #[arg(long)]
+        as_of: String,
         #[command(flatten)]
         database: DatabaseArg,
     },
@@ -246,6 +284,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 }
             })
         }
+        Command::Fx(command) => block_on(fx(command)),
         Command::Bill {
             period,
             tenant,
@@ -511,6 +550,36 @@ fn write_rejects(path: &Path, ingest: &stackbill_ingest::Ingest<'_>) -> std::io:
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+async fn fx(command: FxCommand) -> ExitCode {
+    let result = match command {
+        FxCommand::List { database } => crate::stored::fx_list(&database.url())
+            .await
+            .map(|rows| Some(serde_json::Value::Array(rows))),
+        FxCommand::Add {
+            from,
+            to,
+            rate,
+            as_of,
+            database,
+        } => crate::stored::fx_add(&database.url(), &from, &to, &rate, &as_of)
+            .await
+            .map(|()| None),
+        FxCommand::Delete {
+            from,
+            to,
+            as_of,
+            database,
+        } => crate::stored::fx_delete(&database.url(), &from, &to, &as_of)
+            .await
+            .map(|()| None),
+    };
+    match result {
+        Ok(Some(document)) => print_json(&document),
+        Ok(None) => ExitCode::SUCCESS,
+        Err(e) => store_failure(&e),
+    }
 }
 
 fn gen_usage(args: GenArgs) -> ExitCode {

@@ -1,5 +1,5 @@
 //! The subcommands that work on a database: `migrate`, `import-scenario`, `usage import`,
-//! `bill` and `export-scenario`. They translate arguments and results; the work is done by
+//! `fx`, `bill` and `export-scenario`. They translate arguments and results; the work is done by
 //! `stackbill-store` and the store crates.
 
 use std::path::Path;
@@ -179,4 +179,59 @@ pub(crate) async fn export_scenario(
 ) -> Result<serde_json::Value, StoreError> {
     let store = open(url).await?;
     billing::export_scenario(&store, period).await
+}
+
+/// Every published FX rate, oldest first, as contract objects.
+pub(crate) async fn fx_list(url: &str) -> Result<Vec<serde_json::Value>, StoreError> {
+    let store = open_migrated(url).await?;
+    Ok(store
+        .fx_rates()
+        .await?
+        .into_iter()
+        .map(|r| serde_json::json!({"from": r.from, "to": r.to, "rate": r.rate, "as_of": r.as_of}))
+        .collect())
+}
+
+/// Publishes a rate after the core's checks; a rate for the same pair and day must be
+/// withdrawn first.
+pub(crate) async fn fx_add(
+    url: &str,
+    from: &str,
+    to: &str,
+    rate: &str,
+    as_of: &str,
+) -> Result<(), StoreError> {
+    let parsed = stackbill_core::fx::FxRate::parse(from, to, rate, as_of)?;
+    let store = open_migrated(url).await?;
+    let row = stackbill_store::FxRateRow {
+        from: parsed.from.code().to_owned(),
+        to: parsed.to.code().to_owned(),
+        rate: rate.to_owned(),
+        as_of: as_of.to_owned(),
+    };
+    let rates = store.fx_rates().await?;
+    if rates
+        .iter()
+        .any(|r| r.from == row.from && r.to == row.to && r.as_of == row.as_of)
+    {
+        return Err(StoreError::Conflict {
+            kind: "fx rate",
+            id: format!("{}/{}/{}", row.from, row.to, row.as_of),
+            field: "as_of",
+        });
+    }
+    store.add_fx_rate(&row).await
+}
+
+/// Withdraws the rate of a pair as of a day.
+pub(crate) async fn fx_delete(
+    url: &str,
+    from: &str,
+    to: &str,
+    as_of: &str,
+) -> Result<(), StoreError> {
+    let store = open_migrated(url).await?;
+    store
+        .delete_fx_rate(&from.to_ascii_uppercase(), &to.to_ascii_uppercase(), as_of)
+        .await
 }

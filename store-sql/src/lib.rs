@@ -724,6 +724,24 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn delete_fx_rate(&self, from: &str, to: &str, as_of: &str) -> Result<()> {
+        let done =
+            sqlx::query("DELETE FROM fx_rates WHERE from_ccy = ? AND to_ccy = ? AND as_of = ?")
+                .bind(from.to_owned())
+                .bind(to.to_owned())
+                .bind(as_of.to_owned())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| self.classify(e))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound {
+                kind: "fx rate",
+                id: format!("{from}/{to}/{as_of}"),
+            });
+        }
+        Ok(())
+    }
+
     async fn fx_rates(&self) -> Result<Vec<FxRateRow>> {
         self.list(
             "SELECT from_ccy, to_ccy, rate_text, as_of FROM fx_rates ORDER BY seq",

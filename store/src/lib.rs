@@ -55,6 +55,10 @@ pub trait Store: Send + Sync {
     async fn add_fx_rate(&self, row: &FxRateRow) -> Result<()>;
     /// All FX rates in the order they were added.
     async fn fx_rates(&self) -> Result<Vec<FxRateRow>>;
+    /// Deletes the rates published for (from, to) as of a date (`NotFound` when none):
+    /// how an administrator withdraws a wrong rate before the period is billed. Issued
+    /// invoices keep the rate they show.
+    async fn delete_fx_rate(&self, from: &str, to: &str, as_of: &str) -> Result<()>;
 
     /// Ingests a batch of usage rows idempotently on their ids, recording the batch and
     /// its reported window. A row whose id exists with the same content is a duplicate;

@@ -9,6 +9,7 @@ mod catalogue;
 mod contract;
 pub(crate) mod demo;
 mod federated;
+mod fx;
 mod hierarchy;
 mod ops;
 mod people;
@@ -385,6 +386,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(people::ops());
     all.extend(catalogue::ops());
     all.extend(pricing::ops());
+    all.extend(fx::ops());
     all.extend(usage::ops());
     all.extend(billing::ops());
     all.extend(system::ops());

@@ -479,3 +479,84 @@ fn number_literal_rates_survive_import_byte_for_byte() {
         assert!(exported.contains(literal), "{literal} lost: {exported}");
     }
 }
+
+/// `stackbill fx` publishes, lists and withdraws rates, refusing bad fields by name.
+#[test]
+fn fx_rates_from_the_command_line() {
+    let dir = Scratch::new("fx");
+    let db = format!("sqlite://{}", dir.path("fx.db"));
+    let added = stackbill(
+        &[
+            "fx",
+            "add",
+            "USD",
+            "AUD",
+            "1.5312",
+            "--as-of",
+            "2026-10-31",
+            "--database",
+            &db,
+        ],
+        None,
+    );
+    assert_eq!(added.status.code(), Some(0), "{added:?}");
+    let bad = stackbill(
+        &[
+            "fx",
+            "add",
+            "USD",
+            "AUD",
+            "0",
+            "--as-of",
+            "2026-10-31",
+            "--database",
+            &db,
+        ],
+        None,
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("\"rate\""),
+        "{bad:?}"
+    );
+    let again = stackbill(
+        &[
+            "fx",
+            "add",
+            "USD",
+            "AUD",
+            "1.6",
+            "--as-of",
+            "2026-10-31",
+            "--database",
+            &db,
+        ],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(2), "one rate per pair and day");
+    let listed = stackbill(&["fx", "list", "--database", &db], None);
+    let rows: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"from": "USD", "to": "AUD", "rate": "1.5312", "as_of": "2026-10-31"}])
+    );
+    let deleted = stackbill(
+        &[
+            "fx",
+            "delete",
+            "usd",
+            "aud",
+            "--as-of",
+            "2026-10-31",
+            "--database",
+            &db,
+        ],
+        None,
+    );
+    assert_eq!(deleted.status.code(), Some(0), "{deleted:?}");
+    let listed = stackbill(&["fx", "list", "--database", &db], None);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&listed.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}

@@ -381,6 +381,26 @@ fn endpoints() -> Vec<(&'static str, Kind, Rule, Request)> {
             },
         ),
         (
+            "list fx rates",
+            Kind::Platform,
+            Rule::Can(A::ReadPricing),
+            |_, _| ("GET", "/api/v1/fx-rates".into(), None),
+        ),
+        (
+            "publish an fx rate",
+            Kind::Platform,
+            Rule::Can(A::ManagePricing),
+            |_, n| {
+                (
+                    "POST",
+                    "/api/v1/fx-rates".into(),
+                    Some(
+                        json!({"from": "USD", "to": "AUD", "rate": "1.5", "asOf": format!("2026-01-{:02}", 1 + n % 28)}),
+                    ),
+                )
+            },
+        ),
+        (
             "read plans",
             Kind::Platform,
             Rule::Can(A::ReadPlans),

@@ -466,3 +466,57 @@ fn the_demo_bills_cleanly() {
         "{generated}"
     );
 }
+
+/// A month that cannot be billed for want of an FX rate is fixed through the API: the
+/// administrator publishes the rate (checked field by field, one per pair and day) and
+/// bills again; a wrong rate is withdrawn.
+#[test]
+fn fx_rates_are_administered() {
+    let server = Server::start(Db::Sqlite);
+    let admin = setup(&server);
+    admin.ok(
+        "POST",
+        "/api/v1/tenants",
+        Some(json!({"id": "T2", "partnerId": "P1", "name": "Kiwi", "currency": "NZD"})),
+    );
+    let (status, answer) = admin.post("/api/v1/billing/generate", json!({"period": "2026-10"}));
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer.to_string().contains("no FX rate from NZD to AUD"),
+        "{answer}"
+    );
+
+    let (status, answer) = admin.post(
+        "/api/v1/fx-rates",
+        json!({"from": "nzd", "to": "NZD", "rate": "-1", "asOf": "2026-10-3"}),
+    );
+    assert_eq!(status, 400, "{answer}");
+    assert_eq!(fields(&answer), ["from", "rate", "asOf"], "{answer}");
+    let rate: Value = serde_json::from_str(
+        r#"{"from": "NZD", "to": "AUD", "rate": 0.90120000000000000001, "asOf": "2026-10-01"}"#,
+    )
+    .unwrap();
+    let added = admin.ok("POST", "/api/v1/fx-rates", Some(rate.clone()));
+    assert_eq!(added["rate"], "0.90120000000000000001");
+    assert_eq!(
+        admin.post("/api/v1/fx-rates", rate).0,
+        409,
+        "one rate per pair and day"
+    );
+    let list = admin.ok("GET", "/api/v1/fx-rates", None);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+
+    admin.ok("DELETE", "/api/v1/fx-rates/NZD/AUD/2026-10-01", None);
+    assert_eq!(admin.delete("/api/v1/fx-rates/NZD/AUD/2026-10-01").0, 404);
+    assert_eq!(admin.ok("GET", "/api/v1/fx-rates", None), json!([]));
+    let audit = admin.ok("GET", "/api/v1/audit", None).to_string();
+    assert!(
+        audit.contains("fx.create") && audit.contains("fx.delete"),
+        "{audit}"
+    );
+}
