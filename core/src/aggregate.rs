@@ -22,6 +22,8 @@ use crate::usage::UsageRecord;
 /// order of their names, which is the output order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnbilledReason {
+    /// The record starts on or after its subscription's `ends_on` (cancelled or closed).
+    InactiveSubscription,
     /// A record with a negative quantity, `end` ≤ `start`, or a malformed field.
     InvalidUsage,
     /// The aggregate's price list currency has no FX rate to the tenant's currency.
@@ -38,6 +40,7 @@ impl UnbilledReason {
     /// The contract spelling.
     pub fn name(self) -> &'static str {
         match self {
+            Self::InactiveSubscription => "inactive_subscription",
             Self::InvalidUsage => "invalid_usage",
             Self::NoFxRate => "no_fx_rate",
             Self::NoPrice => "no_price",
@@ -276,7 +279,12 @@ impl<'s> Partial<'s> {
                     let (from, to) = self.scenario.tenant_terms[tenant].nanos;
                     // A valid record has a start.
                     let start = record.start.unwrap_or(i64::MIN);
-                    (start < from || start >= to).then_some(UnbilledReason::OutsidePeriod)
+                    if start < from || start >= to {
+                        Some(UnbilledReason::OutsidePeriod)
+                    } else {
+                        (start >= self.scenario.subscription_end[si])
+                            .then_some(UnbilledReason::InactiveSubscription)
+                    }
                 }
             }
         };

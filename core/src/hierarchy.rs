@@ -140,6 +140,10 @@ pub struct Subscription {
     pub tenant: TenantId,
     /// The region its usage comes from (and whose price lists apply last).
     pub region: RegionId,
+    /// The first day it is no longer billed (a cancelled or closed subscription): usage
+    /// starting at or after local midnight of that day, in its tenant's zone, is reported
+    /// unbilled as `inactive_subscription`. `None` while it is billed.
+    pub ends_on: Option<chrono::NaiveDate>,
 }
 
 /// The validated hierarchy with index look-ups.

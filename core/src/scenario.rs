@@ -72,6 +72,9 @@ pub struct Scenario {
     pub(crate) sub_scopes: Vec<[PriceScope; 3]>,
     pub(crate) partner_currency: Vec<Currency>,
     pub(crate) distributor_currency: Vec<Currency>,
+    /// For each subscription, the Unix nanosecond from which it is not billed
+    /// (`i64::MAX` while it has no end).
+    pub(crate) subscription_end: Vec<i64>,
 }
 
 /// Hours in a month when monthly variable pricing is off.
@@ -319,6 +322,21 @@ impl Scenario {
             return Err(InvalidScenario { problems });
         }
         let book = book.unwrap_or_default();
+        let subscription_end = subscriptions
+            .iter()
+            .zip(&subscription_parent)
+            .map(|(s, &t)| match s.ends_on {
+                None => i64::MAX,
+                Some(day) => {
+                    let zone = tenant_terms
+                        .get(t)
+                        .map_or(platform.time_zone, |t| t.time_zone);
+                    crate::period::local_midnight(zone, day)
+                        .timestamp_nanos_opt()
+                        .unwrap_or(i64::MAX)
+                }
+            })
+            .collect();
         let sub_scopes = subscriptions
             .iter()
             .map(|s| {
@@ -352,6 +370,7 @@ impl Scenario {
             sub_scopes,
             partner_currency,
             distributor_currency,
+            subscription_end,
         })
     }
 

@@ -35,3 +35,7 @@ UPDATE usage_batches b LEFT JOIN (
   ) r ON r.batch_id = b.id
   SET b.seq = b.id, b.min_start_ns = r.lo, b.max_start_ns = r.hi;
 INSERT INTO usage_counter (id, value) SELECT 1, COALESCE(MAX(id), 0) FROM usage_batches;
+
+-- A cancelled or closed subscription is billed until this day (exclusive, local to its
+-- tenant); usage after it is reported unbilled as inactive_subscription.
+ALTER TABLE subscriptions ADD COLUMN ends_on CHAR(10) NULL;

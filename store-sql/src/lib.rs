@@ -477,13 +477,21 @@ impl Store for SqlStore {
             unique: "id",
             id: &s.id,
             parent: Some(("subscription", "tenants", "tenant", &s.tenant)),
-            columns: &["tenant_id", "region_id", "name", "plan_id", "status"],
+            columns: &[
+                "tenant_id",
+                "region_id",
+                "name",
+                "plan_id",
+                "status",
+                "ends_on",
+            ],
             values: vec![
                 Param::text(&s.tenant),
                 Param::text(&s.region),
                 Param::text(&s.name),
                 Param::Text(s.plan.clone()),
                 Param::text(&s.status),
+                Param::Text(s.ends_on.clone()),
             ],
         })
         .await
@@ -535,7 +543,7 @@ impl Store for SqlStore {
 
     async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
         self.list(
-            "SELECT id, tenant_id, region_id, name, plan_id, status FROM subscriptions ORDER BY id",
+            "SELECT id, tenant_id, region_id, name, plan_id, status, ends_on FROM subscriptions ORDER BY id",
             |r| {
                 Ok(SubscriptionRow {
                     id: get_s(r, "id")?,
@@ -544,6 +552,7 @@ impl Store for SqlStore {
                     name: get_s(r, "name")?,
                     plan: get_os(r, "plan_id")?,
                     status: get_s(r, "status")?,
+                    ends_on: get_os(r, "ends_on")?,
                 })
             },
         )

@@ -37,3 +37,7 @@ CREATE INDEX ix_batch_seq ON usage_batches (seq);
 -- The usage sequence an invoice was rated with; 0 (before this migration) means unknown,
 -- so every later batch counts as late for it (a re-rating that finds no change is free).
 ALTER TABLE invoices ADD COLUMN usage_seq INTEGER NOT NULL DEFAULT 0;
+
+-- A cancelled or closed subscription is billed until this day (exclusive, local to its
+-- tenant); usage after it is reported unbilled as inactive_subscription.
+ALTER TABLE subscriptions ADD COLUMN ends_on TEXT NULL;

@@ -192,6 +192,11 @@ impl Rows {
                 id: SubscriptionId::new(&s.id),
                 tenant: TenantId::new(&s.tenant),
                 region: RegionId::new(&s.region),
+                ends_on: c.date(
+                    Owner::Tenant(s.tenant.clone()),
+                    &format!("subscriptions[{}].ends_on", s.id),
+                    s.ends_on.as_deref(),
+                ),
             })
             .collect();
         let price_lists = self

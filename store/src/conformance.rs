@@ -76,6 +76,7 @@ pub fn case_files() -> Vec<(&'static str, &'static str, &'static str)> {
             "partner-without-tenants",
             scenario!("partner-without-tenants"),
         ),
+        ("subscription-ends", scenario!("subscription-ends")),
     ];
     v.into_iter().map(|(n, (s, e))| (n, s, e)).collect()
 }

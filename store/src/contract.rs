@@ -63,7 +63,7 @@ pub async fn scenario_document(
         })).collect::<Vec<_>>(),
         "tenants": tenants.iter().map(tenant_value).collect::<Vec<_>>(),
         "subscriptions": subscriptions.iter().map(|s| json!({
-            "id": s.id, "tenant": s.tenant, "region": s.region,
+            "id": s.id, "tenant": s.tenant, "region": s.region, "ends_on": opt(&s.ends_on),
         })).collect::<Vec<_>>(),
         "price_lists": store.price_lists().await?.iter()
             .filter(|l| tenant.is_none() || match l.scope_kind.as_str() {
@@ -312,7 +312,13 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
                     .or_else(|| text(&s["id"]))
                     .unwrap_or_default(),
                 plan: None,
-                status: "active".to_owned(),
+                status: if s["ends_on"].is_string() {
+                    "cancelled"
+                } else {
+                    "active"
+                }
+                .to_owned(),
+                ends_on: text(&s["ends_on"]),
             })
             .await?;
         report.nodes += 1;

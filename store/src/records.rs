@@ -89,6 +89,8 @@ pub struct SubscriptionRow {
     pub plan: Option<String>,
     /// `active`, `suspended`, `cancelled`.
     pub status: String,
+    /// `YYYY-MM-DD`: the first day it is no longer billed (set when cancelled).
+    pub ends_on: Option<String>,
 }
 
 /// A hierarchy node kind, for deletes.

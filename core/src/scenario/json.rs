@@ -143,6 +143,8 @@ struct RawSubscription<'a> {
     tenant: Raw<'a>,
     #[serde(borrow)]
     region: Raw<'a>,
+    #[serde(borrow)]
+    ends_on: Raw<'a>,
 }
 
 #[derive(Deserialize)]
@@ -774,6 +776,7 @@ fn read_input(raw: &RawScenario<'_>) -> (Input, Reader) {
                 id: SubscriptionId::new(r.id(s.id, &format!("{p}.id"))),
                 tenant: TenantId::new(r.id(s.tenant, &format!("{p}.tenant"))),
                 region: RegionId::new(r.id(s.region, &format!("{p}.region"))),
+                ends_on: r.date(s.ends_on, &format!("{p}.ends_on"), false),
             }
         })
         .collect();

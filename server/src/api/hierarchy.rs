@@ -316,9 +316,18 @@ pub(crate) struct SubscriptionIn {
     /// Linked plan.
     #[serde(default)]
     plan_id: Option<String>,
-    /// `active` (default), `suspended` or `cancelled`.
+    /// `active` (default), `suspended` or `cancelled`. A suspended subscription is still
+    /// billed (its resources still exist on the stamp); a cancelled one is billed up to
+    /// `endsOn`.
     #[serde(default)]
     status: Option<String>,
+    /// `YYYY-MM-DD`, the first day not billed: usage from local midnight of that day (the
+    /// tenant's zone) on is reported unbilled as `inactive_subscription`. Defaults to
+    /// today (UTC) when a subscription is cancelled without one; cleared when it becomes
+    /// active or suspended again without one.
+    #[serde(default)]
+    #[schema(format = Date)]
+    ends_on: Option<String>,
 }
 
 /// A subscription.
@@ -331,6 +340,9 @@ pub(crate) struct Subscription {
     name: String,
     plan_id: Option<String>,
     status: String,
+    /// The first day not billed, when cancelled.
+    #[schema(format = Date)]
+    ends_on: Option<String>,
 }
 
 impl From<&SubscriptionRow> for Subscription {
@@ -342,6 +354,7 @@ impl From<&SubscriptionRow> for Subscription {
             name: r.name.clone(),
             plan_id: r.plan.clone(),
             status: r.status.clone(),
+            ends_on: r.ends_on.clone(),
         }
     }
 }
@@ -936,6 +949,24 @@ async fn subscription_fields(
             "must be active, suspended or cancelled",
         ));
     }
+    let ends_on = match body.ends_on {
+        Some(day) => {
+            let ok = day.len() == 10 && chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_ok();
+            if !ok {
+                return Err(ApiError::field("endsOn", "must be a date YYYY-MM-DD"));
+            }
+            Some(day)
+        }
+        None if status == "cancelled" => base.ends_on.clone().or_else(|| {
+            Some(
+                chrono::Utc::now()
+                    .date_naive()
+                    .format("%Y-%m-%d")
+                    .to_string(),
+            )
+        }),
+        None => None,
+    };
     let regions = state.store().regions().await?;
     let region = regions
         .iter()
@@ -959,6 +990,7 @@ async fn subscription_fields(
         name: valid_name("name", &body.name)?,
         plan,
         status,
+        ends_on,
         ..base
     })
 }
@@ -982,6 +1014,7 @@ async fn create_subscription(
         name: String::new(),
         plan: None,
         status: String::new(),
+        ends_on: None,
     };
     let row = subscription_fields(&state, body, base).await?;
     state.store().put_subscription(&row).await?;

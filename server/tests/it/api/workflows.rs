@@ -520,3 +520,63 @@ fn fx_rates_are_administered() {
         "{audit}"
     );
 }
+
+/// Suspended subscriptions are billed; a cancelled one is billed up to its end date and
+/// its later usage is reported, not dropped, as `inactive_subscription`.
+#[test]
+fn a_cancelled_subscription_is_billed_up_to_its_end() {
+    let server = Server::start(Db::Sqlite);
+    let admin = setup(&server);
+    admin.ok(
+        "POST",
+        "/api/v1/usage",
+        Some(json!({"records": october_usage("end-")})),
+    );
+    let subscription = |status: &str, ends_on: Option<&str>| {
+        let mut body = json!({"tenantId": "T1", "regionId": "mel1", "name": "S", "status": status});
+        if let Some(day) = ends_on {
+            body["endsOn"] = json!(day);
+        }
+        admin.ok("PUT", "/api/v1/subscriptions/s1", Some(body))
+    };
+    assert_eq!(subscription("suspended", None)["endsOn"], Value::Null);
+    let generated = admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    assert_eq!(
+        generated["unbilled"],
+        json!([]),
+        "suspended is still billed"
+    );
+
+    // Melbourne is UTC+11 on 10 October: local midnight of the 11th is 13:00Z on the
+    // 10th, so the last 11 of the 24 usage hours are after the end.
+    let cancelled = subscription("cancelled", Some("2026-10-11"));
+    assert_eq!(cancelled["endsOn"], "2026-10-11");
+    let generated = admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    let records: u64 = generated["unbilled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["reason"] == "inactive_subscription")
+        .map(|u| u["records"].as_u64().unwrap())
+        .sum();
+    assert_eq!(records, 22, "{generated}");
+    let (status, answer) = admin.send(
+        "PUT",
+        "/api/v1/subscriptions/s1",
+        Some(json!({"tenantId": "T1", "regionId": "mel1", "name": "S", "status": "cancelled", "endsOn": "11/10/2026"})),
+    );
+    assert_eq!((status, fields(&answer)), (400, vec!["endsOn".to_owned()]));
+    assert_eq!(
+        subscription("active", None)["endsOn"],
+        Value::Null,
+        "reactivated"
+    );
+}
