@@ -71,54 +71,70 @@ namespace StackBill
     public sealed class RatingResult
     {
         private readonly string json;
+        private readonly object parsing = new object();
+        private bool parsed;
+        private string period;
+        private ReadOnlyCollection<Invoice> invoices;
+        private ReadOnlyCollection<Commission> commissions;
+        private ReadOnlyCollection<UnbilledUsage> unbilled;
 
         internal RatingResult(string json)
         {
             this.json = json;
-            var doc = (Dictionary<string, object>)Json.Parse(json);
-            Period = (string)doc["period"];
-            var invoices = new List<Invoice>();
-            foreach (Dictionary<string, object> i in Items(doc, "invoices")) invoices.Add(ReadInvoice(i));
-            Invoices = invoices.AsReadOnly();
-            var commissions = new List<Commission>();
-            foreach (Dictionary<string, object> c in Items(doc, "commissions"))
+        }
+
+        /// <summary>Builds the typed views on first use: ToJson() alone never pays for them.</summary>
+        private void Parse()
+        {
+            lock (parsing)
             {
-                string kind = c.ContainsKey("distributor") ? "distributor" : "partner";
-                commissions.Add(new Commission
+                if (parsed) return;
+                var doc = (Dictionary<string, object>)Json.Parse(json);
+                period = (string)doc["period"];
+                var invoiceList = new List<Invoice>();
+                foreach (Dictionary<string, object> i in Items(doc, "invoices")) invoiceList.Add(ReadInvoice(i));
+                invoices = invoiceList.AsReadOnly();
+                var commissionList = new List<Commission>();
+                foreach (Dictionary<string, object> c in Items(doc, "commissions"))
                 {
-                    PartyKind = kind,
-                    Party = (string)c[kind],
-                    Currency = (string)c["currency"],
-                    Base = Money(c["base"]),
-                    Amount = Money(c["amount"]),
-                    Plan = (string)c["plan"],
-                });
-            }
-            Commissions = commissions.AsReadOnly();
-            var unbilled = new List<UnbilledUsage>();
-            foreach (Dictionary<string, object> u in Items(doc, "unbilled"))
-            {
-                unbilled.Add(new UnbilledUsage
+                    string kind = c.ContainsKey("distributor") ? "distributor" : "partner";
+                    commissionList.Add(new Commission
+                    {
+                        PartyKind = kind,
+                        Party = (string)c[kind],
+                        Currency = (string)c["currency"],
+                        Base = Money(c["base"]),
+                        Amount = Money(c["amount"]),
+                        Plan = (string)c["plan"],
+                    });
+                }
+                commissions = commissionList.AsReadOnly();
+                var unbilledList = new List<UnbilledUsage>();
+                foreach (Dictionary<string, object> u in Items(doc, "unbilled"))
                 {
-                    Reason = (string)u["reason"],
-                    Subscription = u["subscription"] as string,
-                    Meter = u["meter"] as string,
-                    Sku = u["sku"] as string,
-                    Quantity = Money(u["quantity"]),
-                    Records = long.Parse(((JsonNumber)u["records"]).Text, CultureInfo.InvariantCulture),
-                });
+                    unbilledList.Add(new UnbilledUsage
+                    {
+                        Reason = (string)u["reason"],
+                        Subscription = u["subscription"] as string,
+                        Meter = u["meter"] as string,
+                        Sku = u["sku"] as string,
+                        Quantity = Money(u["quantity"]),
+                        Records = long.Parse(((JsonNumber)u["records"]).Text, CultureInfo.InvariantCulture),
+                    });
+                }
+                unbilled = unbilledList.AsReadOnly();
+                parsed = true;
             }
-            Unbilled = unbilled.AsReadOnly();
         }
 
         /// <summary>The billed month, <c>YYYY-MM</c>.</summary>
-        public string Period { get; private set; }
+        public string Period { get { Parse(); return period; } }
         /// <summary>One invoice per tenant, ordered by tenant id.</summary>
-        public ReadOnlyCollection<Invoice> Invoices { get; private set; }
+        public ReadOnlyCollection<Invoice> Invoices { get { Parse(); return invoices; } }
         /// <summary>Distributors then partners, each by id.</summary>
-        public ReadOnlyCollection<Commission> Commissions { get; private set; }
+        public ReadOnlyCollection<Commission> Commissions { get { Parse(); return commissions; } }
         /// <summary>Everything not billed, with its reason.</summary>
-        public ReadOnlyCollection<UnbilledUsage> Unbilled { get; private set; }
+        public ReadOnlyCollection<UnbilledUsage> Unbilled { get { Parse(); return unbilled; } }
 
         /// <summary>The output document of billing-semantics §10, exactly as the CLI prints it.</summary>
         public string ToJson() { return json; }

@@ -79,8 +79,9 @@ pub struct Rating {
 
 impl Rating {
     pub(crate) fn new(outcome: &Outcome) -> Self {
+        // One value, printed as `json::outcome_to_string` prints it (what the CLI writes).
         let doc = json::outcome_to_value(outcome);
-        let text = json::outcome_to_string(outcome);
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         Self { text, doc }
     }
 }
