@@ -223,10 +223,11 @@ impl<'s> Partial<'s> {
             key ^= head ^ tail.rotate_left(29);
         }
         let slot = (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as usize % SLOTS;
-        if let Some((spelling, m)) = self.meter_cache.get(slot) {
-            if **spelling == *raw && *m != NONE {
-                return *m;
-            }
+        if let Some((spelling, m)) = self.meter_cache.get(slot)
+            && **spelling == *raw
+            && *m != NONE
+        {
+            return *m;
         }
         let m = match self.meter_spelling.get(raw) {
             Some(&m) => m,
@@ -311,10 +312,11 @@ impl<'s> Partial<'s> {
 
     fn recent_bucket(&mut self, sub: u32, meter: u32, sku: u32) -> u32 {
         let (s, m) = (sub as usize, meter as usize);
-        if let Some(&(k, b)) = self.recent.get(s).and_then(|row| row.get(m)) {
-            if k == sku && b != NONE {
-                return b;
-            }
+        if let Some(&(k, b)) = self.recent.get(s).and_then(|row| row.get(m))
+            && k == sku
+            && b != NONE
+        {
+            return b;
         }
         let b = self.billable_bucket((sub, meter, sku));
         if self.recent.len() <= s {

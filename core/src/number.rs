@@ -109,7 +109,7 @@ pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     let _ = digits;
     let mut scale = fraction_digits - exponent;
     // Trailing zeros carry no value; drop them while the scale is too large.
-    while scale > i64::from(MAX_SCALE) && mantissa != 0 && mantissa % 10 == 0 {
+    while scale > i64::from(MAX_SCALE) && mantissa != 0 && mantissa.is_multiple_of(10) {
         mantissa /= 10;
         scale -= 1;
     }

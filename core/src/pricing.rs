@@ -259,10 +259,10 @@ impl PriceBook {
                 continue;
             };
             let items = &self.items[list];
-            if let Some(sku) = sku {
-                if let Some(&item) = items.get(&(meter.clone(), Some(sku.to_owned()))) {
-                    return Some(PriceRef { list, item });
-                }
+            if let Some(sku) = sku
+                && let Some(&item) = items.get(&(meter.clone(), Some(sku.to_owned())))
+            {
+                return Some(PriceRef { list, item });
             }
             if let Some(&item) = items.get(&(meter.clone(), None)) {
                 return Some(PriceRef { list, item });

@@ -333,6 +333,47 @@ impl Default for Governance {
     }
 }
 
+impl Governance {
+    /// Every switch's wire name (its field name), in declaration order.
+    pub const SWITCHES: [&'static str; 11] = [
+        "partner_tenant_self_provisioning",
+        "distributor_tenant_self_provisioning",
+        "tenant_subscription_self_provisioning",
+        "partner_subscription_provisioning",
+        "distributor_subscription_provisioning",
+        "tenant_user_self_provisioning",
+        "partner_user_self_provisioning",
+        "distributor_user_self_provisioning",
+        "calculator_tenants",
+        "calculator_partners",
+        "calculator_distributors",
+    ];
+
+    /// The switch named `name` (one of [`Governance::SWITCHES`]), to read or set it.
+    pub fn switch_mut(&mut self, name: &str) -> Option<&mut bool> {
+        Some(match name {
+            "partner_tenant_self_provisioning" => &mut self.partner_tenant_self_provisioning,
+            "distributor_tenant_self_provisioning" => {
+                &mut self.distributor_tenant_self_provisioning
+            }
+            "tenant_subscription_self_provisioning" => {
+                &mut self.tenant_subscription_self_provisioning
+            }
+            "partner_subscription_provisioning" => &mut self.partner_subscription_provisioning,
+            "distributor_subscription_provisioning" => {
+                &mut self.distributor_subscription_provisioning
+            }
+            "tenant_user_self_provisioning" => &mut self.tenant_user_self_provisioning,
+            "partner_user_self_provisioning" => &mut self.partner_user_self_provisioning,
+            "distributor_user_self_provisioning" => &mut self.distributor_user_self_provisioning,
+            "calculator_tenants" => &mut self.calculator_tenants,
+            "calculator_partners" => &mut self.calculator_partners,
+            "calculator_distributors" => &mut self.calculator_distributors,
+            _ => return None,
+        })
+    }
+}
+
 /// Verbs on hierarchy nodes. What a verb means follows from the target's level: `Update`
 /// on a partner node edits the partner, `Create` on a tenant node adds a subscription.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -425,6 +466,45 @@ impl Action {
         Action::ReadAudit,
         Action::ReadJobs,
     ];
+
+    /// The wire name, the variant in snake_case (`manage_billing`): what the bindings and
+    /// the API accept.
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::ReadUsers => "read_users",
+            Action::CreateUser => "create_user",
+            Action::ManageUsers => "manage_users",
+            Action::AssignRoles => "assign_roles",
+            Action::ReadUsage => "read_usage",
+            Action::IngestUsage => "ingest_usage",
+            Action::ProcessUsage => "process_usage",
+            Action::ReadBilling => "read_billing",
+            Action::ManageBilling => "manage_billing",
+            Action::ReadCommissions => "read_commissions",
+            Action::GenerateCommissions => "generate_commissions",
+            Action::ManageCommissionRates => "manage_commission_rates",
+            Action::ReadPricing => "read_pricing",
+            Action::ManagePricing => "manage_pricing",
+            Action::UseEstimator => "use_estimator",
+            Action::ReadPlans => "read_plans",
+            Action::ManagePlans => "manage_plans",
+            Action::ReadRegions => "read_regions",
+            Action::ManageRegions => "manage_regions",
+            Action::ReadSettings => "read_settings",
+            Action::ManageSettings => "manage_settings",
+            Action::ReadAudit => "read_audit",
+            Action::ReadJobs => "read_jobs",
+        }
+    }
+
+    /// Parses a wire name (exact, snake_case).
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
 }
 
 /// Whether `action` means anything on a node of `level` (a subscription has no children;

@@ -198,13 +198,13 @@ impl Scenario {
                     format!("unknown {} {:?}", list.scope.kind(), list.scope.id()),
                 ));
             }
-            if let Some(to) = list.effective_to {
-                if to <= list.effective_from {
-                    problems.push(Problem::new(
-                        format!("price_lists[{li}].effective_to"),
-                        "must be after effective_from",
-                    ));
-                }
+            if let Some(to) = list.effective_to
+                && to <= list.effective_from
+            {
+                problems.push(Problem::new(
+                    format!("price_lists[{li}].effective_to"),
+                    "must be after effective_from",
+                ));
             }
             for (ii, item) in list.items.iter().enumerate() {
                 match &item.rate {

@@ -60,10 +60,10 @@ impl Fingerprints {
             loop {
                 let mut best: Option<(usize, u64)> = None;
                 for (k, part) in parts.iter().enumerate() {
-                    if let Some(&v) = part.get(at[k]) {
-                        if best.is_none_or(|(_, b)| v < b) {
-                            best = Some((k, v));
-                        }
+                    if let Some(&v) = part.get(at[k])
+                        && best.is_none_or(|(_, b)| v < b)
+                    {
+                        best = Some((k, v));
                     }
                 }
                 let Some((k, v)) = best else { break };

@@ -199,7 +199,7 @@ fn quantity(c: &Config, t: usize, m: usize, h: u32, out: &mut String) {
         Kind::Capacity => write!(out, "{}.{:02}", 1 + x % 2048, (x >> 20) % 100),
         Kind::Transactions => write!(out, "0.{:04}", x % 10_000),
         Kind::Transfer => {
-            if x % 4 == 0 {
+            if x.is_multiple_of(4) {
                 write!(
                     out,
                     "{}.{:014}e-{:02}",
@@ -282,12 +282,12 @@ pub fn write_csv(
                 out.write_all(q.as_bytes())?;
                 out.write_all(b"\n")?;
                 n += 1;
-                if c.duplicate_every > 0 && n % c.duplicate_every == 0 {
+                if c.duplicate_every > 0 && n.is_multiple_of(c.duplicate_every) {
                     // A re-collected record: same id, corrected quantity; the last wins.
                     out.write_all(line.as_bytes())?;
                     out.write_all(b"0.5\n")?;
                 }
-                if n % 65_536 == 0 {
+                if n.is_multiple_of(65_536) {
                     progress(n);
                 }
             }

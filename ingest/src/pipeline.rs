@@ -187,11 +187,11 @@ impl<'s> Worker<'s> {
                 }
             }
             Mode::Collect(repeated) => {
-                if let Some(id) = record.id {
-                    if repeated.contains(&fingerprint(id)) {
-                        self.matches
-                            .push((source, line, OwnedRecord::of(id, record)));
-                    }
+                if let Some(id) = record.id
+                    && repeated.contains(&fingerprint(id))
+                {
+                    self.matches
+                        .push((source, line, OwnedRecord::of(id, record)));
                 }
             }
         }

@@ -511,10 +511,10 @@ fn rate(args: RateArgs) -> ExitCode {
             }
         };
     bar.finish();
-    if let Some(path) = &args.rejects {
-        if let Err(e) = write_rejects(path, &ingest) {
-            return fail(format!("cannot write {}: {e}", path.display()));
-        }
+    if let Some(path) = &args.rejects
+        && let Err(e) = write_rejects(path, &ingest)
+    {
+        return fail(format!("cannot write {}: {e}", path.display()));
     }
     let (rows, rejected, superseded) = (ingest.rows, ingest.rejects.len(), ingest.superseded);
     let outcome = match rate_partial(doc.scenario(), ingest.partial) {

@@ -331,3 +331,30 @@ fn roles_are_granted_only_inside_scope_and_never_above_own_level() {
         assert!(can_grant(&admin, role, &at, &g), "{role:?}");
     }
 }
+
+#[test]
+fn action_and_switch_names_round_trip() {
+    let mut seen = std::collections::HashSet::new();
+    for a in Action::ALL {
+        assert_eq!(Action::from_name(a.name()), Some(a));
+        assert!(seen.insert(a.name()), "duplicate name {}", a.name());
+        assert!(a.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+    }
+    assert_eq!(Action::ManageBilling.name(), "manage_billing");
+    assert_eq!(Action::from_name("ManageBilling"), None);
+    // Each switch name reaches its own field: flipping one changes exactly that one.
+    let base = Governance::default();
+    let mut flipped = Vec::new();
+    for name in Governance::SWITCHES {
+        let mut g = base;
+        let slot = g.switch_mut(name).expect("every listed switch resolves");
+        *slot = !*slot;
+        assert_ne!(g, base, "{name}");
+        assert!(
+            !flipped.contains(&g),
+            "{name} flips the same field as another"
+        );
+        flipped.push(g);
+    }
+    assert!(Governance::default().switch_mut("nope").is_none());
+}
