@@ -25,6 +25,9 @@ namespace StackBill
         private static extern void sb_free(IntPtr s);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        private static extern UIntPtr sb_len(IntPtr s);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         private static extern int sb_rate(byte[] scenarioJson, byte[] usagePath, out IntPtr result);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
@@ -120,8 +123,11 @@ namespace StackBill
             if (p == IntPtr.Zero) return null;
             try
             {
-                int length = 0;
-                while (Marshal.ReadByte(p, length) != 0) length++;
+                // One native strlen and one copy: an 18 MB document byte by byte through
+                // Marshal.ReadByte costs more than rating it.
+                ulong size = sb_len(p).ToUInt64();
+                if (size > int.MaxValue) throw new StackBillException("StackBillError", "result of " + size + " bytes is too large for a .NET string");
+                int length = (int)size;
                 byte[] bytes = new byte[length];
                 Marshal.Copy(p, bytes, 0, length);
                 return Encoding.UTF8.GetString(bytes);

@@ -33,6 +33,13 @@ uint32_t sb_abi_version(void);
 // `s` must be null or a pointer written by this library and not yet freed.
 void sb_free(char *s);
 
+// The length in bytes of a string returned through `out` (without its NUL), so that a
+// caller can copy a large result in one go instead of scanning it byte by byte.
+//
+// # Safety
+// `s` must be null (length 0) or a pointer written by this library and not yet freed.
+uintptr_t sb_len(const char *s);
+
 // Rates a scenario document (JSON text) with the usage of an optional CSV/NDJSON file
 // (optionally `.gz`; null for none). `*out`: the §10 output document.
 //

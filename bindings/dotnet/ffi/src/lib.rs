@@ -53,6 +53,20 @@ pub unsafe extern "C" fn sb_free(s: *mut c_char) {
     }
 }
 
+/// The length in bytes of a string returned through `out` (without its NUL), so that a
+/// caller can copy a large result in one go instead of scanning it byte by byte.
+///
+/// # Safety
+/// `s` must be null (length 0) or a pointer written by this library and not yet freed.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn sb_len(s: *const c_char) -> usize {
+    if s.is_null() {
+        return 0;
+    }
+    // SAFETY: a live, NUL-terminated string of this library, by the contract.
+    unsafe { CStr::from_ptr(s) }.count_bytes()
+}
+
 /// Rates a scenario document (JSON text) with the usage of an optional CSV/NDJSON file
 /// (optionally `.gz`; null for none). `*out`: the §10 output document.
 ///

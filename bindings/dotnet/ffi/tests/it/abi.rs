@@ -6,7 +6,7 @@ use std::ptr;
 use serde_json::Value;
 use stackbill_ffi::{
     SB_ABI_VERSION, SB_ERROR, SB_NO_OUT, SB_OK, sb_abi_version, sb_can, sb_can_grant, sb_estimate,
-    sb_free, sb_increase_rate, sb_names, sb_rate,
+    sb_free, sb_increase_rate, sb_len, sb_names, sb_rate,
 };
 
 /// Takes ownership of `*out`, frees it through the ABI, and returns its text.
@@ -14,6 +14,8 @@ fn take(out: *mut c_char) -> String {
     assert!(!out.is_null());
     // SAFETY: `out` was just written by the library and is NUL-terminated.
     let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
+    // SAFETY: as above.
+    assert_eq!(unsafe { sb_len(out) }, text.len());
     // SAFETY: freed exactly once.
     unsafe { sb_free(out) };
     text
