@@ -202,12 +202,36 @@ fn can_grant(
     .map_err(|f| f.into_py_err(py))
 }
 
+/// The adjustment lines correcting `period` (core `adjustment`), as a JSON array: `now`
+/// is that period's §10 invoice as it rates today, `billed` each invoice that billed it
+/// as (its period, its stored document).
+#[pyfunction]
+fn adjustments_json(
+    py: Python<'_>,
+    period: &str,
+    now: &str,
+    billed: Vec<(String, String)>,
+) -> PyResult<String> {
+    error::guard(|| {
+        let pairs: Vec<(&str, &str)> = billed
+            .iter()
+            .map(|(p, d)| (p.as_str(), d.as_str()))
+            .collect();
+        let lines = json::adjustment_lines(period, now, &pairs)
+            .map_err(|invalid| Failure::from(json::ReadError::Invalid(invalid)))?;
+        let items: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        Ok(format!("[{}]", items.join(",")))
+    })
+    .map_err(|f| f.into_py_err(py))
+}
+
 #[pymodule]
 fn _stackbill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(rate_json, m)?)?;
     m.add_function(wrap_pyfunction!(can, m)?)?;
     m.add_function(wrap_pyfunction!(can_grant, m)?)?;
+    m.add_function(wrap_pyfunction!(adjustments_json, m)?)?;
     m.add(
         "ACTIONS",
         Action::ALL

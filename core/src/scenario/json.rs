@@ -38,7 +38,8 @@ use crate::{Error, Scenario, ScenarioInput};
 mod fragment;
 
 pub use fragment::{
-    adjusted_invoice_to_value, read_billed_lines, read_commission_plan, read_price_items,
+    adjusted_invoice_to_value, adjustment_lines, read_billed_lines, read_commission_plan,
+    read_price_items,
 };
 
 type Raw<'a> = Option<&'a RawValue>;

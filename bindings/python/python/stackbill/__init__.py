@@ -12,7 +12,7 @@ import json
 import os
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Optional, Union
+from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._stackbill import (
     ACTIONS,
@@ -26,15 +26,17 @@ from ._stackbill import (
     UnreadableInput,
     UsageFileError,
     __version__,
+    adjustments_json as _adjustments_json,
     can as _can,
     can_grant as _can_grant,
     rate_json as _rate_json,
 )
-from .result import Commission, Invoice, Line, Result, Unbilled
+from .result import Adjustment, Commission, Invoice, Line, Result, Unbilled
 
 __all__ = [
     "ACTIONS",
     "ROLES",
+    "Adjustment",
     "AmountOverflow",
     "Commission",
     "InvalidScenario",
@@ -49,6 +51,7 @@ __all__ = [
     "UnreadableInput",
     "UsageFileError",
     "__version__",
+    "adjustments",
     "can",
     "can_grant",
     "rate",
@@ -134,3 +137,23 @@ def can_grant(
 ) -> bool:
     """Whether ``role`` granted at ``at`` may grant role ``granted`` at node ``target``."""
     return _can_grant(role, dict(at), granted, dict(target), dict(governance) if governance else None)
+
+
+def _invoice_text(invoice: Union[Mapping[str, Any], str]) -> str:
+    return invoice if isinstance(invoice, str) else _dumps(invoice)
+
+
+def adjustments(
+    period: str,
+    now: Union[Mapping[str, Any], str],
+    billed: Iterable[Tuple[str, Union[Mapping[str, Any], str]]],
+) -> List[Adjustment]:
+    """The adjustment lines correcting the issued ``period`` (``YYYY-MM``) for usage that
+    arrived after it was billed, by the engine's rule: ``now`` is that period's invoice as
+    it rates today (an invoice of :meth:`Result.to_dict`, or its JSON); ``billed`` pairs
+    every invoice that billed the period with its own period — the issued invoice of
+    ``period`` itself, and later invoices whose adjustment lines name it. Lines that did
+    not change give no adjustment; amounts are in ``now``'s currency."""
+    pairs = [(p, _invoice_text(doc)) for p, doc in billed]
+    lines = json.loads(_adjustments_json(period, _invoice_text(now), pairs))
+    return [Adjustment.from_line(line) for line in lines]

@@ -33,6 +33,7 @@ def rate_json(
     usage_files: Optional[List[str]] = None,
     usage_lines: Optional[str] = None,
 ) -> str: ...
+def adjustments_json(period: str, now: str, billed: List[Tuple[str, str]]) -> str: ...
 def can(
     role_name: str,
     at: Dict[str, Optional[str]],

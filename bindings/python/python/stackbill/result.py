@@ -55,6 +55,34 @@ class Commission:
 
 
 @dataclass(frozen=True)
+class Adjustment:
+    """A correction of an issued period for usage that arrived after it was billed:
+    re-rated minus billed, for one (kind, subscription, meter, sku, price list)."""
+
+    adjusts: str
+    of_kind: str
+    subscription: Optional[str]
+    meter: str
+    sku: Optional[str]
+    quantity: Optional[Decimal]
+    price_list: str
+    amount: Decimal
+
+    @staticmethod
+    def from_line(line: Dict[str, Any]) -> "Adjustment":
+        return Adjustment(
+            adjusts=line["adjusts"],
+            of_kind=line["of_kind"],
+            subscription=line["subscription"],
+            meter=line["meter"],
+            sku=line["sku"],
+            quantity=_dec(line["quantity"]),
+            price_list=line["price_list"],
+            amount=Decimal(line["amount"]),
+        )
+
+
+@dataclass(frozen=True)
 class Unbilled:
     """Usage not billed, summed per (reason, subscription, meter, sku)."""
 

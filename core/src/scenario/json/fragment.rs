@@ -10,12 +10,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{Raw, RawItem, RawPlan, Reader, out_invoice, read_item};
-use crate::adjustment::{AdjustedInvoice, Adjustment, BilledLine};
+use crate::adjustment::{AdjustedInvoice, Adjustment, BilledLine, adjustments};
 use crate::commission::CommissionPlan;
 use crate::error::{InvalidScenario, Problem};
 use crate::hierarchy::{PriceListId, SubscriptionId};
-use crate::invoice::LineKind;
+use crate::invoice::{InvoiceLine, LineKind};
 use crate::meter::MeterId;
+use crate::money::Currency;
 use crate::number::format_plain;
 use crate::period::Period;
 use crate::pricing::PriceItem;
@@ -177,22 +178,7 @@ pub fn adjusted_invoice_to_value(adjusted: &AdjustedInvoice) -> Value {
     if adjusted.adjustments.is_empty() {
         return value;
     }
-    let extra = adjusted.adjustments.iter().map(|a: &Adjustment| {
-        serde_json::to_value(OutAdjustment {
-            kind: "adjustment",
-            subscription: a.subscription.as_ref().map(ToString::to_string),
-            meter: a.meter.to_string(),
-            sku: a.sku.clone(),
-            quantity: a.quantity.map(format_plain),
-            price_list: a.price_list.to_string(),
-            unit_rate: None,
-            fx_rate: None,
-            amount: c.format(a.amount),
-            adjusts: a.adjusts.to_string(),
-            of_kind: a.of_kind.name(),
-        })
-        .unwrap_or(Value::Null)
-    });
+    let extra = adjusted.adjustments.iter().map(|a| out_adjustment(a, c));
     if let Some(lines) = value.get_mut("lines").and_then(Value::as_array_mut) {
         lines.extend(extra);
     }
@@ -200,4 +186,136 @@ pub fn adjusted_invoice_to_value(adjusted: &AdjustedInvoice) -> Value {
     value["tax"] = Value::String(c.format(adjusted.tax));
     value["total"] = Value::String(c.format(adjusted.total));
     value
+}
+
+fn out_adjustment(a: &Adjustment, c: Currency) -> Value {
+    serde_json::to_value(OutAdjustment {
+        kind: "adjustment",
+        subscription: a.subscription.as_ref().map(ToString::to_string),
+        meter: a.meter.to_string(),
+        sku: a.sku.clone(),
+        quantity: a.quantity.map(format_plain),
+        price_list: a.price_list.to_string(),
+        unit_rate: None,
+        fx_rate: None,
+        amount: c.format(a.amount),
+        adjusts: a.adjusts.to_string(),
+        of_kind: a.of_kind.name(),
+    })
+    .unwrap_or(Value::Null)
+}
+
+#[derive(Deserialize)]
+struct RawCurrency<'a> {
+    #[serde(borrow)]
+    currency: Raw<'a>,
+}
+
+/// The adjustment lines (contract JSON, as they appear on an invoice) correcting
+/// `period`: `now` is that period's §10 invoice as it rates today; `billed` pairs each
+/// invoice that billed the period with its own period — the issued invoice of `period`
+/// (its own lines count) and later invoices (only their adjustment lines naming `period`
+/// count). Amounts are in `now`'s currency. For bindings and tools; billing from a store
+/// does the same through [`crate::adjustment`].
+pub fn adjustment_lines(
+    period: &str,
+    now: &str,
+    billed: &[(&str, &str)],
+) -> Result<Vec<Value>, InvalidScenario> {
+    let invalid = |path: &str, message: String| InvalidScenario {
+        problems: vec![Problem::new(path, message)],
+    };
+    let corrected: Period = period
+        .parse()
+        .map_err(|e: crate::period::BadPeriod| invalid("period", e.to_string()))?;
+    let head: RawCurrency<'_> = serde_json::from_str(now).map_err(|e| not_json("now", &e))?;
+    let mut r = Reader {
+        problems: Vec::new(),
+    };
+    let currency = r.currency(head.currency, "now.currency", true);
+    let now_lines: Vec<InvoiceLine> = read_billed_lines(now)?
+        .into_iter()
+        .filter(|l| l.adjusts.is_none())
+        .map(|l| InvoiceLine {
+            kind: l.kind,
+            subscription: l.subscription,
+            meter: l.meter,
+            sku: l.sku,
+            quantity: l.quantity,
+            price_list: l.price_list,
+            unit_rate: None,
+            fx_rate: None,
+            amount: l.amount,
+        })
+        .collect();
+    let mut was = Vec::new();
+    for (i, (own, document)) in billed.iter().enumerate() {
+        let own: Period = own.parse().map_err(|e: crate::period::BadPeriod| {
+            invalid(&format!("billed[{i}].period"), e.to_string())
+        })?;
+        for line in read_billed_lines(document)? {
+            let counts = match line.adjusts {
+                None => own == corrected,
+                Some(p) => p == corrected,
+            };
+            if counts {
+                was.push(line);
+            }
+        }
+    }
+    let currency = finish(r, currency, "now.currency")?;
+    let found =
+        adjustments(corrected, &was, &now_lines).map_err(|e| invalid("now", e.to_string()))?;
+    Ok(found.iter().map(|a| out_adjustment(a, currency)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invoice(lines: &str) -> String {
+        format!(
+            r#"{{"tenant": "t1", "currency": "AUD", "lines": [{lines}], "subtotal": "0", "tax": "0", "total": "0"}}"#
+        )
+    }
+
+    const CHARGE: &str = r#"{"kind": "charge", "subscription": "s1", "meter": "m", "sku": null, "quantity": "10", "price_list": "l", "unit_rate": "0.5", "fx_rate": null, "amount": "5.00"}"#;
+
+    #[test]
+    fn late_usage_becomes_an_adjustment_line_once() {
+        let issued = invoice(CHARGE);
+        let now = invoice(&CHARGE.replace("\"10\"", "\"14\"").replace("5.00", "7.00"));
+        let lines = adjustment_lines("2026-10", &now, &[("2026-10", &issued)]).unwrap_or_default();
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0]["amount"], "2.00");
+        assert_eq!(lines[0]["quantity"], "4");
+        assert_eq!(lines[0]["adjusts"], "2026-10");
+        assert_eq!(lines[0]["of_kind"], "charge");
+        // A later invoice that already carries the adjustment: nothing more to adjust; its
+        // own lines (another period) do not count.
+        let november = invoice(&format!(
+            "{}, {}",
+            CHARGE,
+            serde_json::to_string(&lines[0]).unwrap_or_default()
+        ));
+        let again = adjustment_lines(
+            "2026-10",
+            &now,
+            &[("2026-10", &issued), ("2026-11", &november)],
+        )
+        .unwrap_or_default();
+        assert!(again.is_empty(), "{again:?}");
+    }
+
+    #[test]
+    fn bad_input_names_its_field() {
+        let e = adjustment_lines("2026-13", &invoice(""), &[])
+            .err()
+            .map(|e| e.problems);
+        assert_eq!(e.unwrap_or_default()[0].path, "period");
+        let e = adjustment_lines("2026-10", &invoice(""), &[("oct", "{}")])
+            .err()
+            .map(|e| e.problems);
+        assert_eq!(e.unwrap_or_default()[0].path, "billed[0].period");
+    }
 }
