@@ -149,7 +149,7 @@ pub(crate) fn ops() -> Vec<Op> {
             Method::POST,
             "/api/v1/fx-rates",
             t,
-            "Publish an FX rate",
+            "Create (publish) an FX rate",
             axum::routing::post(add_fx),
         )
         .body(one::<Fx>())
