@@ -13,7 +13,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::commission::{Commission, CommissionParty, CommissionPlan};
@@ -36,11 +36,13 @@ use crate::usage::{UsageRecord, parse_instant};
 use crate::{Error, Scenario, ScenarioInput};
 
 mod fragment;
+mod output;
 
 pub use fragment::{
     adjusted_invoice_to_value, adjustment_lines, read_billed_lines, read_commission_plan,
     read_price_items,
 };
+pub use output::{error_to_value, invalid_to_value, outcome_to_string, outcome_to_value};
 
 type Raw<'a> = Option<&'a RawValue>;
 
@@ -911,174 +913,6 @@ fn read_item(r: &mut Reader, it: &RawItem<'_>, p: &str) -> Option<PriceItem> {
         per: per?,
         credit,
     })
-}
-
-// ---- output ----
-
-#[derive(Serialize)]
-struct OutDocument {
-    period: String,
-    invoices: Vec<OutInvoice>,
-    commissions: Vec<OutCommission>,
-    unbilled: Vec<OutUnbilled>,
-}
-
-#[derive(Serialize)]
-struct OutInvoice {
-    tenant: String,
-    currency: String,
-    period_start: String,
-    period_end: String,
-    lines: Vec<OutLine>,
-    subtotal: String,
-    tax: String,
-    total: String,
-}
-
-#[derive(Serialize)]
-struct OutLine {
-    kind: &'static str,
-    subscription: Option<String>,
-    meter: String,
-    sku: Option<String>,
-    quantity: Option<String>,
-    price_list: String,
-    unit_rate: Option<String>,
-    fx_rate: Option<String>,
-    amount: String,
-}
-
-#[derive(Serialize)]
-#[serde(untagged)]
-enum OutCommission {
-    Distributor {
-        distributor: String,
-        currency: String,
-        base: String,
-        amount: String,
-        plan: &'static str,
-    },
-    Partner {
-        partner: String,
-        currency: String,
-        base: String,
-        amount: String,
-        plan: &'static str,
-    },
-}
-
-#[derive(Serialize)]
-struct OutUnbilled {
-    reason: &'static str,
-    subscription: Option<String>,
-    meter: Option<String>,
-    sku: Option<String>,
-    quantity: String,
-    records: u64,
-}
-
-fn out_invoice(inv: &Invoice) -> OutInvoice {
-    let c = inv.currency;
-    OutInvoice {
-        tenant: inv.tenant.to_string(),
-        currency: c.code().to_owned(),
-        period_start: format_local(&inv.period_start),
-        period_end: format_local(&inv.period_end),
-        lines: inv
-            .lines
-            .iter()
-            .map(|l| OutLine {
-                kind: l.kind.name(),
-                subscription: l.subscription.as_ref().map(ToString::to_string),
-                meter: l.meter.to_string(),
-                sku: l.sku.clone(),
-                quantity: l.quantity.map(format_plain),
-                price_list: l.price_list.to_string(),
-                unit_rate: l.unit_rate.map(format_plain),
-                fx_rate: l.fx_rate.map(format_plain),
-                amount: c.format(l.amount),
-            })
-            .collect(),
-        subtotal: c.format(inv.subtotal),
-        tax: c.format(inv.tax),
-        total: c.format(inv.total),
-    }
-}
-
-fn out_commission(c: &Commission) -> OutCommission {
-    let currency = c.currency.code().to_owned();
-    let base = c.currency.format(c.base);
-    let amount = c.currency.format(c.amount);
-    let plan = c.plan.name();
-    match &c.party {
-        CommissionParty::Distributor(id) => OutCommission::Distributor {
-            distributor: id.to_string(),
-            currency,
-            base,
-            amount,
-            plan,
-        },
-        CommissionParty::Partner(id) => OutCommission::Partner {
-            partner: id.to_string(),
-            currency,
-            base,
-            amount,
-            plan,
-        },
-    }
-}
-
-/// The output document of §10 as a JSON value.
-pub fn outcome_to_value(outcome: &Outcome) -> serde_json::Value {
-    let doc = OutDocument {
-        period: outcome.period.to_string(),
-        invoices: outcome.invoices.iter().map(out_invoice).collect(),
-        commissions: outcome.commissions.iter().map(out_commission).collect(),
-        unbilled: outcome
-            .unbilled
-            .iter()
-            .map(|u| OutUnbilled {
-                reason: u.reason.name(),
-                subscription: u.subscription.clone(),
-                meter: u.meter.clone(),
-                sku: u.sku.clone(),
-                quantity: format_plain(u.quantity),
-                records: u.records,
-            })
-            .collect(),
-    };
-    serde_json::to_value(doc).unwrap_or(serde_json::Value::Null)
-}
-
-/// The output document of §10, pretty-printed, keys in contract order.
-pub fn outcome_to_string(outcome: &Outcome) -> String {
-    let doc = outcome_to_value(outcome);
-    // Serialising a Value of strings and integers cannot fail.
-    serde_json::to_string_pretty(&doc).unwrap_or_default()
-}
-
-/// The error document of §10 for an invalid scenario.
-pub fn invalid_to_value(invalid: &InvalidScenario) -> serde_json::Value {
-    serde_json::json!({
-        "error": {
-            "kind": "invalid_scenario",
-            "problems": invalid.problems.iter().map(|p| serde_json::json!({
-                "path": p.path,
-                "message": p.message,
-            })).collect::<Vec<_>>(),
-        }
-    })
-}
-
-/// The error document for any core error: `invalid_scenario` with problems, or a kind
-/// named for the error with a message.
-pub fn error_to_value(error: &Error) -> serde_json::Value {
-    match error {
-        Error::InvalidScenario(invalid) => invalid_to_value(invalid),
-        Error::Overflow { .. } => serde_json::json!({
-            "error": {"kind": "overflow", "message": error.to_string()}
-        }),
-    }
 }
 
 /// Reads, validates and rates a scenario document: the whole of `stackbill rate`.

@@ -9,7 +9,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Raw, RawItem, RawPlan, Reader, out_invoice, read_item};
+use super::output::invoice_to_value;
+use super::{Raw, RawItem, RawPlan, Reader, read_item};
 use crate::adjustment::{AdjustedInvoice, Adjustment, BilledLine, adjustments};
 use crate::commission::CommissionPlan;
 use crate::error::{InvalidScenario, Problem};
@@ -174,7 +175,7 @@ struct OutAdjustment {
 /// `lines` end with the adjustment lines and whose totals cover them.
 pub fn adjusted_invoice_to_value(adjusted: &AdjustedInvoice) -> Value {
     let c = adjusted.invoice.currency;
-    let mut value = serde_json::to_value(out_invoice(&adjusted.invoice)).unwrap_or(Value::Null);
+    let mut value = invoice_to_value(&adjusted.invoice);
     if adjusted.adjustments.is_empty() {
         return value;
     }
