@@ -688,7 +688,21 @@ impl Store for SqlStore {
             .bind(l.description.clone())
             .execute(&mut *tx)
             .await
-            .map_err(db)?;
+            .map_err(|e| match &e {
+                sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+                    StoreError::Conflict {
+                        kind: "price list",
+                        id: l.id.clone(),
+                        // The other unique key is the id in another case.
+                        field: if d.message().contains("ux_price_list_start") {
+                            "effective_from (for its scope)"
+                        } else {
+                            "id"
+                        },
+                    }
+                }
+                _ => db(e),
+            })?;
         tx.commit().await.map_err(db)
     }
 

@@ -14,10 +14,12 @@ use crate::{
 };
 
 mod billing_runs;
+mod directory_keys;
 
 pub use billing_runs::{
     concurrent_bill_and_issue, narrowed_runs_equal_the_full_run, second_month_after_issue,
 };
+pub use directory_keys::ids_unique_in_any_case;
 
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -148,7 +150,7 @@ pub async fn invalid_import_writes_nothing(store: &dyn Store) -> Result<()> {
     })
 }
 
-fn base_scenario() -> Value {
+pub(crate) fn base_scenario() -> Value {
     json!({
         "period": "2026-10",
         "platform": {"currency": "AUD", "time_zone": "UTC", "rounding": "half_even"},
@@ -783,6 +785,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_bill_and_issue() {
                 run(|s| Box::pin(c::concurrent_bill_and_issue(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn ids_unique_in_any_case() {
+                run(|s| Box::pin(c::ids_unique_in_any_case(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
