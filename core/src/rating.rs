@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::aggregate::{Aggregate, Aggregator, Partial, Unbilled, UnbilledReason};
-use crate::commission::{Commission, CommissionParty, PlanSource};
+use crate::commission::{Commission, CommissionBand, CommissionParty, CommissionPlan, PlanSource};
 use crate::error::{Error, Result};
 use crate::fx::Conversion;
 use crate::hierarchy::SubscriptionId;
@@ -343,18 +343,14 @@ fn commissions(scenario: &Scenario, invoices: &[Invoice]) -> Result<Vec<Commissi
             Some(p) => (Some(p), PlanSource::Own),
             None => (None, PlanSource::None),
         };
-        let amount = match plan {
-            Some(p) => p
-                .apply(base)
-                .map_err(|_| overflow(format!("the commission of {}", d.id)))?,
-            None => Decimal::ZERO,
-        };
+        let (amount, bands) = applied(plan, base, d.id.as_str())?;
         out.push(Commission {
             party: CommissionParty::Distributor(d.id.clone()),
             currency,
             base,
             amount: rounding.round_money(amount, currency),
             plan: source,
+            bands,
         });
     }
     let mut partners: Vec<usize> = (0..h.partners.len()).collect();
@@ -369,19 +365,28 @@ fn commissions(scenario: &Scenario, invoices: &[Invoice]) -> Result<Vec<Commissi
             (None, Some(inherited)) => (Some(inherited), PlanSource::Inherited),
             (None, None) => (None, PlanSource::None),
         };
-        let amount = match plan {
-            Some(plan) => plan
-                .apply(base)
-                .map_err(|_| overflow(format!("the commission of {}", p.id)))?,
-            None => Decimal::ZERO,
-        };
+        let (amount, bands) = applied(plan, base, p.id.as_str())?;
         out.push(Commission {
             party: CommissionParty::Partner(p.id.clone()),
             currency,
             base,
             amount: rounding.round_money(amount, currency),
             plan: source,
+            bands,
         });
     }
     Ok(out)
+}
+
+/// A plan (if any) applied to a rounded base: the unrounded commission and its bands.
+fn applied(
+    plan: Option<&CommissionPlan>,
+    base: Decimal,
+    party: &str,
+) -> Result<(Decimal, Vec<CommissionBand>)> {
+    let Some(plan) = plan else {
+        return Ok((Decimal::ZERO, Vec::new()));
+    };
+    let failed = |_| overflow(format!("the commission of {party}"));
+    Ok((plan.apply(base).map_err(failed)?, plan.bands(base).map_err(failed)?))
 }

@@ -47,6 +47,17 @@ pub struct Band {
     pub value: Decimal,
 }
 
+/// One band's part in a tiered result (see [`Tiers::shares`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Share {
+    /// Index of the band in [`Tiers::bands`].
+    pub band: usize,
+    /// The part of the quantity charged in this band.
+    pub part: Decimal,
+    /// part × the band's value, unrounded.
+    pub charge: Decimal,
+}
+
 /// A validated tier schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tiers {
@@ -198,6 +209,44 @@ impl Tiers {
         }
     }
 
+    /// How [`apply`](Tiers::apply) reached its result, band by band: for graduated
+    /// schedules every band that holds part of `q`, for volume the one band `q` falls in
+    /// (with all of `q`). The charges sum exactly to `apply(q)`.
+    pub fn shares(&self, q: Decimal) -> Result<Vec<Share>, Overflow> {
+        match self.mode {
+            TierMode::Graduated => {
+                let mut out = Vec::new();
+                for (i, band) in self.bands.iter().enumerate() {
+                    let upper = band.to.map_or(q, |to| q.min(to));
+                    let part = upper - band.from;
+                    if part <= Decimal::ZERO {
+                        break;
+                    }
+                    let charge = part.checked_mul(band.value).ok_or(Overflow)?;
+                    out.push(Share {
+                        band: i,
+                        part,
+                        charge,
+                    });
+                }
+                Ok(out)
+            }
+            TierMode::Volume => {
+                let i = self
+                    .bands
+                    .iter()
+                    .position(|b| b.to.is_none_or(|to| q <= to))
+                    .unwrap_or(self.bands.len() - 1);
+                let charge = q.checked_mul(self.bands[i].value).ok_or(Overflow)?;
+                Ok(vec![Share {
+                    band: i,
+                    part: q,
+                    charge,
+                }])
+            }
+        }
+    }
+
     /// The band where from < q ≤ to; the first band also takes 0 (and anything below).
     fn volume_band(&self, q: Decimal) -> &Band {
         self.bands
@@ -246,6 +295,41 @@ mod tests {
         assert_eq!(v.apply(d("100.5")).unwrap(), d("8.04"));
         assert_eq!(v.apply(d("1001")).unwrap(), d("50.05"));
         assert_eq!(v.apply(Decimal::ZERO).unwrap(), Decimal::ZERO);
+    }
+
+    #[test]
+    fn shares_name_the_bands_applied() {
+        let g = three(TierMode::Graduated).shares(d("1001")).unwrap();
+        let parts: Vec<_> = g.iter().map(|s| (s.band, s.part, s.charge)).collect();
+        assert_eq!(
+            parts,
+            vec![
+                (0, d("100"), d("10.00")),
+                (1, d("900"), d("72.00")),
+                (2, d("1"), d("0.05"))
+            ]
+        );
+        let v = three(TierMode::Volume).shares(d("100.5")).unwrap();
+        assert_eq!(
+            v,
+            vec![Share {
+                band: 1,
+                part: d("100.5"),
+                charge: d("8.040")
+            }]
+        );
+        assert!(three(TierMode::Graduated).shares(d("0")).unwrap().is_empty());
+    }
+
+    proptest::proptest! {
+        /// The breakdown always sums to the result it explains.
+        #[test]
+        fn shares_sum_to_apply(cents in 0u64..10_000_000, volume: bool) {
+            let q = Decimal::new(cents as i64, 2);
+            let t = three(if volume { TierMode::Volume } else { TierMode::Graduated });
+            let sum: Decimal = t.shares(q).unwrap().iter().map(|s| s.charge).sum();
+            proptest::prop_assert_eq!(sum, t.apply(q).unwrap());
+        }
     }
 
     #[test]

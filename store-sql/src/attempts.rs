@@ -278,12 +278,23 @@ impl SqlStore {
                 .map_err(err)?;
         }
         if let Some(commissions) = commissions {
-            sqlx::query("DELETE FROM commissions WHERE billing_period = ?")
-                .bind(period.to_owned())
-                .execute(&mut *tx)
-                .await
-                .map_err(err)?;
+            if tenants.is_none() {
+                sqlx::query("DELETE FROM commissions WHERE billing_period = ?")
+                    .bind(period.to_owned())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(err)?;
+            }
             for c in commissions {
+                if tenants.is_some() {
+                    sqlx::query("DELETE FROM commissions WHERE billing_period = ? AND party_kind = ? AND party_id = ?")
+                        .bind(period.to_owned())
+                        .bind(c.party_kind.clone())
+                        .bind(c.party.clone())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(err)?;
+                }
                 sqlx::query("INSERT INTO commissions (billing_period, party_kind, party_id, document) VALUES (?, ?, ?, ?)")
                     .bind(period.to_owned())
                     .bind(c.party_kind.clone())

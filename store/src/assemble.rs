@@ -30,9 +30,10 @@ use crate::{
 /// Which tenants a run rates.
 #[derive(Debug, Clone, Copy)]
 pub enum Selection<'a> {
-    /// Every tenant of the platform (the only run that writes commission summaries).
+    /// Every tenant of the platform (writes every party's commission summary).
     All,
-    /// Only these tenants (a tenant's, a partner's or a distributor's run).
+    /// Only these tenants (a tenant's, a partner's or a distributor's run; writes the
+    /// summaries of the partners and distributors all of whose tenants are among them).
     Tenants(&'a [String]),
 }
 

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 use stackbill_core::adjustment::{AdjustedInvoice, Adjustment, BilledLine, adjustments};
+use stackbill_core::commission::Commission;
 use stackbill_core::invoice::Invoice;
 use stackbill_core::period::Period;
 use stackbill_core::quantity::Quantity;
@@ -207,26 +208,18 @@ pub async fn bill_selection(
     }
     document["invoices"] = Value::Array(values);
 
-    let commissions: Option<Vec<CommissionRow>> = (!narrowed).then(|| {
-        document["commissions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| {
-                let kind = if c.get("partner").is_some() {
-                    "partner"
-                } else {
-                    "distributor"
-                };
-                CommissionRow {
-                    period: period.to_owned(),
-                    party_kind: kind.to_owned(),
-                    party: c[kind].as_str().unwrap_or_default().to_owned(),
-                    document: c.clone(),
-                }
-            })
-            .collect()
-    });
+    let covered = covered_parties(&rows, selection);
+    let commissions: Vec<CommissionRow> = outcome
+        .commissions
+        .iter()
+        .filter(|c| covered.as_ref().is_none_or(|set| set.contains(&party_key(c))))
+        .map(|c| CommissionRow {
+            period: period.to_owned(),
+            party_kind: c.party.kind().to_owned(),
+            party: c.party.id().to_owned(),
+            document: sj::commission_to_value(c),
+        })
+        .collect();
     let tenants: Option<Vec<String>> = match selection {
         Selection::All => None,
         Selection::Tenants(ids) => Some(ids.to_vec()),
@@ -236,7 +229,7 @@ pub async fn bill_selection(
             period,
             tenants.as_deref(),
             &previews,
-            commissions.as_deref(),
+            (!commissions.is_empty() || !narrowed).then_some(commissions.as_slice()),
         )
         .await?;
     let mut kept_issued: Vec<String> = issued_now.iter().map(|t| (*t).to_owned()).collect();
@@ -249,6 +242,43 @@ pub async fn bill_selection(
         document,
         kept_issued,
     })
+}
+
+/// A commission's party as (kind, lower-case id).
+fn party_key(c: &Commission) -> (&'static str, String) {
+    (c.party.kind(), c.party.id().to_lowercase())
+}
+
+/// The parties whose commission a run for `selection` computes exactly: every party for
+/// a full run (`None`); for a narrowed run, the partners and distributors all of whose
+/// tenants are selected (a partner's or a distributor's branch run), since a commission
+/// depends on nothing but its tenants' invoices.
+fn covered_parties(
+    rows: &Rows,
+    selection: Selection<'_>,
+) -> Option<HashSet<(&'static str, String)>> {
+    let Selection::Tenants(ids) = selection else {
+        return None;
+    };
+    let chosen: HashSet<String> = ids.iter().map(|t| t.to_lowercase()).collect();
+    let distributor_of: HashMap<String, String> = rows
+        .partners
+        .iter()
+        .map(|p| (p.id.to_lowercase(), p.distributor.to_lowercase()))
+        .collect();
+    let mut partial: HashSet<(&'static str, String)> = HashSet::new();
+    let mut touched: HashSet<(&'static str, String)> = HashSet::new();
+    for t in &rows.tenants {
+        let partner = t.partner.to_lowercase();
+        let distributor = distributor_of.get(&partner).cloned().unwrap_or_default();
+        let parties = [("partner", partner), ("distributor", distributor)];
+        if chosen.contains(&t.id.to_lowercase()) {
+            touched.extend(parties);
+        } else {
+            partial.extend(parties);
+        }
+    }
+    Some(touched.difference(&partial).cloned().collect())
 }
 
 fn tax_of(scenario: &Scenario, invoice: &Invoice) -> stackbill_core::Decimal {

@@ -92,7 +92,8 @@ pub trait Store: Send + Sync {
     ) -> Result<bool>;
 
     /// Replaces the preview invoices of `period` (for `tenants`, or all tenants) and, when
-    /// `commissions` is given, the period's commission summaries, in one transaction. A
+    /// `commissions` is given, commission summaries, in one transaction: for all tenants
+    /// the period's whole set, for some tenants only the parties given (a branch run). A
     /// tenant whose invoice for the period is issued (or paid) by then gets no preview:
     /// the database holds at most one invoice that is not void per (tenant, period).
     /// Returns the tenants skipped for that reason.

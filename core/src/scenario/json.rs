@@ -35,9 +35,11 @@ use crate::tiers::{Band, BandField, TierMode, Tiers};
 use crate::usage::{UsageRecord, parse_instant};
 use crate::{Error, Scenario, ScenarioInput};
 
+mod commission;
 mod fragment;
 mod output;
 
+pub use commission::{commission_to_value, read_commission};
 pub use fragment::{
     adjusted_invoice_to_value, adjustment_lines, read_billed_lines, read_commission_plan,
     read_price_items,

@@ -286,3 +286,53 @@ pub async fn concurrent_bill_and_issue(store: &dyn Store) -> Result<()> {
     unique.dedup();
     check(unique.len() == numbers.len(), || format!("{numbers:?}"))
 }
+
+/// The stored commission summaries of October as (kind, party) → document.
+async fn october_commissions(store: &dyn Store) -> Result<Vec<(String, String, Value)>> {
+    let mut rows: Vec<_> = store
+        .commissions("2026-10")
+        .await?
+        .into_iter()
+        .map(|c| (c.party_kind, c.party, c.document))
+        .collect();
+    rows.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    Ok(rows)
+}
+
+/// A partner's run writes that partner's commission (not its distributor's, whose other
+/// partners it did not rate); a distributor's run writes the distributor's and its
+/// partners'; each equals what the full run then writes, bands included.
+pub async fn branch_runs_write_their_commissions(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &branches().to_string()).await?;
+    store
+        .ingest_usage(&october(), &four_subscriptions(400))
+        .await?;
+    let p1 = owned(&["t1", "t2"]);
+    bill_selection(store, "2026-10", Selection::Tenants(&p1)).await?;
+    let after_p1 = october_commissions(store).await?;
+    let parties: Vec<_> = after_p1.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect();
+    check(parties == [("partner", "p1")], || {
+        format!("p1's run wrote {parties:?}")
+    })?;
+    let bands = after_p1[0].2["bands"].as_array().map_or(0, Vec::len);
+    check(bands == 1, || format!("p1's inherited plan shows {bands} bands"))?;
+
+    let d1 = owned(&["t1", "t2", "t3"]);
+    bill_selection(store, "2026-10", Selection::Tenants(&d1)).await?;
+    let after_d1 = october_commissions(store).await?;
+    let parties: Vec<_> = after_d1.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect();
+    check(
+        parties == [("distributor", "d1"), ("partner", "p1"), ("partner", "p2")],
+        || format!("d1's run wrote {parties:?}"),
+    )?;
+
+    bill(store, "2026-10", None).await?;
+    let full = october_commissions(store).await?;
+    check(full.len() == 5, || format!("the full run wrote {full:?}"))?;
+    for branch in after_d1.iter().chain(&after_p1) {
+        check(full.contains(branch), || {
+            format!("a branch run's {branch:?} differs from the full run's")
+        })?;
+    }
+    Ok(())
+}

@@ -22,13 +22,13 @@ use crate::number::format_plain;
 use crate::period::Period;
 use crate::pricing::PriceItem;
 
-fn not_json(path: &str, e: &serde_json::Error) -> InvalidScenario {
+pub(super) fn not_json(path: &str, e: &serde_json::Error) -> InvalidScenario {
     InvalidScenario {
         problems: vec![Problem::new(path, format!("not valid contract JSON: {e}"))],
     }
 }
 
-fn finish<T>(r: Reader, value: Option<T>, path: &str) -> Result<T, InvalidScenario> {
+pub(super) fn finish<T>(r: Reader, value: Option<T>, path: &str) -> Result<T, InvalidScenario> {
     match value {
         Some(v) if r.problems.is_empty() => Ok(v),
         _ if r.problems.is_empty() => Err(InvalidScenario {

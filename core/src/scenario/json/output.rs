@@ -40,7 +40,7 @@ struct OutLine {
 
 #[derive(Serialize)]
 #[serde(untagged)]
-enum OutCommission {
+pub(super) enum OutCommission {
     Distributor {
         distributor: String,
         currency: String,
@@ -95,7 +95,7 @@ fn out_invoice(inv: &Invoice) -> OutInvoice {
     }
 }
 
-fn out_commission(c: &Commission) -> OutCommission {
+pub(super) fn out_commission(c: &Commission) -> OutCommission {
     let currency = c.currency.code().to_owned();
     let base = c.currency.format(c.base);
     let amount = c.currency.format(c.amount);
