@@ -39,10 +39,7 @@ impl CommissionPlan {
                     to: band.to,
                     percent: band.value,
                     base: s.part,
-                    amount: s
-                        .charge
-                        .checked_div(Decimal::ONE_HUNDRED)
-                        .ok_or(Overflow)?,
+                    amount: s.charge.checked_div(Decimal::ONE_HUNDRED).ok_or(Overflow)?,
                 })
             })
             .collect()

@@ -388,5 +388,8 @@ fn applied(
         return Ok((Decimal::ZERO, Vec::new()));
     };
     let failed = |_| overflow(format!("the commission of {party}"));
-    Ok((plan.apply(base).map_err(failed)?, plan.bands(base).map_err(failed)?))
+    Ok((
+        plan.apply(base).map_err(failed)?,
+        plan.bands(base).map_err(failed)?,
+    ))
 }

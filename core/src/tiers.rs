@@ -318,7 +318,12 @@ mod tests {
                 charge: d("8.040")
             }]
         );
-        assert!(three(TierMode::Graduated).shares(d("0")).unwrap().is_empty());
+        assert!(
+            three(TierMode::Graduated)
+                .shares(d("0"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     proptest::proptest! {

@@ -212,7 +212,11 @@ pub async fn bill_selection(
     let commissions: Vec<CommissionRow> = outcome
         .commissions
         .iter()
-        .filter(|c| covered.as_ref().is_none_or(|set| set.contains(&party_key(c))))
+        .filter(|c| {
+            covered
+                .as_ref()
+                .is_none_or(|set| set.contains(&party_key(c)))
+        })
         .map(|c| CommissionRow {
             period: period.to_owned(),
             party_kind: c.party.kind().to_owned(),

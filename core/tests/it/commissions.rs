@@ -20,7 +20,10 @@ fn bands_explain_each_amount() {
         .iter()
         .filter(|c| !c.bands.is_empty())
         .collect();
-    assert!(with_plan.len() >= 2, "the vector has graduated and volume plans");
+    assert!(
+        with_plan.len() >= 2,
+        "the vector has graduated and volume plans"
+    );
     for c in &outcome.commissions {
         let unrounded: Decimal = c.bands.iter().map(|b| b.amount).sum();
         let base: Decimal = c.bands.iter().map(|b| b.base).sum();
@@ -42,8 +45,8 @@ fn stored_documents_read_back_exactly() {
         let back = json::read_commission(&value.to_string()).unwrap();
         assert_eq!(back, c);
     }
-    let err = json::read_commission(r#"{"partner": "p", "currency": "XXX", "base": "x"}"#)
-        .unwrap_err();
+    let err =
+        json::read_commission(r#"{"partner": "p", "currency": "XXX", "base": "x"}"#).unwrap_err();
     let paths: Vec<_> = err.problems.iter().map(|p| p.path.as_str()).collect();
     assert_eq!(paths, ["currency", "base", "amount", "plan"]);
 }
@@ -61,7 +64,10 @@ fn a_year_rolls_up_the_months() {
         assert_eq!(total.commission.amount, month.amount * Decimal::TWO);
         assert_eq!(total.commission.bands.len(), month.bands.len());
         for (t, m) in total.commission.bands.iter().zip(&month.bands) {
-            assert_eq!((t.base, t.amount), (m.base * Decimal::TWO, m.amount * Decimal::TWO));
+            assert_eq!(
+                (t.base, t.amount),
+                (m.base * Decimal::TWO, m.amount * Decimal::TWO)
+            );
         }
     }
     // Distributors first, then partners, as the outcome lists them.

@@ -310,17 +310,25 @@ pub async fn branch_runs_write_their_commissions(store: &dyn Store) -> Result<()
     let p1 = owned(&["t1", "t2"]);
     bill_selection(store, "2026-10", Selection::Tenants(&p1)).await?;
     let after_p1 = october_commissions(store).await?;
-    let parties: Vec<_> = after_p1.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect();
+    let parties: Vec<_> = after_p1
+        .iter()
+        .map(|c| (c.0.as_str(), c.1.as_str()))
+        .collect();
     check(parties == [("partner", "p1")], || {
         format!("p1's run wrote {parties:?}")
     })?;
     let bands = after_p1[0].2["bands"].as_array().map_or(0, Vec::len);
-    check(bands == 1, || format!("p1's inherited plan shows {bands} bands"))?;
+    check(bands == 1, || {
+        format!("p1's inherited plan shows {bands} bands")
+    })?;
 
     let d1 = owned(&["t1", "t2", "t3"]);
     bill_selection(store, "2026-10", Selection::Tenants(&d1)).await?;
     let after_d1 = october_commissions(store).await?;
-    let parties: Vec<_> = after_d1.iter().map(|c| (c.0.as_str(), c.1.as_str())).collect();
+    let parties: Vec<_> = after_d1
+        .iter()
+        .map(|c| (c.0.as_str(), c.1.as_str()))
+        .collect();
     check(
         parties == [("distributor", "d1"), ("partner", "p1"), ("partner", "p2")],
         || format!("d1's run wrote {parties:?}"),

@@ -24,7 +24,9 @@ fn tenant(id: &str) -> TenantRow {
 fn expect_conflict(result: Result<()>, field: &str, what: &str) -> Result<()> {
     match result {
         Err(StoreError::Conflict { field: f, .. }) if f.starts_with(field) => Ok(()),
-        other => Err(fail(format!("{what}: want a conflict on {field}, got {other:?}"))),
+        other => Err(fail(format!(
+            "{what}: want a conflict on {field}, got {other:?}"
+        ))),
     }
 }
 
