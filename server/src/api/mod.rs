@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod billing;
 mod catalogue;
+mod commissions;
 mod contract;
 pub(crate) mod demo;
 mod federated;
@@ -389,6 +390,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(fx::ops());
     all.extend(usage::ops());
     all.extend(billing::ops());
+    all.extend(commissions::ops());
     all.extend(system::ops());
     all
 }
