@@ -17,6 +17,9 @@ export interface UsageInput {
   quantity: string | number
 }
 
+/** An invoice of the output document (one of `toJSON().invoices`), or its JSON text. */
+export type InvoiceInput = string | Record<string, unknown>
+
 /** A node of the hierarchy, named down to its level; `{}` is the platform. */
 export interface NodeRef {
   distributor?: string | null

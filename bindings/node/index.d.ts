@@ -17,6 +17,9 @@ export interface UsageInput {
   quantity: string | number
 }
 
+/** An invoice of the output document (one of `toJSON().invoices`), or its JSON text. */
+export type InvoiceInput = string | Record<string, unknown>
+
 /** A node of the hierarchy, named down to its level; `{}` is the platform. */
 export interface NodeRef {
   distributor?: string | null
@@ -108,6 +111,31 @@ export declare class Rating {
 
 /** Every action name the core knows (`manage_billing`, …). */
 export declare function actions(): Array<string>
+
+/** One adjustment: the change in an issued period's line since it was billed. */
+export interface Adjustment {
+  /** The corrected period, `YYYY-MM`. */
+  adjusts: string
+  /** What the corrected line is: `charge` or `credit`. */
+  ofKind: string
+  subscription?: string
+  meter: string
+  sku?: string
+  /** The change in quantity, a decimal string; absent for credits. */
+  quantity?: string
+  priceList: string
+  /** The change in amount, a decimal string in `now`'s currency. */
+  amount: string
+}
+
+/**
+ * The adjustments for the issued `period` (`YYYY-MM`): `now` is that period's invoice as
+ * it rates today (one of `rate(...).toJSON().invoices`); `billed` pairs every invoice
+ * that billed the period with its own period — the issued invoice of `period` itself,
+ * and later invoices whose adjustment lines name it. Lines that did not change give no
+ * adjustment, so an adjustment already carried is never billed twice.
+ */
+export declare function adjustments(period: string, now: InvoiceInput, billed: Array<[period: string, invoice: InvoiceInput]>): Array<Adjustment>
 
 /**
  * Whether `role` granted at node `at` may perform `action` (one of `actions()`) on node

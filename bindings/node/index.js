@@ -69,8 +69,9 @@ module.exports = {
   increaseRate: sync(native.increaseRate),
   can: sync(native.can),
   canGrant: sync(native.canGrant),
+  adjustments: sync(native.adjustments),
   ...classes,
 }
-for (const name of ['rate', 'rateAsync', 'estimate', 'increaseRate', 'can', 'canGrant']) {
+for (const name of ['rate', 'rateAsync', 'estimate', 'increaseRate', 'can', 'canGrant', 'adjustments']) {
   Object.defineProperty(module.exports[name], 'name', { value: name })
 }

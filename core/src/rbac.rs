@@ -104,6 +104,12 @@ impl Role {
             .into_iter()
             .find(|r| r.name().eq_ignore_ascii_case(name))
     }
+
+    /// [`Role::from_name`], with an error that lists the roles: what the bindings and the
+    /// API tell a caller who mistyped one.
+    pub fn parse(name: &str) -> Result<Role, UnknownName> {
+        Role::from_name(name).ok_or_else(|| UnknownName::Role(name.to_owned()))
+    }
 }
 
 /// A node of the hierarchy with all its ancestors, as the store resolves it. The
@@ -178,6 +184,49 @@ impl NodePath {
         }
     }
 
+    /// A node from its ids, top down; every level set must have its ancestors set (a
+    /// tenant names its partner and distributor).
+    pub fn from_ids<S: AsRef<str>>(
+        distributor: Option<S>,
+        partner: Option<S>,
+        tenant: Option<S>,
+        subscription: Option<S>,
+    ) -> Result<NodePath, ScopeError> {
+        let path = NodePath {
+            distributor: distributor.map(DistributorId::new),
+            partner: partner.map(PartnerId::new),
+            tenant: tenant.map(TenantId::new),
+            subscription: subscription.map(SubscriptionId::new),
+        };
+        if path.is_well_formed() {
+            Ok(path)
+        } else {
+            Err(ScopeError::MalformedPath)
+        }
+    }
+
+    /// The names a node's levels are given under, top down.
+    pub const FIELDS: [&'static str; 4] = ["distributor", "partner", "tenant", "subscription"];
+
+    /// A node from `(level name, id)` pairs, as a binding or a request body gives them (a
+    /// `None` id leaves that level unset). Unknown level names and skipped ancestors are
+    /// refused.
+    pub fn from_fields<K: AsRef<str>, V: AsRef<str>>(
+        fields: impl IntoIterator<Item = (K, Option<V>)>,
+    ) -> Result<NodePath, ScopeError> {
+        let mut ids: [Option<V>; 4] = Default::default();
+        for (name, id) in fields {
+            let name = name.as_ref();
+            let slot = Self::FIELDS
+                .iter()
+                .position(|f| *f == name)
+                .ok_or_else(|| ScopeError::UnknownField(name.to_owned()))?;
+            ids[slot] = id;
+        }
+        let [d, p, t, s] = ids;
+        Self::from_ids(d, p, t, s)
+    }
+
     /// Whether the path is well formed: no level set without its ancestors.
     pub fn is_well_formed(&self) -> bool {
         let set = [
@@ -236,8 +285,13 @@ pub enum ScopeError {
         /// Where it was granted.
         found: Level,
     },
+    /// A node named a level that does not exist.
+    #[error("unknown node key {0:?} (expected {fields})", fields = NodePath::FIELDS.join(", "))]
+    UnknownField(String),
     /// The node path skips a level.
-    #[error("the node path is not well formed")]
+    #[error(
+        "the node path is not well formed: a node must name every ancestor (a tenant needs its partner and distributor)"
+    )]
     MalformedPath,
 }
 
@@ -372,6 +426,20 @@ impl Governance {
             _ => return None,
         })
     }
+
+    /// The defaults with the named switches set: how a binding or request overrides
+    /// System Settings without knowing the switch names itself.
+    pub fn with_switches<S: AsRef<str>>(
+        switches: impl IntoIterator<Item = (S, bool)>,
+    ) -> Result<Governance, UnknownName> {
+        let mut g = Governance::default();
+        for (name, on) in switches {
+            let name = name.as_ref();
+            *g.switch_mut(name)
+                .ok_or_else(|| UnknownName::Switch(name.to_owned()))? = on;
+        }
+        Ok(g)
+    }
 }
 
 /// Verbs on hierarchy nodes. What a verb means follows from the target's level: `Update`
@@ -505,6 +573,28 @@ impl Action {
     pub fn from_name(name: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.name() == name)
     }
+
+    /// [`Action::from_name`], with an error that lists the actions.
+    pub fn parse(name: &str) -> Result<Action, UnknownName> {
+        Action::from_name(name).ok_or_else(|| UnknownName::Action(name.to_owned()))
+    }
+}
+
+/// A role, action or governance switch named from outside (a binding, a request body)
+/// that the policy does not know. The message lists the valid names, so no caller needs
+/// its own copy of them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnknownName {
+    /// Not one of [`Role::ALL`].
+    #[error("unknown role {0:?}; expected one of {roles}", roles = Role::ALL.map(Role::name).join(", "))]
+    Role(String),
+    /// Not one of [`Action::ALL`].
+    #[error("unknown action {0:?}; expected one of {actions}", actions = Action::ALL.map(Action::name).join(", "))]
+    Action(String),
+    /// Not one of [`Governance::SWITCHES`].
+    #[error("unknown governance switch {0:?}; expected one of {switches}", switches = Governance::SWITCHES.join(", "))]
+    Switch(String),
 }
 
 /// Whether `action` means anything on a node of `level` (a subscription has no children;

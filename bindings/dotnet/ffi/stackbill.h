@@ -18,7 +18,7 @@
 #define SB_NO_OUT 2
 
 // The version of this ABI: signatures, status codes and JSON shapes.
-#define SB_ABI_VERSION 1
+#define SB_ABI_VERSION 2
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,6 +39,23 @@ void sb_free(char *s);
 // # Safety
 // `s` must be null (length 0) or a pointer written by this library and not yet freed.
 uintptr_t sb_len(const char *s);
+
+// A string returned through `out`, widened to UTF-16 in a new buffer of `*units` code
+// units (no NUL), for hosts whose strings are UTF-16 (.NET): one pass here, over bytes
+// that are nearly always ASCII, costs a fraction of the host's own UTF-8 decoder on an
+// 18 MB document. `s` stays owned by the caller; free the buffer with [`sb_free_utf16`].
+// Null `s` gives null and `*units` 0.
+//
+// # Safety
+// `s` must be null or a pointer written by this library and not yet freed; `units` must
+// be writable.
+uint16_t *sb_utf16(const char *s, uintptr_t *units);
+
+// Releases a buffer of [`sb_utf16`]; `units` is the length it reported. Null is ignored.
+//
+// # Safety
+// `w` must be null or a buffer of `sb_utf16`, not yet freed, with its reported `units`.
+void sb_free_utf16(uint16_t *w, uintptr_t units);
 
 // Rates a scenario document (JSON text) with the usage of an optional CSV/NDJSON file
 // (optionally `.gz`; null for none). `*out`: the §10 output document.

@@ -227,6 +227,9 @@ namespace StackBill.Tests
             {
                 var e = Check.Throws<ScopeException>(() => Engine.Can("Emperor", null, "read", null), "unknown role");
                 Check.True(e.Message.Contains("unknown role"), e.Message);
+                // Text outside ASCII crosses the boundary intact (UTF-8 in, UTF-16 back).
+                var wide = Check.Throws<ScopeException>(() => Engine.Can("Kaiserin-\u00fc\u2014\U0001F600", null, "read", null), "non-ASCII role");
+                Check.True(wide.Message.Contains("Kaiserin-\u00fc\u2014\U0001F600"), wide.Message);
                 Check.Throws<ScopeException>(() => Engine.Can("PartnerAdministrator", D1, "read", null), "role at the wrong level");
                 Check.Throws<ScopeException>(() => Engine.Can("PlatformAdministrator", null, "fly", null), "unknown action");
                 Check.Throws<ScopeException>(() => Engine.Can("PlatformAdministrator", null, "read", new NodeRef { Tenant = "t" }), "ancestors missing");

@@ -138,7 +138,7 @@ fn value_object(value: Unknown<'_>) -> napi::Result<Object<'_>> {
 
 /// `JSON.stringify(value)`; a value it cannot serialise (a `BigInt`, a cycle) is a
 /// `StackBillError` naming JavaScript's reason.
-fn stringify<V: ToNapiValue>(env: &Env, value: V) -> Result<String, Failure> {
+pub(crate) fn stringify<V: ToNapiValue>(env: &Env, value: V) -> Result<String, Failure> {
     let json: JSON<'_> = env.get_global()?.get_named_property_unchecked("JSON")?;
     json.stringify(value)
         .map_err(|e| Failure::Internal(format!("not JSON-serialisable: {}", e.reason)))

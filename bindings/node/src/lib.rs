@@ -4,6 +4,7 @@
 //! the libuv thread pool so the event loop keeps running; every panic is caught at this
 //! boundary and thrown as a `StackBillError`, never as a Rust panic.
 
+mod adjustment;
 mod error;
 mod input;
 mod result;
@@ -13,13 +14,13 @@ use std::collections::HashMap;
 use napi::bindgen_prelude::{AsyncTask, Unknown};
 use napi::{Env, Task};
 use napi_derive::napi;
-use stackbill_core::hierarchy::{DistributorId, PartnerId, SubscriptionId, TenantId};
 use stackbill_core::increase::Increase;
 use stackbill_core::rating::rate_partial;
 use stackbill_core::rbac::{self, Action, Governance, NodePath, Role, Scope};
 use stackbill_core::scenario::json::{self, Document};
 use stackbill_core::{Decimal, Outcome, Quantity, Rater, UsageRecord};
 
+pub use crate::adjustment::{Adjustment, adjustments};
 pub use crate::error::Problem;
 use crate::error::{Failure, guard};
 use crate::input::{Scenario, Usage};
@@ -240,52 +241,12 @@ pub fn increase_rate(env: Env, rate: String, by: IncreaseBy) -> napi::Result<Str
 type NodeMap = HashMap<String, Option<String>>;
 
 fn node_path(node: &NodeMap) -> Result<NodePath, Failure> {
-    const KEYS: [&str; 4] = ["distributor", "partner", "tenant", "subscription"];
-    if let Some(key) = node.keys().find(|k| !KEYS.contains(&k.as_str())) {
-        return Err(Failure::Scope(format!(
-            "unknown node key {key:?} (expected {})",
-            KEYS.join(", ")
-        )));
-    }
-    let get = |k: &str| node.get(k).cloned().flatten();
-    let path = NodePath {
-        distributor: get("distributor").map(DistributorId::new),
-        partner: get("partner").map(PartnerId::new),
-        tenant: get("tenant").map(TenantId::new),
-        subscription: get("subscription").map(SubscriptionId::new),
-    };
-    if !path.is_well_formed() {
-        return Err(Failure::Scope(
-            "a node must name every ancestor (a tenant needs its partner and distributor)".into(),
-        ));
-    }
-    Ok(path)
+    NodePath::from_fields(node.iter().map(|(k, v)| (k, v.as_deref()))).map_err(scope_failure)
 }
 
-fn role(name: &str) -> Result<Role, Failure> {
-    Role::from_name(name).ok_or_else(|| {
-        Failure::Scope(format!(
-            "unknown role {name:?}; expected one of {}",
-            Role::ALL.map(Role::name).join(", ")
-        ))
-    })
-}
-
-fn action(name: &str) -> Result<Action, Failure> {
-    Action::from_name(name).ok_or_else(|| Failure::Scope(format!("unknown action {name:?}")))
-}
-
-fn governance(switches: Option<HashMap<String, bool>>) -> Result<Governance, Failure> {
-    let mut g = Governance::default();
-    for (name, on) in switches.unwrap_or_default() {
-        *g.switch_mut(&name).ok_or_else(|| {
-            Failure::Scope(format!(
-                "unknown governance switch {name:?}; expected one of {}",
-                Governance::SWITCHES.join(", ")
-            ))
-        })? = on;
-    }
-    Ok(g)
+/// A name or node the policy refused, as `ScopeError`.
+fn scope_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::Scope(e.to_string())
 }
 
 fn policy_inputs(
@@ -294,9 +255,11 @@ fn policy_inputs(
     target: &NodeMap,
     switches: Option<HashMap<String, bool>>,
 ) -> Result<(Scope, NodePath, Governance), Failure> {
-    let scope =
-        Scope::new(role(role_name)?, node_path(at)?).map_err(|e| Failure::Scope(e.to_string()))?;
-    Ok((scope, node_path(target)?, governance(switches)?))
+    let role = Role::parse(role_name).map_err(scope_failure)?;
+    let scope = Scope::new(role, node_path(at)?).map_err(scope_failure)?;
+    let governance =
+        Governance::with_switches(switches.unwrap_or_default()).map_err(scope_failure)?;
+    Ok((scope, node_path(target)?, governance))
 }
 
 /// Whether `role` granted at node `at` may perform `action` (one of `actions()`) on node
@@ -315,7 +278,8 @@ pub fn can(
 ) -> napi::Result<bool> {
     guard(|| {
         let (scope, target, g) = policy_inputs(&role_name, &at, &target, governance)?;
-        Ok(rbac::can(&scope, action(&action_name)?, &target, &g))
+        let action = Action::parse(&action_name).map_err(scope_failure)?;
+        Ok(rbac::can(&scope, action, &target, &g))
     })
     .map_err(|f| f.into_js(&env))
 }
@@ -334,7 +298,8 @@ pub fn can_grant(
 ) -> napi::Result<bool> {
     guard(|| {
         let (scope, target, g) = policy_inputs(&role_name, &at, &target, governance)?;
-        Ok(rbac::can_grant(&scope, role(&granted)?, &target, &g))
+        let granted = Role::parse(&granted).map_err(scope_failure)?;
+        Ok(rbac::can_grant(&scope, granted, &target, &g))
     })
     .map_err(|f| f.into_js(&env))
 }

@@ -203,22 +203,6 @@ pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Fail
     }
 }
 
-/// `ManageBilling` → `manage_billing`.
-pub(crate) fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("StackBillError", py.get_type::<StackBillError>())?;

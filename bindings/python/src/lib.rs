@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use pyo3::prelude::*;
-use stackbill_core::hierarchy::{DistributorId, PartnerId, SubscriptionId, TenantId};
 use stackbill_core::rating::rate_partial;
 use stackbill_core::rbac::{self, Action, Governance, NodePath, Role, Scope};
 use stackbill_core::scenario::json::{self, Document};
@@ -87,71 +86,12 @@ fn rate(
 type Node = HashMap<String, Option<String>>;
 
 fn node_path(node: &Node) -> Result<NodePath, Failure> {
-    for key in node.keys() {
-        if !matches!(
-            key.as_str(),
-            "distributor" | "partner" | "tenant" | "subscription"
-        ) {
-            return Err(Failure::Scope(format!(
-                "unknown node key {key:?} (expected distributor, partner, tenant, subscription)"
-            )));
-        }
-    }
-    let get = |k: &str| node.get(k).cloned().flatten();
-    let path = NodePath {
-        distributor: get("distributor").map(DistributorId::new),
-        partner: get("partner").map(PartnerId::new),
-        tenant: get("tenant").map(TenantId::new),
-        subscription: get("subscription").map(SubscriptionId::new),
-    };
-    if !path.is_well_formed() {
-        return Err(Failure::Scope(
-            "a node must name every ancestor (a tenant needs its partner and distributor)".into(),
-        ));
-    }
-    Ok(path)
+    NodePath::from_fields(node.iter().map(|(k, v)| (k, v.as_deref()))).map_err(scope_failure)
 }
 
-fn role(name: &str) -> Result<Role, Failure> {
-    Role::from_name(name).ok_or_else(|| {
-        Failure::Scope(format!(
-            "unknown role {name:?}; expected one of {}",
-            Role::ALL.map(Role::name).join(", ")
-        ))
-    })
-}
-
-fn action(name: &str) -> Result<Action, Failure> {
-    Action::ALL
-        .into_iter()
-        .find(|a| error::snake(&format!("{a:?}")) == name)
-        .ok_or_else(|| Failure::Scope(format!("unknown action {name:?}")))
-}
-
-fn governance(switches: Option<HashMap<String, bool>>) -> Result<Governance, Failure> {
-    let mut g = Governance::default();
-    for (key, on) in switches.unwrap_or_default() {
-        let slot = match key.as_str() {
-            "partner_tenant_self_provisioning" => &mut g.partner_tenant_self_provisioning,
-            "distributor_tenant_self_provisioning" => &mut g.distributor_tenant_self_provisioning,
-            "tenant_subscription_self_provisioning" => &mut g.tenant_subscription_self_provisioning,
-            "partner_subscription_provisioning" => &mut g.partner_subscription_provisioning,
-            "distributor_subscription_provisioning" => &mut g.distributor_subscription_provisioning,
-            "tenant_user_self_provisioning" => &mut g.tenant_user_self_provisioning,
-            "partner_user_self_provisioning" => &mut g.partner_user_self_provisioning,
-            "distributor_user_self_provisioning" => &mut g.distributor_user_self_provisioning,
-            "calculator_tenants" => &mut g.calculator_tenants,
-            "calculator_partners" => &mut g.calculator_partners,
-            "calculator_distributors" => &mut g.calculator_distributors,
-            other => {
-                return Err(Failure::Scope(format!(
-                    "unknown governance switch {other:?}"
-                )));
-            }
-        };
-        *slot = on;
-    }
-    Ok(g)
+/// A name or node the policy refused, as the binding's `ScopeError`.
+fn scope_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::Scope(e.to_string())
 }
 
 /// The caller's scope, the target node and the switches, from Python values.
@@ -161,9 +101,11 @@ fn policy_inputs(
     target: &Node,
     switches: Option<HashMap<String, bool>>,
 ) -> Result<(Scope, NodePath, Governance), Failure> {
-    let scope =
-        Scope::new(role(role_name)?, node_path(at)?).map_err(|e| Failure::Scope(e.to_string()))?;
-    Ok((scope, node_path(target)?, governance(switches)?))
+    let role = Role::parse(role_name).map_err(scope_failure)?;
+    let scope = Scope::new(role, node_path(at)?).map_err(scope_failure)?;
+    let governance =
+        Governance::with_switches(switches.unwrap_or_default()).map_err(scope_failure)?;
+    Ok((scope, node_path(target)?, governance))
 }
 
 /// Whether `role` granted at `at` may perform `action` on `target` (the core's policy).
@@ -179,7 +121,8 @@ fn can(
 ) -> PyResult<bool> {
     error::guard(|| {
         let (scope, target, g) = policy_inputs(role_name, &at, &target, switches)?;
-        Ok(rbac::can(&scope, action(action_name)?, &target, &g))
+        let action = Action::parse(action_name).map_err(scope_failure)?;
+        Ok(rbac::can(&scope, action, &target, &g))
     })
     .map_err(|f| f.into_py_err(py))
 }
@@ -197,7 +140,8 @@ fn can_grant(
 ) -> PyResult<bool> {
     error::guard(|| {
         let (scope, target, g) = policy_inputs(role_name, &at, &target, switches)?;
-        Ok(rbac::can_grant(&scope, role(granted)?, &target, &g))
+        let granted = Role::parse(granted).map_err(scope_failure)?;
+        Ok(rbac::can_grant(&scope, granted, &target, &g))
     })
     .map_err(|f| f.into_py_err(py))
 }
@@ -232,13 +176,8 @@ fn _stackbill(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(can, m)?)?;
     m.add_function(wrap_pyfunction!(can_grant, m)?)?;
     m.add_function(wrap_pyfunction!(adjustments_json, m)?)?;
-    m.add(
-        "ACTIONS",
-        Action::ALL
-            .iter()
-            .map(|a| error::snake(&format!("{a:?}")))
-            .collect::<Vec<_>>(),
-    )?;
+    m.add("ACTIONS", Action::ALL.map(Action::name).to_vec())?;
     m.add("ROLES", Role::ALL.map(Role::name).to_vec())?;
+    m.add("GOVERNANCE_SWITCHES", Governance::SWITCHES.to_vec())?;
     error::register(m)
 }

@@ -28,3 +28,14 @@ def test_governance_switches():
 def test_grants():
     assert stackbill.can_grant("PartnerAdministrator", P1, "TenantAdministrator", T1)
     assert not stackbill.can_grant("PartnerAdministrator", P1, "DistributorAdministrator", D1)
+
+
+def test_every_listed_name_is_accepted():
+    # The lists come from the core; each name must be one the policy takes.
+    assert len(stackbill.GOVERNANCE_SWITCHES) == 11
+    for switch in stackbill.GOVERNANCE_SWITCHES:
+        assert isinstance(stackbill.can("TenantUser", T1, "read", T1, {switch: False}), bool)
+    for action in stackbill.ACTIONS:
+        assert isinstance(stackbill.can("PlatformAdministrator", {}, action, {}), bool)
+    for role in stackbill.ROLES:
+        assert isinstance(stackbill.can_grant("PlatformAdministrator", {}, role, T1), bool)

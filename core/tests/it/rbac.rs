@@ -358,3 +358,62 @@ fn action_and_switch_names_round_trip() {
     }
     assert!(Governance::default().switch_mut("nope").is_none());
 }
+
+#[test]
+fn outside_names_parse_or_say_what_is_valid() {
+    assert_eq!(
+        Role::parse("partneradministrator"),
+        Ok(Role::PartnerAdministrator)
+    );
+    let role = Role::parse("Emperor").unwrap_err().to_string();
+    assert!(role.starts_with("unknown role \"Emperor\"; expected one of "));
+    assert!(Role::ALL.iter().all(|r| role.contains(r.name())), "{role}");
+
+    assert_eq!(Action::parse("read_usage"), Ok(Action::ReadUsage));
+    let action = Action::parse("fly").unwrap_err().to_string();
+    assert!(action.starts_with("unknown action \"fly\""));
+    assert!(Action::ALL.iter().all(|a| action.contains(a.name())));
+
+    let g = Governance::with_switches([("calculator_tenants", true)]).unwrap();
+    assert!(g.calculator_tenants);
+    assert_eq!(
+        Governance::with_switches(Vec::<(String, bool)>::new()),
+        Ok(Governance::default())
+    );
+    let switch = Governance::with_switches([("nope", true)])
+        .unwrap_err()
+        .to_string();
+    assert!(switch.starts_with("unknown governance switch \"nope\""));
+    assert!(Governance::SWITCHES.iter().all(|s| switch.contains(s)));
+}
+
+#[test]
+fn nodes_from_ids_must_name_every_ancestor() {
+    assert_eq!(
+        NodePath::from_ids(Some("d1"), Some("p1"), Some("t1"), None),
+        Ok(t1())
+    );
+    assert_eq!(
+        NodePath::from_ids::<&str>(None, None, None, None),
+        Ok(root())
+    );
+    let err = NodePath::from_ids(Some("d1"), None, Some("t1"), None).unwrap_err();
+    assert!(
+        err.to_string().contains("must name every ancestor"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nodes_from_named_fields() {
+    let fields = [
+        ("tenant", Some("t1")),
+        ("partner", Some("p1")),
+        ("distributor", Some("d1")),
+        ("subscription", None),
+    ];
+    assert_eq!(NodePath::from_fields(fields), Ok(t1()));
+    let err = NodePath::from_fields([("galaxy", Some("g"))]).unwrap_err();
+    assert!(err.to_string().starts_with("unknown node key \"galaxy\""));
+    assert!(NodePath::from_fields([("tenant", Some("t1"))]).is_err());
+}

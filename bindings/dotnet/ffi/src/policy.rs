@@ -2,7 +2,6 @@
 //! role, action and switch names are the core's own.
 
 use serde_json::Value;
-use stackbill_core::hierarchy::{DistributorId, PartnerId, SubscriptionId, TenantId};
 use stackbill_core::rbac::{self, Action, Governance, NodePath, Role, Scope};
 
 use crate::error::Failure;
@@ -14,23 +13,16 @@ fn text<'a>(request: &'a Value, key: &str) -> Result<&'a str, Failure> {
 }
 
 fn node_path(request: &Value, key: &str) -> Result<NodePath, Failure> {
-    const KEYS: [&str; 4] = ["distributor", "partner", "tenant", "subscription"];
     let node = match &request[key] {
         Value::Null => return Ok(NodePath::platform()),
         Value::Object(node) => node,
         _ => return Err(Failure::invalid(key, "must be an object")),
     };
-    let mut parts: [Option<String>; 4] = Default::default();
+    let mut fields = Vec::with_capacity(node.len());
     for (name, value) in node {
-        let slot = KEYS.iter().position(|k| k == name).ok_or_else(|| {
-            Failure::Scope(format!(
-                "unknown node key {name:?} (expected {})",
-                KEYS.join(", ")
-            ))
-        })?;
-        parts[slot] = match value {
+        let id = match value {
             Value::Null => None,
-            Value::String(s) => Some(s.clone()),
+            Value::String(s) => Some(s.as_str()),
             _ => {
                 return Err(Failure::invalid(
                     format!("{key}.{name}"),
@@ -38,62 +30,41 @@ fn node_path(request: &Value, key: &str) -> Result<NodePath, Failure> {
                 ));
             }
         };
+        fields.push((name.as_str(), id));
     }
-    let [d, p, t, s] = parts;
-    let path = NodePath {
-        distributor: d.map(DistributorId::new),
-        partner: p.map(PartnerId::new),
-        tenant: t.map(TenantId::new),
-        subscription: s.map(SubscriptionId::new),
-    };
-    if !path.is_well_formed() {
-        return Err(Failure::Scope(
-            "a node must name every ancestor (a tenant needs its partner and distributor)".into(),
-        ));
-    }
-    Ok(path)
+    NodePath::from_fields(fields).map_err(scope_failure)
 }
 
-fn role(name: &str) -> Result<Role, Failure> {
-    Role::from_name(name).ok_or_else(|| {
-        Failure::Scope(format!(
-            "unknown role {name:?}; expected one of {}",
-            Role::ALL.map(Role::name).join(", ")
-        ))
-    })
+/// A name or node the policy refused, as `ScopeError`.
+fn scope_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::Scope(e.to_string())
 }
 
 fn governance(request: &Value) -> Result<Governance, Failure> {
-    let mut g = Governance::default();
     let switches = match &request["governance"] {
-        Value::Null => return Ok(g),
+        Value::Null => return Ok(Governance::default()),
         Value::Object(switches) => switches,
         _ => return Err(Failure::invalid("governance", "must be an object")),
     };
-    for (name, on) in switches {
-        let slot = g.switch_mut(name).ok_or_else(|| {
-            Failure::Scope(format!(
-                "unknown governance switch {name:?}; expected one of {}",
-                Governance::SWITCHES.join(", ")
-            ))
-        })?;
-        *slot = on
+    let mut on = Vec::with_capacity(switches.len());
+    for (name, value) in switches {
+        let value = value
             .as_bool()
             .ok_or_else(|| Failure::invalid(format!("governance.{name}"), "must be a boolean"))?;
+        on.push((name.as_str(), value));
     }
-    Ok(g)
+    Governance::with_switches(on).map_err(scope_failure)
 }
 
 fn scope(request: &Value) -> Result<Scope, Failure> {
-    Scope::new(role(text(request, "role")?)?, node_path(request, "at")?)
-        .map_err(|e| Failure::Scope(e.to_string()))
+    let role = Role::parse(text(request, "role")?).map_err(scope_failure)?;
+    Scope::new(role, node_path(request, "at")?).map_err(scope_failure)
 }
 
 /// `{"role", "at", "action", "target", "governance"?}` → whether the core allows it.
 pub(crate) fn can(request: &Value) -> Result<bool, Failure> {
     let name = text(request, "action")?;
-    let action = Action::from_name(name)
-        .ok_or_else(|| Failure::Scope(format!("unknown action {name:?}")))?;
+    let action = Action::parse(name).map_err(scope_failure)?;
     Ok(rbac::can(
         &scope(request)?,
         action,
@@ -106,7 +77,7 @@ pub(crate) fn can(request: &Value) -> Result<bool, Failure> {
 pub(crate) fn can_grant(request: &Value) -> Result<bool, Failure> {
     Ok(rbac::can_grant(
         &scope(request)?,
-        role(text(request, "granted")?)?,
+        Role::parse(text(request, "granted")?).map_err(scope_failure)?,
         &node_path(request, "target")?,
         &governance(request)?,
     ))

@@ -16,6 +16,7 @@ from typing import Any, Iterable, List, Mapping, Optional, Tuple, Union
 
 from ._stackbill import (
     ACTIONS,
+    GOVERNANCE_SWITCHES,
     ROLES,
     AmountOverflow,
     InvalidScenario,
@@ -35,6 +36,7 @@ from .result import Adjustment, Commission, Invoice, Line, Result, Unbilled
 
 __all__ = [
     "ACTIONS",
+    "GOVERNANCE_SWITCHES",
     "ROLES",
     "Adjustment",
     "AmountOverflow",
@@ -124,7 +126,7 @@ def can(
     """Whether ``role`` granted at node ``at`` may perform ``action`` (one of
     :data:`ACTIONS`) on node ``target``. Nodes are dicts naming ``distributor``,
     ``partner``, ``tenant`` and ``subscription`` down to their level; ``{}`` is the platform.
-    ``governance`` overrides System Settings switches (see the core's ``Governance``)."""
+    ``governance`` overrides System Settings switches (named in :data:`GOVERNANCE_SWITCHES`)."""
     return _can(role, dict(at), action, dict(target), dict(governance) if governance else None)
 
 

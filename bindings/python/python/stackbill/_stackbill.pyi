@@ -5,6 +5,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 __version__: str
 ACTIONS: List[str]
 ROLES: List[str]
+GOVERNANCE_SWITCHES: List[str]
 
 class StackBillError(Exception): ...
 

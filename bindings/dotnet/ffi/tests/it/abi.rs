@@ -6,7 +6,7 @@ use std::ptr;
 use serde_json::Value;
 use stackbill_ffi::{
     SB_ABI_VERSION, SB_ERROR, SB_NO_OUT, SB_OK, sb_abi_version, sb_can, sb_can_grant, sb_estimate,
-    sb_free, sb_increase_rate, sb_len, sb_names, sb_rate,
+    sb_free, sb_free_utf16, sb_increase_rate, sb_len, sb_names, sb_rate, sb_utf16,
 };
 
 /// Takes ownership of `*out`, frees it through the ABI, and returns its text.
@@ -16,6 +16,16 @@ fn take(out: *mut c_char) -> String {
     let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
     // SAFETY: as above.
     assert_eq!(unsafe { sb_len(out) }, text.len());
+    // Every result also reads back the same through the UTF-16 copy .NET takes.
+    let mut units = usize::MAX;
+    // SAFETY: a live result and a writable `units`.
+    let wide = unsafe { sb_utf16(out, &mut units) };
+    assert!(!wide.is_null());
+    // SAFETY: `sb_utf16` returned `units` code units at `wide`.
+    let utf16 = unsafe { std::slice::from_raw_parts(wide, units) }.to_vec();
+    assert_eq!(String::from_utf16(&utf16).unwrap(), text);
+    // SAFETY: freed exactly once, with its reported length.
+    unsafe { sb_free_utf16(wide, units) };
     // SAFETY: freed exactly once.
     unsafe { sb_free(out) };
     text
@@ -144,6 +154,14 @@ fn policy_uses_the_core_names() {
     let (status, text) = call(sb_can, &req("Emperor", "read", t1));
     assert_eq!(status, SB_ERROR);
     assert!(text.contains("ScopeError") && text.contains("unknown role"));
+    // A name outside ASCII comes back in the error intact, through UTF-8 and UTF-16.
+    let (status, text) = call(sb_can, &req("Kaiserin-ü—1", "read", t1));
+    assert_eq!(status, SB_ERROR);
+    assert!(text.contains("Kaiserin-ü—1"), "{text}");
+    let mut units = 7;
+    // SAFETY: null is allowed; `units` is writable.
+    assert!(unsafe { sb_utf16(ptr::null(), &mut units) }.is_null());
+    assert_eq!(units, 0);
     let switched = format!(
         r#"{{"role":"PartnerAdministrator","at":{p1},"action":"create","target":{p1},"governance":{{"partner_tenant_self_provisioning":false}}}}"#
     );
