@@ -22,7 +22,7 @@ case "$(uname -s)" in
 esac
 
 mkdir -p "$out/StackBill"
-mcs -nologo -langversion:7.2 -warnaserror+ -optimize+ -target:library -r:System.Core.dll \
+mcs -nologo -langversion:7.2 -warnaserror+ -optimize+ -unsafe+ -target:library -r:System.Core.dll \
   -out:"$out/StackBill/StackBill.dll" "$here"/StackBill/*.cs
 cp "$CARGO_TARGET_DIR/$profile/$native" "$here/powershell/StackBill.psd1" "$here/powershell/StackBill.psm1" "$out/StackBill/"
 

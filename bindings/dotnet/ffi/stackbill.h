@@ -40,22 +40,23 @@ void sb_free(char *s);
 // `s` must be null (length 0) or a pointer written by this library and not yet freed.
 uintptr_t sb_len(const char *s);
 
-// A string returned through `out`, widened to UTF-16 in a new buffer of `*units` code
-// units (no NUL), for hosts whose strings are UTF-16 (.NET): one pass here, over bytes
-// that are nearly always ASCII, costs a fraction of the host's own UTF-8 decoder on an
-// 18 MB document. `s` stays owned by the caller; free the buffer with [`sb_free_utf16`].
-// Null `s` gives null and `*units` 0.
+// The length in UTF-16 code units of a string returned through `out`: what a host
+// whose strings are UTF-16 (.NET) allocates before [`sb_utf16_copy`] fills it.
 //
 // # Safety
-// `s` must be null or a pointer written by this library and not yet freed; `units` must
-// be writable.
-uint16_t *sb_utf16(const char *s, uintptr_t *units);
+// `s` must be null (length 0) or a pointer written by this library and not yet freed.
+uintptr_t sb_utf16_len(const char *s);
 
-// Releases a buffer of [`sb_utf16`]; `units` is the length it reported. Null is ignored.
+// Writes a string returned through `out` as UTF-16 into `dst`, which holds exactly
+// `units` code units (its [`sb_utf16_len`]), and returns `SB_OK`; any other `units`
+// writes nothing and returns `SB_ERROR`. Widening here, in one pass over bytes that are
+// nearly always ASCII, straight into the host's string, costs a fraction of decoding
+// UTF-8 on the managed side: on an 18 MB rating, mono's decoder cost 10 % of the run.
 //
 // # Safety
-// `w` must be null or a buffer of `sb_utf16`, not yet freed, with its reported `units`.
-void sb_free_utf16(uint16_t *w, uintptr_t units);
+// `s` must be a pointer written by this library and not yet freed; `dst` must be
+// writable for `units` code units.
+int32_t sb_utf16_copy(const char *s, uint16_t *dst, uintptr_t units);
 
 // Rates a scenario document (JSON text) with the usage of an optional CSV/NDJSON file
 // (optionally `.gz`; null for none). `*out`: the §10 output document.

@@ -3,20 +3,19 @@
 //! platform run covers every party; a distributor's or partner's administrator runs
 //! their own branch. The arithmetic (bands, year roll-ups) is the core's.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::routing::{get, post, put};
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use stackbill_core::commission::roll_up;
+use stackbill_core::rbac::NodePath;
+use stackbill_core::scenario::json::{commission_to_value, read_commission};
+use stackbill_store::billing::Selection;
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::access::{
-    Allowed, GenerateCommissions, ManageCommissionRates, Platform, ReadCommissions,
-};
+use super::access::{Allowed, GenerateCommissions, ManageCommissionRates, ReadCommissions};
 use super::billing::{parse_period, period_text};
 use super::ops::{Op, many, one, query};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
@@ -189,6 +188,54 @@ pub(crate) struct Commission {
     plan: Option<String>,
     /// Months summed (1 for a month).
     months: u32,
+    /// How the plan's tiers produced the amount: each band's share of the base and its
+    /// unrounded commission (for a year, summed per band over the months).
+    bands: Vec<CommissionBand>,
+}
+
+/// One tier of a commission plan as applied.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct CommissionBand {
+    from: String,
+    /// `null`: unbounded.
+    to: Option<String>,
+    percent: String,
+    /// The part of the base commissioned in this band.
+    base: String,
+    /// Unrounded commission of the band.
+    amount: String,
+}
+
+impl Commission {
+    /// The API view of a core roll-up, formatted as the stored contract document is.
+    fn new(label: &str, total: &stackbill_core::commission::CommissionTotal) -> Self {
+        let doc = commission_to_value(&total.commission);
+        let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+        let c = &total.commission;
+        Commission {
+            period: label.to_owned(),
+            party_kind: c.party.kind().to_owned(),
+            party_id: c.party.id().to_owned(),
+            currency: text(&doc["currency"]),
+            base: text(&doc["base"]),
+            amount: text(&doc["amount"]),
+            plan: doc["plan"].as_str().map(str::to_owned),
+            months: total.periods,
+            bands: doc["bands"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|b| CommissionBand {
+                    from: text(&b["from"]),
+                    to: b["to"].as_str().map(str::to_owned),
+                    percent: text(&b["percent"]),
+                    base: text(&b["base"]),
+                    amount: text(&b["amount"]),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// `period=YYYY-MM` or `year=YYYY`.
@@ -229,63 +276,38 @@ fn months(q: &CommissionQuery) -> ApiResult<(String, Vec<String>)> {
     }
 }
 
-/// The stored summaries of `periods` the caller may read, summed per party and currency.
+/// The stored summaries of `periods` for the parties at or below `within` that the
+/// caller may read, rolled up per party and currency by the core.
 async fn summaries<P: super::access::Permission>(
     state: &AppState,
     auth: &Allowed<P>,
+    within: &NodePath,
     label: &str,
     periods: &[String],
 ) -> ApiResult<Vec<Commission>> {
     let dir = auth.directory();
-    let mut out: BTreeMap<(u8, String, String), Commission> = BTreeMap::new();
+    let mut read = Vec::new();
     for period in periods {
         for row in state.store().commissions(period).await? {
             let path = match row.party_kind.as_str() {
                 "distributor" => dir.distributor(&row.party).map(|d| dir.distributor_path(d)),
                 _ => dir.partner(&row.party).map(|p| dir.partner_path(p)),
             };
-            if !path.is_some_and(|p| auth.allows(&p)) {
+            if !path.is_some_and(|p| within.contains(&p) && auth.allows(&p)) {
                 continue;
             }
-            let text = |k: &str| row.document.get(k).and_then(Value::as_str).unwrap_or("0");
-            let currency = text("currency").to_owned();
-            let number = |k: &str| -> ApiResult<Decimal> {
-                text(k)
-                    .parse()
-                    .map_err(|_| ApiError::internal(format!("commission {k} {:?}", text(k))))
-            };
-            let (base, amount) = (number("base")?, number("amount")?);
-            let order = u8::from(row.party_kind != "distributor");
-            let entry = out
-                .entry((order, row.party.clone(), currency.clone()))
-                .or_insert_with(|| Commission {
-                    period: label.to_owned(),
-                    party_kind: row.party_kind.clone(),
-                    party_id: row.party.clone(),
-                    currency,
-                    base: "0".into(),
-                    amount: "0".into(),
-                    plan: None,
-                    months: 0,
-                });
-            let sum = |a: &str, b: Decimal| -> ApiResult<String> {
-                a.parse::<Decimal>()
-                    .ok()
-                    .and_then(|a| a.checked_add(b))
-                    .map(|s| s.to_string())
-                    .ok_or_else(|| ApiError::internal("commission sums overflow"))
-            };
-            entry.base = sum(&entry.base, base)?;
-            entry.amount = sum(&entry.amount, amount)?;
-            entry.plan = row
-                .document
-                .get("plan")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
-            entry.months += 1;
+            let commission = read_commission(&row.document.to_string()).map_err(|e| {
+                ApiError::internal(format!(
+                    "stored commission of {} {:?} for {period}: {e}",
+                    row.party_kind, row.party
+                ))
+            })?;
+            read.push(commission);
         }
     }
-    Ok(out.into_values().collect())
+    let totals =
+        roll_up(read).map_err(|_| ApiError::internal("commission sums exceed exact decimals"))?;
+    Ok(totals.iter().map(|t| Commission::new(label, t)).collect())
 }
 
 async fn list_commissions(
@@ -300,7 +322,14 @@ async fn list_commissions(
         ));
     }
     let (label, periods) = months(&q)?;
-    Ok(ok(summaries(&state, &auth, &label, &periods).await?))
+    Ok(ok(summaries(
+        &state,
+        &auth,
+        &NodePath::platform(),
+        &label,
+        &periods,
+    )
+    .await?))
 }
 
 /// An export file.
@@ -327,7 +356,7 @@ async fn export_commissions(
         }
     }
     let (label, periods) = months(&q)?;
-    let rows = summaries(&state, &auth, &label, &periods).await?;
+    let rows = summaries(&state, &auth, &NodePath::platform(), &label, &periods).await?;
     let mut csv = String::from("period,party_kind,party_id,currency,base,amount,plan,months\n");
     for r in rows {
         let field = |s: &str| {
@@ -356,7 +385,7 @@ async fn export_commissions(
     }))
 }
 
-/// What to generate.
+/// What to generate: a month or a year, for the caller's whole scope or one branch.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct GenerateCommissionsIn {
@@ -366,25 +395,87 @@ pub(crate) struct GenerateCommissionsIn {
     #[serde(default)]
     #[schema(pattern = "^[0-9]{4}$")]
     year: Option<String>,
+    /// Only this distributor's branch (it and its partners).
+    #[serde(default)]
+    distributor_id: Option<String>,
+    /// Only this partner.
+    #[serde(default)]
+    partner_id: Option<String>,
 }
 
-/// Runs the period's (or each month's of a year) full billing run, which writes preview
-/// invoices and the commission summaries, then returns the summaries.
+/// The branch a generation covers: the platform's full run (no tenant list) when no
+/// party is named, else the named node and the tenants below it.
+fn branch(
+    auth: &Allowed<GenerateCommissions>,
+    body: &GenerateCommissionsIn,
+) -> ApiResult<(NodePath, Option<Vec<String>>)> {
+    let dir = auth.directory();
+    let node = match (&body.distributor_id, &body.partner_id) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field(
+                "partnerId",
+                "give distributorId or partnerId, not both",
+            ));
+        }
+        (Some(id), None) => {
+            let missing = || ApiError::NotFound(format!("distributorId: no distributor {id:?}"));
+            let row = dir.distributor(id).ok_or_else(missing)?;
+            let path = dir.distributor_path(row);
+            auth.check_named(&path, missing)?;
+            path
+        }
+        (None, Some(id)) => {
+            let missing = || ApiError::NotFound(format!("partnerId: no partner {id:?}"));
+            let row = dir.partner(id).ok_or_else(missing)?;
+            let path = dir.partner_path(row);
+            auth.check_named(&path, missing)?;
+            path
+        }
+        (None, None) => {
+            // The full run is the platform's; a branch's administrator names the branch.
+            auth.check(&NodePath::platform())?;
+            return Ok((NodePath::platform(), None));
+        }
+    };
+    let tenants = dir
+        .tenant_entries()
+        .filter(|(_, p)| node.contains(p))
+        .map(|(t, _)| t.id.clone())
+        .collect();
+    Ok((node, Some(tenants)))
+}
+
+/// Runs the period's (or each month's of a year) billing run over the branch, which
+/// writes preview invoices and the summaries of every party whose tenants it covers, then
+/// returns the branch's summaries.
 async fn generate_commissions(
     State(state): State<AppState>,
-    Platform(auth): Platform<GenerateCommissions>,
+    auth: Allowed<GenerateCommissions>,
     Body(body): Body<GenerateCommissionsIn>,
 ) -> Reply<Vec<Commission>> {
+    let (node, tenants) = branch(&auth, &body)?;
     let q = CommissionQuery {
         period: body.period,
         year: body.year,
         format: None,
     };
     let (label, periods) = months(&q)?;
+    let selection = match &tenants {
+        None => Selection::All,
+        Some(list) => Selection::Tenants(list),
+    };
     let store = state.store();
     let job = store.start_job("commissions.generate").await?;
     for (i, period) in periods.iter().enumerate() {
-        if let Err(e) = stackbill_store::billing::bill(store, period, None).await {
+        // A branch without tenants has nothing to rate: its summaries stay as they are.
+        let run = if tenants.as_ref().is_some_and(Vec::is_empty) {
+            Ok(())
+        } else {
+            stackbill_store::billing::bill_selection(store, period, selection)
+                .await
+                .map(drop)
+        };
+        if let Err(e) = run {
             store
                 .update_job(
                     job,
@@ -411,10 +502,15 @@ async fn generate_commissions(
             "commission.generate",
             &label,
             None,
-            Some(json!({"jobId": job})),
+            Some(json!({
+                "jobId": job,
+                "distributorId": body.distributor_id,
+                "partnerId": body.partner_id,
+                "tenants": tenants,
+            })),
         )
         .await?;
-    Ok(ok(summaries(&state, &auth, &label, &periods).await?))
+    Ok(ok(summaries(&state, &auth, &node, &label, &periods).await?))
 }
 
 pub(crate) fn ops() -> Vec<Op> {

@@ -67,53 +67,67 @@ pub unsafe extern "C" fn sb_len(s: *const c_char) -> usize {
     unsafe { CStr::from_ptr(s) }.count_bytes()
 }
 
-/// A string returned through `out`, widened to UTF-16 in a new buffer of `*units` code
-/// units (no NUL), for hosts whose strings are UTF-16 (.NET): one pass here, over bytes
-/// that are nearly always ASCII, costs a fraction of the host's own UTF-8 decoder on an
-/// 18 MB document. `s` stays owned by the caller; free the buffer with [`sb_free_utf16`].
-/// Null `s` gives null and `*units` 0.
+/// The length in UTF-16 code units of a string returned through `out`: what a host
+/// whose strings are UTF-16 (.NET) allocates before [`sb_utf16_copy`] fills it.
 ///
 /// # Safety
-/// `s` must be null or a pointer written by this library and not yet freed; `units` must
-/// be writable.
+/// `s` must be null (length 0) or a pointer written by this library and not yet freed.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sb_utf16(s: *const c_char, units: *mut usize) -> *mut u16 {
-    let widened = std::panic::catch_unwind(|| {
-        if s.is_null() {
-            return Vec::new().into_boxed_slice();
-        }
-        // SAFETY: a live, NUL-terminated string of this library, by the contract.
-        let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
-        let wide: Vec<u16> = if bytes.is_ascii() {
-            bytes.iter().map(|&b| u16::from(b)).collect()
-        } else {
-            // Every string this library returns is UTF-8 (it is built from Rust strings).
-            String::from_utf8_lossy(bytes).encode_utf16().collect()
-        };
-        wide.into_boxed_slice()
-    });
-    let Ok(wide) = widened else {
-        // SAFETY: writable by the contract.
-        unsafe { *units = 0 };
-        return std::ptr::null_mut();
-    };
-    // SAFETY: writable by the contract.
-    unsafe { *units = wide.len() };
+pub unsafe extern "C" fn sb_utf16_len(s: *const c_char) -> usize {
     if s.is_null() {
-        return std::ptr::null_mut();
+        return 0;
     }
-    Box::into_raw(wide).cast::<u16>()
+    // SAFETY: a live, NUL-terminated string of this library, by the contract.
+    let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
+    if bytes.is_ascii() {
+        bytes.len()
+    } else {
+        String::from_utf8_lossy(bytes).encode_utf16().count()
+    }
 }
 
-/// Releases a buffer of [`sb_utf16`]; `units` is the length it reported. Null is ignored.
+/// Writes a string returned through `out` as UTF-16 into `dst`, which holds exactly
+/// `units` code units (its [`sb_utf16_len`]), and returns `SB_OK`; any other `units`
+/// writes nothing and returns `SB_ERROR`. Widening here, in one pass over bytes that are
+/// nearly always ASCII, straight into the host's string, costs a fraction of decoding
+/// UTF-8 on the managed side: on an 18 MB rating, mono's decoder cost 10 % of the run.
 ///
 /// # Safety
-/// `w` must be null or a buffer of `sb_utf16`, not yet freed, with its reported `units`.
+/// `s` must be a pointer written by this library and not yet freed; `dst` must be
+/// writable for `units` code units.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn sb_free_utf16(w: *mut u16, units: usize) {
-    if !w.is_null() {
-        // SAFETY: `w` came from `Box::<[u16]>::into_raw` with exactly `units` elements.
-        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(w, units)) });
+pub unsafe extern "C" fn sb_utf16_copy(s: *const c_char, dst: *mut u16, units: usize) -> i32 {
+    if s.is_null() || dst.is_null() {
+        return SB_ERROR;
+    }
+    // SAFETY: a live, NUL-terminated string of this library, by the contract.
+    let bytes = unsafe { CStr::from_ptr(s) }.to_bytes();
+    let copied = std::panic::catch_unwind(|| {
+        // SAFETY: `dst` is writable for `units` code units, by the contract.
+        let out = unsafe { std::slice::from_raw_parts_mut(dst, units) };
+        if bytes.is_ascii() {
+            if bytes.len() != units {
+                return false;
+            }
+            for (o, &b) in out.iter_mut().zip(bytes) {
+                *o = u16::from(b);
+            }
+            true
+        } else {
+            let text = String::from_utf8_lossy(bytes);
+            if text.encode_utf16().count() != units {
+                return false;
+            }
+            for (o, u) in out.iter_mut().zip(text.encode_utf16()) {
+                *o = u;
+            }
+            true
+        }
+    });
+    if matches!(copied, Ok(true)) {
+        SB_OK
+    } else {
+        SB_ERROR
     }
 }
 

@@ -431,6 +431,30 @@ fn endpoints() -> Vec<(&'static str, Kind, Rule, Request)> {
             },
         ),
         (
+            "generate a distributor's commissions",
+            Kind::Distributor,
+            Rule::Can(A::GenerateCommissions),
+            |o, _| {
+                (
+                    "POST",
+                    "/api/v1/commissions/generate".into(),
+                    Some(json!({"period": "2026-10", "distributorId": o})),
+                )
+            },
+        ),
+        (
+            "generate a partner's commissions",
+            Kind::Partner,
+            Rule::Can(A::GenerateCommissions),
+            |o, _| {
+                (
+                    "POST",
+                    "/api/v1/commissions/generate".into(),
+                    Some(json!({"period": "2026-10", "partnerId": o})),
+                )
+            },
+        ),
+        (
             "view distributor commission rates",
             Kind::Distributor,
             Rule::Can(A::ReadCommissions),

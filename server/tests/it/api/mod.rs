@@ -3,6 +3,7 @@
 //! database on 127.0.0.1:3306 that is dropped afterwards) and talks to it with reqwest.
 
 mod authz;
+mod commissions;
 mod quick_start;
 mod tokens;
 mod workflows;

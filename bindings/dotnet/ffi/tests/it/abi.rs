@@ -6,7 +6,7 @@ use std::ptr;
 use serde_json::Value;
 use stackbill_ffi::{
     SB_ABI_VERSION, SB_ERROR, SB_NO_OUT, SB_OK, sb_abi_version, sb_can, sb_can_grant, sb_estimate,
-    sb_free, sb_free_utf16, sb_increase_rate, sb_len, sb_names, sb_rate, sb_utf16,
+    sb_free, sb_increase_rate, sb_len, sb_names, sb_rate, sb_utf16_copy, sb_utf16_len,
 };
 
 /// Takes ownership of `*out`, frees it through the ABI, and returns its text.
@@ -16,16 +16,23 @@ fn take(out: *mut c_char) -> String {
     let text = unsafe { CStr::from_ptr(out) }.to_str().unwrap().to_owned();
     // SAFETY: as above.
     assert_eq!(unsafe { sb_len(out) }, text.len());
-    // Every result also reads back the same through the UTF-16 copy .NET takes.
-    let mut units = usize::MAX;
-    // SAFETY: a live result and a writable `units`.
-    let wide = unsafe { sb_utf16(out, &mut units) };
-    assert!(!wide.is_null());
-    // SAFETY: `sb_utf16` returned `units` code units at `wide`.
-    let utf16 = unsafe { std::slice::from_raw_parts(wide, units) }.to_vec();
-    assert_eq!(String::from_utf16(&utf16).unwrap(), text);
-    // SAFETY: freed exactly once, with its reported length.
-    unsafe { sb_free_utf16(wide, units) };
+    // Every result also reads back the same through the UTF-16 copy .NET takes, and a
+    // wrong length writes nothing.
+    // SAFETY: a live result.
+    let units = unsafe { sb_utf16_len(out) };
+    let mut utf16 = vec![0u16; units + 1];
+    // SAFETY: `utf16` holds `units` (and one more) code units.
+    assert_eq!(
+        unsafe { sb_utf16_copy(out, utf16.as_mut_ptr(), units + 1) },
+        SB_ERROR
+    );
+    assert!(utf16.iter().all(|&u| u == 0));
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { sb_utf16_copy(out, utf16.as_mut_ptr(), units) },
+        SB_OK
+    );
+    assert_eq!(String::from_utf16(&utf16[..units]).unwrap(), text);
     // SAFETY: freed exactly once.
     unsafe { sb_free(out) };
     text
@@ -158,10 +165,8 @@ fn policy_uses_the_core_names() {
     let (status, text) = call(sb_can, &req("Kaiserin-ü—1", "read", t1));
     assert_eq!(status, SB_ERROR);
     assert!(text.contains("Kaiserin-ü—1"), "{text}");
-    let mut units = 7;
-    // SAFETY: null is allowed; `units` is writable.
-    assert!(unsafe { sb_utf16(ptr::null(), &mut units) }.is_null());
-    assert_eq!(units, 0);
+    // SAFETY: null is allowed.
+    assert_eq!(unsafe { sb_utf16_len(ptr::null()) }, 0);
     let switched = format!(
         r#"{{"role":"PartnerAdministrator","at":{p1},"action":"create","target":{p1},"governance":{{"partner_tenant_self_provisioning":false}}}}"#
     );
