@@ -16,6 +16,7 @@ mod ops;
 mod people;
 mod pricing;
 pub(crate) mod secrets;
+mod subscriptions;
 mod system;
 mod throttle;
 mod usage;
@@ -384,6 +385,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     let mut all = Vec::new();
     all.extend(auth::ops());
     all.extend(hierarchy::ops());
+    all.extend(subscriptions::ops());
     all.extend(people::ops());
     all.extend(catalogue::ops());
     all.extend(pricing::ops());

@@ -680,7 +680,7 @@ async fn run_estimate(
     let dir = auth.directory();
     let (tenant, subscription) = match (&body.tenant_id, &body.subscription_id) {
         (_, Some(s)) => {
-            let row = super::hierarchy::find_subscription(&auth, s)?;
+            let row = super::subscriptions::find_subscription(&auth, s)?;
             (row.tenant.clone(), Some(row.id.clone()))
         }
         (Some(t), None) => {

@@ -214,7 +214,11 @@ async fn list_usage(
     }
     let dir = auth.directory();
     let subscriptions: Vec<String> = match &q.subscription_id {
-        Some(id) => vec![super::hierarchy::find_subscription(&auth, id)?.id.clone()],
+        Some(id) => vec![
+            super::subscriptions::find_subscription(&auth, id)?
+                .id
+                .clone(),
+        ],
         None => dir
             .subscription_entries()
             .filter(|(_, path)| auth.allows(path))
