@@ -559,6 +559,29 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<GenerateCommissionsIn>())
         .data(many::<Commission>()),
+        // The manual's API page names one resource for both: calculate (POST) and
+        // retrieve (GET) the summaries of partners and distributors.
+        Op::new(
+            Method::POST,
+            "/api/v1/commissions/summary",
+            c,
+            "Calculate commission summaries for partners and distributors",
+            post(generate_commissions),
+        )
+        .body(one::<GenerateCommissionsIn>())
+        .data(many::<Commission>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/commissions/summary",
+            c,
+            "Retrieve commission summaries for partners and distributors",
+            get(list_commissions),
+        )
+        .queries(vec![
+            query("period", "Month YYYY-MM."),
+            query("year", "Year YYYY."),
+        ])
+        .data(many::<Commission>()),
         Op::new(
             Method::GET,
             "/api/v1/commissions",

@@ -162,6 +162,25 @@ fn branch_administrators_generate_their_own_commissions() {
     assert_eq!(of(&seen, "part-000"), of(&full, "part-000"));
     assert_eq!(of(&seen, "dist-apac"), of(&full, "dist-apac"));
 
+    // The manual's `commissions/summary` resource answers the same, both ways.
+    let summary = partner.ok("GET", "/api/v1/commissions/summary?period=2026-10", None);
+    assert_eq!(summary, mine);
+    let recalculated = partner.ok(
+        "POST",
+        "/api/v1/commissions/summary",
+        Some(october(json!({"partnerId": "part-001"}))),
+    );
+    assert_eq!(recalculated, mine);
+    assert_eq!(
+        reader
+            .post(
+                "/api/v1/commissions/summary",
+                october(json!({"partnerId": "part-001"}))
+            )
+            .0,
+        403
+    );
+
     // What a partner administrator reads is its own summary only, for a month or a year.
     let year = partner.ok("GET", "/api/v1/commissions?year=2026", None);
     assert_eq!(parties(&year), ["part-001"], "{year}");
