@@ -185,7 +185,7 @@ pub(crate) async fn partners(store: &SqlStore) -> Result<Vec<PartnerRow>> {
 }
 
 pub(crate) async fn tenants(store: &SqlStore) -> Result<Vec<TenantRow>> {
-    store.list("SELECT id, partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details FROM tenants ORDER BY id", |r| {
+    store.list("SELECT id, partner_id, name, currency, time_zone, tax_percent, payment_terms_days, details, closed_on FROM tenants ORDER BY id", |r| {
             Ok(TenantRow {
                 id: get_s(r, "id")?,
                 partner: get_s(r, "partner_id")?,
@@ -195,9 +195,44 @@ pub(crate) async fn tenants(store: &SqlStore) -> Result<Vec<TenantRow>> {
                 tax_percent: get_os(r, "tax_percent")?,
                 payment_terms_days: get_oi(r, "payment_terms_days")?,
                 details: parse_json(get_os(r, "details")?).unwrap_or(Value::Null),
+                closed_on: get_os(r, "closed_on")?,
             })
     })
     .await
+}
+
+pub(crate) async fn close_tenant(
+    store: &SqlStore,
+    id: &str,
+    closed_on: Option<&str>,
+) -> Result<()> {
+    let mut tx = store.begin().await?;
+    if !SqlStore::exists(&mut tx, "SELECT id FROM tenants WHERE id = ?", id).await? {
+        return Err(StoreError::NotFound {
+            kind: "tenant",
+            id: id.to_owned(),
+        });
+    }
+    sqlx::query("UPDATE tenants SET closed_on = ? WHERE id = ?")
+        .bind(closed_on.map(str::to_owned))
+        .bind(id.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    if let Some(day) = closed_on {
+        // Dates are YYYY-MM-DD text, so text order is date order.
+        sqlx::query(
+            "UPDATE subscriptions SET status = 'cancelled', ends_on = ? \
+             WHERE tenant_id = ? AND (ends_on IS NULL OR ends_on > ?)",
+        )
+        .bind(day.to_owned())
+        .bind(id.to_owned())
+        .bind(day.to_owned())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)
 }
 
 pub(crate) async fn subscriptions(store: &SqlStore) -> Result<Vec<SubscriptionRow>> {

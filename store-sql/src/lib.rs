@@ -345,6 +345,10 @@ impl Store for SqlStore {
         directory::subscriptions(self).await
     }
 
+    async fn close_tenant(&self, id: &str, closed_on: Option<&str>) -> Result<()> {
+        directory::close_tenant(self, id, closed_on).await
+    }
+
     async fn delete(&self, kind: NodeKind, id: &str) -> Result<()> {
         directory::delete(self, kind, id).await
     }

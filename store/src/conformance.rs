@@ -15,12 +15,14 @@ use crate::{
 
 mod billing_runs;
 mod directory_keys;
+mod offboarding;
 
 pub use billing_runs::{
     branch_runs_write_their_commissions, concurrent_bill_and_issue,
     narrowed_runs_equal_the_full_run, second_month_after_issue,
 };
 pub use directory_keys::ids_unique_in_any_case;
+pub use offboarding::closing_a_tenant_ends_its_billing;
 
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -802,6 +804,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn ids_unique_in_any_case() {
                 run(|s| Box::pin(c::ids_unique_in_any_case(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn closing_a_tenant_ends_its_billing() {
+                run(|s| Box::pin(c::closing_a_tenant_ends_its_billing(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

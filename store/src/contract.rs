@@ -298,6 +298,7 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
                 tax_percent: text(&t["tax_percent"]),
                 payment_terms_days: t["payment_terms_days"].as_i64(),
                 details: json!({}),
+                closed_on: None,
             })
             .await?;
         report.nodes += 1;

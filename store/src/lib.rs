@@ -41,6 +41,12 @@ pub trait Store: Send + Sync {
     async fn tenants(&self) -> Result<Vec<TenantRow>>;
     /// All subscriptions, by id.
     async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>>;
+    /// Closes a tenant from `closed_on` (the first day not billed) and cancels each of
+    /// its subscriptions from that day unless it already ends earlier, in one
+    /// transaction; `None` reopens the tenant (its subscriptions stay as they are). A
+    /// closed tenant keeps its usage and invoices, which is why it is closed rather than
+    /// deleted.
+    async fn close_tenant(&self, id: &str, closed_on: Option<&str>) -> Result<()>;
     /// Deletes a node; refused with [`StoreError::Blocked`] naming what depends on it
     /// (children, invoices, price lists, usage).
     async fn delete(&self, kind: NodeKind, id: &str) -> Result<()>;

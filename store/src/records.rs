@@ -72,6 +72,10 @@ pub struct TenantRow {
     pub payment_terms_days: Option<i64>,
     /// Billing contact, Entra tenant, initial owner, address.
     pub details: Value,
+    /// Closed (offboarded) from this day on (`YYYY-MM-DD`, the first day not billed);
+    /// `None` while active. Written only by [`crate::Store::close_tenant`]
+    /// (`put_tenant` leaves it as it is).
+    pub closed_on: Option<String>,
 }
 
 /// A subscription.

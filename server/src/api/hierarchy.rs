@@ -8,7 +8,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stackbill_core::rbac::{Level, NodePath};
-use stackbill_store::{DistributorRow, NodeKind, PartnerRow, TenantRow};
+use stackbill_store::{DistributorRow, NodeKind, PartnerRow, StoreError, TenantRow};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -266,6 +266,12 @@ pub(crate) struct Tenant {
     initial_owner: Option<String>,
     #[schema(value_type = Object)]
     details: Value,
+    /// `active`, or `closed` (offboarded: kept with its history, no longer billed from
+    /// `closedOn`, left out of lists unless `includeClosed=true`).
+    status: String,
+    /// The first day not billed, when closed.
+    #[schema(format = Date)]
+    closed_on: Option<String>,
 }
 
 const TENANT_FIELDS: [(&str, &str); 3] = [
@@ -301,8 +307,62 @@ impl Tenant {
             entra_tenant_id: text("entraTenantId"),
             initial_owner: text("initialOwner"),
             details,
+            status: if r.closed_on.is_some() {
+                "closed"
+            } else {
+                "active"
+            }
+            .to_owned(),
+            closed_on: r.closed_on.clone(),
         }
     }
+}
+
+/// A list's query: paging, and whether offboarded objects are included.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    #[serde(default)]
+    page: Option<u32>,
+    #[serde(default)]
+    page_size: Option<u32>,
+    /// Closed tenants and cancelled subscriptions are listed only when asked for.
+    #[serde(default)]
+    include_closed: Option<bool>,
+}
+
+impl ListQuery {
+    pub(crate) fn paging(self) -> Paging {
+        Paging {
+            page: self.page,
+            page_size: self.page_size,
+        }
+    }
+
+    pub(crate) fn include_closed(self) -> bool {
+        self.include_closed.unwrap_or(false)
+    }
+}
+
+/// The `includeClosed` query parameter, with paging, for the OpenAPI document.
+pub(crate) fn list_queries() -> Vec<super::ops::Query> {
+    let mut all = paging();
+    all.push(super::ops::query(
+        "includeClosed",
+        "true: include closed tenants and cancelled subscriptions (default false).",
+    ));
+    all
+}
+
+/// When a tenant closes.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CloseTenantIn {
+    /// The first day not billed, `YYYY-MM-DD` in the tenant's zone (default: today, UTC).
+    /// Its subscriptions are cancelled from the same day unless they end earlier.
+    #[serde(default)]
+    #[schema(format = Date)]
+    closed_on: Option<String>,
 }
 
 pub(crate) fn ops() -> Vec<Op> {
@@ -399,7 +459,7 @@ pub(crate) fn ops() -> Vec<Op> {
             "List tenants",
             get(list_tenants),
         )
-        .queries(paging())
+        .queries(list_queries())
         .data(many::<Tenant>()),
         Op::new(
             Method::POST,
@@ -434,6 +494,23 @@ pub(crate) fn ops() -> Vec<Op> {
             "Delete a tenant",
             axum::routing::delete(delete_tenant),
         ),
+        Op::new(
+            Method::POST,
+            "/api/v1/tenants/{id}/close",
+            t,
+            "Close (offboard) a tenant",
+            axum::routing::post(close_tenant),
+        )
+        .body(one::<CloseTenantIn>())
+        .data(one::<Tenant>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/tenants/{id}/reopen",
+            t,
+            "Reopen a closed tenant",
+            axum::routing::post(reopen_tenant),
+        )
+        .data(one::<Tenant>()),
     ]
 }
 
@@ -658,12 +735,13 @@ async fn delete_partner(
 
 // ---- tenants
 
-async fn list_tenants(
-    auth: Allowed<ReadNode>,
-    Params(paging): Params<Paging>,
-) -> Reply<Vec<Tenant>> {
+async fn list_tenants(auth: Allowed<ReadNode>, Params(q): Params<ListQuery>) -> Reply<Vec<Tenant>> {
     let dir = auth.directory();
-    let page = paging.apply(auth.visible(dir.tenant_entries()))?;
+    let mut rows = auth.visible(dir.tenant_entries());
+    if !q.include_closed() {
+        rows.retain(|t| t.closed_on.is_none());
+    }
+    let page = q.paging().apply(rows)?;
     Ok(ok(page.into_iter().map(|t| Tenant::new(t, dir)).collect()))
 }
 
@@ -742,6 +820,7 @@ async fn create_tenant(
         tax_percent: None,
         payment_terms_days: None,
         details: Value::Null,
+        closed_on: None,
     };
     let mut row = tenant_fields(body, base)?;
     if row.currency.is_none() {
@@ -792,6 +871,71 @@ async fn update_tenant(
     Ok(ok(out))
 }
 
+/// Offboards a tenant: kept with its usage and invoices, billed up to `closedOn`, its
+/// subscriptions cancelled from that day in the same transaction.
+async fn close_tenant(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+    Body(body): Body<CloseTenantIn>,
+) -> Reply<Tenant> {
+    let before = find_tenant(&auth, &id)?.clone();
+    let day = match body.closed_on {
+        Some(day) => {
+            let ok = day.len() == 10 && chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_ok();
+            if !ok {
+                return Err(ApiError::field("closedOn", "must be a date YYYY-MM-DD"));
+            }
+            day
+        }
+        None => chrono::Utc::now()
+            .date_naive()
+            .format("%Y-%m-%d")
+            .to_string(),
+    };
+    reclose(state, auth, before, Some(day), "tenant.close").await
+}
+
+/// Reopens a closed tenant; its cancelled subscriptions stay cancelled until each is
+/// reactivated on its own.
+async fn reopen_tenant(
+    State(state): State<AppState>,
+    auth: Allowed<UpdateNode>,
+    Path(id): Path<String>,
+) -> Reply<Tenant> {
+    let before = find_tenant(&auth, &id)?.clone();
+    reclose(state, auth, before, None, "tenant.reopen").await
+}
+
+async fn reclose(
+    state: AppState,
+    auth: Allowed<UpdateNode>,
+    before: TenantRow,
+    closed_on: Option<String>,
+    action: &str,
+) -> Reply<Tenant> {
+    let store = state.store();
+    store.close_tenant(&before.id, closed_on.as_deref()).await?;
+    let snapshot = state.refresh().await?;
+    let row = snapshot
+        .directory
+        .tenant(&before.id)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no tenant {:?}", before.id)))?;
+    let out = Tenant::new(&row, &snapshot.directory);
+    let was = Tenant::new(&before, &snapshot.directory);
+    state
+        .audit_change(
+            &auth.caller.actor(),
+            action,
+            &row.id,
+            Some(&was),
+            Some(&out),
+        )
+        .await?;
+    Ok(ok(out))
+}
+
 async fn delete_tenant(
     State(state): State<AppState>,
     auth: Allowed<DeleteNode>,
@@ -799,7 +943,18 @@ async fn delete_tenant(
 ) -> Reply<()> {
     let row = find_tenant(&auth, &id)?.clone();
     let was = Tenant::new(&row, auth.directory());
-    state.store().delete(NodeKind::Tenant, &row.id).await?;
+    state
+        .store()
+        .delete(NodeKind::Tenant, &row.id)
+        .await
+        .map_err(|e| match e {
+            StoreError::Blocked { .. } => ApiError::Blocked(format!(
+                "{e}; close it instead (POST /api/v1/tenants/{}/close): it keeps its \
+                 history and is no longer billed",
+                row.id
+            )),
+            other => other.into(),
+        })?;
     state.refresh().await?;
     state
         .audit_change(

@@ -6,14 +6,14 @@ use axum::http::Method;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use stackbill_core::rbac::Level;
-use stackbill_store::{NodeKind, SubscriptionRow};
+use stackbill_store::{NodeKind, StoreError, SubscriptionRow};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{Allowed, CreateChild, DeleteNode, NodeKindIndex, ReadNode, UpdateNode};
-use super::hierarchy::{choose_id, parent, valid_name};
-use super::ops::{Op, many, one, paging};
-use super::wire::{self, ApiError, ApiResult, Body, Paging, Params, created, ok};
+use super::hierarchy::{ListQuery, choose_id, list_queries, parent, valid_name};
+use super::ops::{Op, many, one};
+use super::wire::{self, ApiError, ApiResult, Body, Params, created, ok};
 
 /// A subscription as sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,7 +84,7 @@ pub(crate) fn ops() -> Vec<Op> {
             "List subscriptions",
             get(list_subscriptions),
         )
-        .queries(paging())
+        .queries(list_queries())
         .data(many::<Subscription>()),
         Op::new(
             Method::POST,
@@ -126,9 +126,13 @@ type Reply<T> = ApiResult<wire::Ok<T>>;
 
 async fn list_subscriptions(
     auth: Allowed<ReadNode>,
-    Params(paging): Params<Paging>,
+    Params(q): Params<ListQuery>,
 ) -> Reply<Vec<Subscription>> {
-    let page = paging.apply(auth.visible(auth.directory().subscription_entries()))?;
+    let mut rows = auth.visible(auth.directory().subscription_entries());
+    if !q.include_closed() {
+        rows.retain(|s| s.status != "cancelled");
+    }
+    let page = q.paging().apply(rows)?;
     Ok(ok(page.into_iter().map(Subscription::from).collect()))
 }
 
@@ -281,7 +285,15 @@ async fn delete_subscription(
     state
         .store()
         .delete(NodeKind::Subscription, &row.id)
-        .await?;
+        .await
+        .map_err(|e| match e {
+            StoreError::Blocked { .. } => ApiError::Blocked(format!(
+                "{e}; cancel it instead (PUT /api/v1/subscriptions/{} with status \
+                 cancelled and endsOn): it keeps its history and is no longer billed",
+                row.id
+            )),
+            other => other.into(),
+        })?;
     state.refresh().await?;
     state
         .audit_change(

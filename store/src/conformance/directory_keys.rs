@@ -17,6 +17,7 @@ fn tenant(id: &str) -> TenantRow {
         tax_percent: None,
         payment_terms_days: None,
         details: json!({}),
+        closed_on: None,
     }
 }
 

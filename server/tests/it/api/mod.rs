@@ -4,6 +4,7 @@
 
 mod authz;
 mod commissions;
+mod offboarding;
 mod quick_start;
 mod tokens;
 mod workflows;
