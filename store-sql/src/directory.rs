@@ -9,7 +9,7 @@ use stackbill_store::{
     TenantRow,
 };
 
-use crate::{Param, SqlStore, Upsert, db, get_i, get_oi, get_os, get_s, json_text, parse_json};
+use crate::{Param, SqlStore, Tx, Upsert, db, get_i, get_oi, get_os, get_s, json_text, parse_json};
 
 pub(crate) async fn platform(store: &SqlStore) -> Result<Option<PlatformRow>> {
     let row = sqlx::query("SELECT currency, time_zone, monthly_variable_pricing, rounding, payment_terms_days FROM platform_settings WHERE id = 1")
@@ -30,8 +30,14 @@ pub(crate) async fn platform(store: &SqlStore) -> Result<Option<PlatformRow>> {
 
 pub(crate) async fn put_platform(store: &SqlStore, p: &PlatformRow) -> Result<()> {
     let mut tx = store.begin().await?;
+    write_platform(&mut tx, p).await?;
+    tx.commit().await.map_err(db)
+}
+
+/// Replaces the platform row inside the caller's transaction.
+pub(crate) async fn write_platform(tx: &mut Tx, p: &PlatformRow) -> Result<()> {
     sqlx::query("DELETE FROM platform_settings WHERE id = 1")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db)?;
     sqlx::query("INSERT INTO platform_settings (id, currency, time_zone, monthly_variable_pricing, rounding, payment_terms_days) VALUES (1, ?, ?, ?, ?, ?)")
@@ -40,120 +46,132 @@ pub(crate) async fn put_platform(store: &SqlStore, p: &PlatformRow) -> Result<()
         .bind(i64::from(p.monthly_variable_pricing))
         .bind(p.rounding.clone())
         .bind(p.payment_terms_days)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db)?;
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 pub(crate) async fn put_distributor(store: &SqlStore, d: &DistributorRow) -> Result<()> {
-    store
-        .upsert(Upsert {
-            table: "distributors",
-            kind: "distributor",
-            unique: "id",
-            id: &d.id,
-            parent: None,
-            columns: &[
-                "name",
-                "currency",
-                "commission",
-                "partner_commission",
-                "details",
-            ],
-            values: vec![
-                Param::text(&d.name),
-                Param::Text(d.currency.clone()),
-                Param::Text(d.commission.as_ref().map(json_text)),
-                Param::Text(d.partner_commission.as_ref().map(json_text)),
-                Param::Text(Some(json_text(&d.details))),
-            ],
-        })
-        .await
+    store.upsert(distributor_upsert(d)).await
+}
+
+/// The upsert that writes a distributor row.
+pub(crate) fn distributor_upsert(d: &DistributorRow) -> Upsert<'_> {
+    Upsert {
+        table: "distributors",
+        kind: "distributor",
+        unique: "id",
+        id: &d.id,
+        parent: None,
+        columns: &[
+            "name",
+            "currency",
+            "commission",
+            "partner_commission",
+            "details",
+        ],
+        values: vec![
+            Param::text(&d.name),
+            Param::Text(d.currency.clone()),
+            Param::Text(d.commission.as_ref().map(json_text)),
+            Param::Text(d.partner_commission.as_ref().map(json_text)),
+            Param::Text(Some(json_text(&d.details))),
+        ],
+    }
 }
 
 pub(crate) async fn put_partner(store: &SqlStore, p: &PartnerRow) -> Result<()> {
-    store
-        .upsert(Upsert {
-            table: "partners",
-            kind: "partner",
-            unique: "id",
-            id: &p.id,
-            parent: Some(("partner", "distributors", "distributor", &p.distributor)),
-            columns: &[
-                "distributor_id",
-                "name",
-                "currency",
-                "commission",
-                "details",
-            ],
-            values: vec![
-                Param::text(&p.distributor),
-                Param::text(&p.name),
-                Param::Text(p.currency.clone()),
-                Param::Text(p.commission.as_ref().map(json_text)),
-                Param::Text(Some(json_text(&p.details))),
-            ],
-        })
-        .await
+    store.upsert(partner_upsert(p)).await
+}
+
+/// The upsert that writes a partner row.
+pub(crate) fn partner_upsert(p: &PartnerRow) -> Upsert<'_> {
+    Upsert {
+        table: "partners",
+        kind: "partner",
+        unique: "id",
+        id: &p.id,
+        parent: Some(("partner", "distributors", "distributor", &p.distributor)),
+        columns: &[
+            "distributor_id",
+            "name",
+            "currency",
+            "commission",
+            "details",
+        ],
+        values: vec![
+            Param::text(&p.distributor),
+            Param::text(&p.name),
+            Param::Text(p.currency.clone()),
+            Param::Text(p.commission.as_ref().map(json_text)),
+            Param::Text(Some(json_text(&p.details))),
+        ],
+    }
 }
 
 pub(crate) async fn put_tenant(store: &SqlStore, t: &TenantRow) -> Result<()> {
-    store
-        .upsert(Upsert {
-            table: "tenants",
-            kind: "tenant",
-            unique: "id",
-            id: &t.id,
-            parent: Some(("tenant", "partners", "partner", &t.partner)),
-            columns: &[
-                "partner_id",
-                "name",
-                "currency",
-                "time_zone",
-                "tax_percent",
-                "payment_terms_days",
-                "details",
-            ],
-            values: vec![
-                Param::text(&t.partner),
-                Param::text(&t.name),
-                Param::Text(t.currency.clone()),
-                Param::Text(t.time_zone.clone()),
-                Param::Text(t.tax_percent.clone()),
-                Param::Int(t.payment_terms_days),
-                Param::Text(Some(json_text(&t.details))),
-            ],
-        })
-        .await
+    store.upsert(tenant_upsert(t)).await
+}
+
+/// The upsert that writes a tenant row.
+pub(crate) fn tenant_upsert(t: &TenantRow) -> Upsert<'_> {
+    Upsert {
+        table: "tenants",
+        kind: "tenant",
+        unique: "id",
+        id: &t.id,
+        parent: Some(("tenant", "partners", "partner", &t.partner)),
+        columns: &[
+            "partner_id",
+            "name",
+            "currency",
+            "time_zone",
+            "tax_percent",
+            "payment_terms_days",
+            "details",
+        ],
+        values: vec![
+            Param::text(&t.partner),
+            Param::text(&t.name),
+            Param::Text(t.currency.clone()),
+            Param::Text(t.time_zone.clone()),
+            Param::Text(t.tax_percent.clone()),
+            Param::Int(t.payment_terms_days),
+            Param::Text(Some(json_text(&t.details))),
+        ],
+    }
 }
 
 pub(crate) async fn put_subscription(store: &SqlStore, s: &SubscriptionRow) -> Result<()> {
-    store
-        .upsert(Upsert {
-            table: "subscriptions",
-            kind: "subscription",
-            unique: "id",
-            id: &s.id,
-            parent: Some(("subscription", "tenants", "tenant", &s.tenant)),
-            columns: &[
-                "tenant_id",
-                "region_id",
-                "name",
-                "plan_id",
-                "status",
-                "ends_on",
-            ],
-            values: vec![
-                Param::text(&s.tenant),
-                Param::text(&s.region),
-                Param::text(&s.name),
-                Param::Text(s.plan.clone()),
-                Param::text(&s.status),
-                Param::Text(s.ends_on.clone()),
-            ],
-        })
-        .await
+    store.upsert(subscription_upsert(s)).await
+}
+
+/// The upsert that writes a subscription row.
+pub(crate) fn subscription_upsert(s: &SubscriptionRow) -> Upsert<'_> {
+    Upsert {
+        table: "subscriptions",
+        kind: "subscription",
+        unique: "id",
+        id: &s.id,
+        parent: Some(("subscription", "tenants", "tenant", &s.tenant)),
+        columns: &[
+            "tenant_id",
+            "region_id",
+            "name",
+            "plan_id",
+            "status",
+            "ends_on",
+        ],
+        values: vec![
+            Param::text(&s.tenant),
+            Param::text(&s.region),
+            Param::text(&s.name),
+            Param::Text(s.plan.clone()),
+            Param::text(&s.status),
+            Param::Text(s.ends_on.clone()),
+        ],
+    }
 }
 
 pub(crate) async fn distributors(store: &SqlStore) -> Result<Vec<DistributorRow>> {

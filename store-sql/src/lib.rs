@@ -9,6 +9,7 @@ pub mod checks;
 mod attempts;
 mod catalogue;
 mod directory;
+mod imports;
 mod people;
 mod pricing;
 mod system;
@@ -25,10 +26,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
-    AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, IngestReport, InvoiceFilter,
-    InvoiceRow, InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow, PlatformRow,
-    PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow, Store,
-    StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
+    AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import, IngestReport,
+    InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow,
+    PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow,
+    Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -42,6 +43,9 @@ pub struct Dialect {
     /// Whether an error comes from the immutability triggers.
     pub immutable: fn(&sqlx::Error) -> bool,
 }
+
+/// A write transaction.
+type Tx = Transaction<'static, Any>;
 
 /// A store on a pool of connections.
 #[derive(Debug, Clone)]
@@ -252,14 +256,20 @@ impl SqlStore {
 
     async fn upsert_once(&self, u: &Upsert<'_>) -> Attempt<()> {
         let mut tx = self.begin().await.map_err(|e| (e, false))?;
+        self.upsert_in(&mut tx, u).await?;
+        tx.commit().await.map_err(|e| self.attempt_err(e))
+    }
+
+    /// An upsert inside the caller's transaction (an import writes many in one).
+    async fn upsert_in(&self, tx: &mut Tx, u: &Upsert<'_>) -> Attempt<()> {
         if let Some((kind, table, target, target_id)) = u.parent {
             let sql = format!("SELECT 1 FROM {table} WHERE id = ?");
-            Self::require(&mut tx, &sql, kind, u.id, target, target_id)
+            Self::require(tx, &sql, kind, u.id, target, target_id)
                 .await
                 .map_err(|e| (e, false))?;
         }
         let exists_sql = format!("SELECT 1 FROM {} WHERE id = ?", u.table);
-        let exists = Self::exists(&mut tx, &exists_sql, u.id)
+        let exists = Self::exists(tx, &exists_sql, u.id)
             .await
             .map_err(|e| (e, false))?;
         let sql = if exists {
@@ -281,7 +291,7 @@ impl SqlStore {
             };
         }
         q.bind(u.id.to_owned())
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(|e| match &e {
                 sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
@@ -296,7 +306,7 @@ impl SqlStore {
                 }
                 _ => self.attempt_err(e),
             })?;
-        tx.commit().await.map_err(|e| self.attempt_err(e))
+        Ok(())
     }
 }
 
@@ -343,6 +353,10 @@ impl Store for SqlStore {
 
     async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
         directory::subscriptions(self).await
+    }
+
+    async fn import(&self, import: &Import) -> Result<()> {
+        imports::import(self, import).await
     }
 
     async fn close_tenant(&self, id: &str, closed_on: Option<&str>) -> Result<()> {

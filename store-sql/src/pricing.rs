@@ -3,13 +3,19 @@
 use serde_json::Value;
 use stackbill_store::{FxRateRow, PriceListRow, Result, StoreError};
 
-use crate::{SqlStore, db, decimal_column, get_os, get_s, json_text, parse_json};
+use crate::{SqlStore, Tx, db, decimal_column, get_os, get_s, json_text, parse_json};
 
 pub(crate) async fn put_price_list(store: &SqlStore, l: &PriceListRow) -> Result<()> {
     let mut tx = store.begin().await?;
+    write_price_list(&mut tx, l).await?;
+    tx.commit().await.map_err(db)
+}
+
+/// Replaces a price list inside the caller's transaction.
+pub(crate) async fn write_price_list(tx: &mut Tx, l: &PriceListRow) -> Result<()> {
     sqlx::query("DELETE FROM price_lists WHERE id = ?")
         .bind(l.id.clone())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(db)?;
     sqlx::query("INSERT INTO price_lists (id, scope_kind, scope_id, currency, effective_from, effective_to, items, name, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -22,7 +28,7 @@ pub(crate) async fn put_price_list(store: &SqlStore, l: &PriceListRow) -> Result
         .bind(json_text(&l.items))
         .bind(l.name.clone())
         .bind(l.description.clone())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
@@ -39,7 +45,7 @@ pub(crate) async fn put_price_list(store: &SqlStore, l: &PriceListRow) -> Result
             }
             _ => db(e),
         })?;
-    tx.commit().await.map_err(db)
+    Ok(())
 }
 
 pub(crate) async fn price_lists(store: &SqlStore) -> Result<Vec<PriceListRow>> {
@@ -75,6 +81,13 @@ pub(crate) async fn delete_price_list(store: &SqlStore, id: &str) -> Result<()> 
 }
 
 pub(crate) async fn add_fx_rate(store: &SqlStore, r: &FxRateRow) -> Result<()> {
+    let mut tx = store.begin().await?;
+    write_fx_rate(&mut tx, r).await?;
+    tx.commit().await.map_err(db)
+}
+
+/// Adds an FX rate inside the caller's transaction.
+pub(crate) async fn write_fx_rate(tx: &mut Tx, r: &FxRateRow) -> Result<()> {
     sqlx::query(
         "INSERT INTO fx_rates (from_ccy, to_ccy, rate_text, rate, as_of) VALUES (?, ?, ?, ?, ?)",
     )
@@ -83,7 +96,7 @@ pub(crate) async fn add_fx_rate(store: &SqlStore, r: &FxRateRow) -> Result<()> {
     .bind(r.rate.clone())
     .bind(decimal_column(Some(&r.rate)))
     .bind(r.as_of.clone())
-    .execute(&store.pool)
+    .execute(&mut **tx)
     .await
     .map_err(db)?;
     Ok(())

@@ -22,7 +22,7 @@ pub use billing_runs::{
     narrowed_runs_equal_the_full_run, second_month_after_issue,
 };
 pub use directory_keys::ids_unique_in_any_case;
-pub use offboarding::closing_a_tenant_ends_its_billing;
+pub use offboarding::{closing_a_tenant_ends_its_billing, imports_are_all_or_nothing};
 
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -809,6 +809,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn closing_a_tenant_ends_its_billing() {
                 run(|s| Box::pin(c::closing_a_tenant_ends_its_billing(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn imports_are_all_or_nothing() {
+                run(|s| Box::pin(c::imports_are_all_or_nothing(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

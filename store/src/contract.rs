@@ -236,113 +236,101 @@ fn text(v: &Value) -> Option<String> {
 
 /// Loads a scenario document into the store: Billing settings, hierarchy, price lists, FX
 /// rates and usage (batch window: the scenario's period). The document is validated by
-/// the engine first; nothing is written if it is invalid.
+/// the engine first; nothing is written if it is invalid. Everything but the usage is
+/// written in one transaction; usage follows in batches, idempotently, so an import that
+/// fails there is completed by running it again.
 pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<ImportReport> {
     let doc = Document::parse(text_doc).map_err(read_error)?;
     let v: Value = serde_json::from_str(text_doc)
         .map_err(|e| StoreError::InvalidState(format!("not JSON: {e}")))?;
     let scenario = doc.scenario();
     let p = &v["platform"];
-    store
-        .put_platform(&PlatformRow {
-            currency: scenario.platform().currency.code().to_owned(),
-            time_zone: scenario.platform().time_zone.name().to_owned(),
-            monthly_variable_pricing: scenario.platform().monthly_variable_pricing,
-            rounding: scenario.platform().rounding.name().to_owned(),
-            payment_terms_days: p["payment_terms_days"].as_i64().unwrap_or(30),
-        })
-        .await?;
+    let platform = PlatformRow {
+        currency: scenario.platform().currency.code().to_owned(),
+        time_zone: scenario.platform().time_zone.name().to_owned(),
+        monthly_variable_pricing: scenario.platform().monthly_variable_pricing,
+        rounding: scenario.platform().rounding.name().to_owned(),
+        payment_terms_days: p["payment_terms_days"].as_i64().unwrap_or(30),
+    };
     let mut report = ImportReport::default();
+    let (mut distributors, mut partners, mut tenants, mut subscriptions) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut price_lists, mut fx_rates) = (Vec::new(), Vec::new());
     let items = |key: &str| v[key].as_array().cloned().unwrap_or_default();
     for d in items("distributors") {
-        store
-            .put_distributor(&crate::DistributorRow {
-                id: text(&d["id"]).unwrap_or_default(),
-                name: text(&d["name"])
-                    .or_else(|| text(&d["id"]))
-                    .unwrap_or_default(),
-                currency: text(&d["currency"]),
-                commission: (!d["commission"].is_null()).then(|| d["commission"].clone()),
-                partner_commission: (!d["partner_commission"].is_null())
-                    .then(|| d["partner_commission"].clone()),
-                details: json!({}),
-            })
-            .await?;
-        report.nodes += 1;
+        distributors.push(crate::DistributorRow {
+            id: text(&d["id"]).unwrap_or_default(),
+            name: text(&d["name"])
+                .or_else(|| text(&d["id"]))
+                .unwrap_or_default(),
+            currency: text(&d["currency"]),
+            commission: (!d["commission"].is_null()).then(|| d["commission"].clone()),
+            partner_commission: (!d["partner_commission"].is_null())
+                .then(|| d["partner_commission"].clone()),
+            details: json!({}),
+        });
     }
     for x in items("partners") {
-        store
-            .put_partner(&crate::PartnerRow {
-                id: text(&x["id"]).unwrap_or_default(),
-                distributor: text(&x["distributor"]).unwrap_or_default(),
-                name: text(&x["name"])
-                    .or_else(|| text(&x["id"]))
-                    .unwrap_or_default(),
-                currency: text(&x["currency"]),
-                commission: (!x["commission"].is_null()).then(|| x["commission"].clone()),
-                details: json!({}),
-            })
-            .await?;
-        report.nodes += 1;
+        partners.push(crate::PartnerRow {
+            id: text(&x["id"]).unwrap_or_default(),
+            distributor: text(&x["distributor"]).unwrap_or_default(),
+            name: text(&x["name"])
+                .or_else(|| text(&x["id"]))
+                .unwrap_or_default(),
+            currency: text(&x["currency"]),
+            commission: (!x["commission"].is_null()).then(|| x["commission"].clone()),
+            details: json!({}),
+        });
     }
     for t in items("tenants") {
-        store
-            .put_tenant(&TenantRow {
-                id: text(&t["id"]).unwrap_or_default(),
-                partner: text(&t["partner"]).unwrap_or_default(),
-                name: text(&t["name"])
-                    .or_else(|| text(&t["id"]))
-                    .unwrap_or_default(),
-                currency: text(&t["currency"]),
-                time_zone: text(&t["time_zone"]),
-                tax_percent: text(&t["tax_percent"]),
-                payment_terms_days: t["payment_terms_days"].as_i64(),
-                details: json!({}),
-                closed_on: None,
-            })
-            .await?;
-        report.nodes += 1;
+        tenants.push(TenantRow {
+            id: text(&t["id"]).unwrap_or_default(),
+            partner: text(&t["partner"]).unwrap_or_default(),
+            name: text(&t["name"])
+                .or_else(|| text(&t["id"]))
+                .unwrap_or_default(),
+            currency: text(&t["currency"]),
+            time_zone: text(&t["time_zone"]),
+            tax_percent: text(&t["tax_percent"]),
+            payment_terms_days: t["payment_terms_days"].as_i64(),
+            details: json!({}),
+            closed_on: None,
+        });
     }
     for s in items("subscriptions") {
-        store
-            .put_subscription(&SubscriptionRow {
-                id: text(&s["id"]).unwrap_or_default(),
-                tenant: text(&s["tenant"]).unwrap_or_default(),
-                region: text(&s["region"]).unwrap_or_default(),
-                name: text(&s["name"])
-                    .or_else(|| text(&s["id"]))
-                    .unwrap_or_default(),
-                plan: None,
-                status: if s["ends_on"].is_string() {
-                    "cancelled"
-                } else {
-                    "active"
-                }
-                .to_owned(),
-                ends_on: text(&s["ends_on"]),
-            })
-            .await?;
-        report.nodes += 1;
+        subscriptions.push(SubscriptionRow {
+            id: text(&s["id"]).unwrap_or_default(),
+            tenant: text(&s["tenant"]).unwrap_or_default(),
+            region: text(&s["region"]).unwrap_or_default(),
+            name: text(&s["name"])
+                .or_else(|| text(&s["id"]))
+                .unwrap_or_default(),
+            plan: None,
+            status: if s["ends_on"].is_string() {
+                "cancelled"
+            } else {
+                "active"
+            }
+            .to_owned(),
+            ends_on: text(&s["ends_on"]),
+        });
     }
     for l in items("price_lists") {
         let scope = l["scope"].as_object().and_then(|o| o.iter().next());
         let (kind, id) = scope.map_or((String::new(), String::new()), |(k, v)| {
             (k.clone(), text(v).unwrap_or_default())
         });
-        store
-            .put_price_list(&PriceListRow {
-                id: text(&l["id"]).unwrap_or_default(),
-                scope_kind: kind,
-                scope_id: id,
-                currency: text(&l["currency"]).unwrap_or_default(),
-                effective_from: text(&l["effective_from"]).unwrap_or_default(),
-                effective_to: text(&l["effective_to"]),
-                items: l["items"].clone(),
-                name: None,
-                description: None,
-            })
-            .await?;
-        report.price_lists += 1;
+        price_lists.push(PriceListRow {
+            id: text(&l["id"]).unwrap_or_default(),
+            scope_kind: kind,
+            scope_id: id,
+            currency: text(&l["currency"]).unwrap_or_default(),
+            effective_from: text(&l["effective_from"]).unwrap_or_default(),
+            effective_to: text(&l["effective_to"]),
+            items: l["items"].clone(),
+            name: None,
+            description: None,
+        });
     }
     let stored = store.fx_rates().await?;
     for r in items("fx_rates") {
@@ -352,11 +340,24 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
             rate: text(&r["rate"]).unwrap_or_default(),
             as_of: text(&r["as_of"]).unwrap_or_default(),
         };
-        if !stored.contains(&row) {
-            store.add_fx_rate(&row).await?;
-            report.fx_rates += 1;
+        if !stored.contains(&row) && !fx_rates.contains(&row) {
+            fx_rates.push(row);
         }
     }
+    report.nodes = distributors.len() + partners.len() + tenants.len() + subscriptions.len();
+    report.price_lists = price_lists.len();
+    report.fx_rates = fx_rates.len();
+    store
+        .import(&crate::Import {
+            platform,
+            distributors,
+            partners,
+            tenants,
+            subscriptions,
+            price_lists,
+            fx_rates,
+        })
+        .await?;
     let mut rows: Vec<UsageRow> = doc.usage().iter().map(usage_row).collect();
     assign_synthetic_ids(&mut rows);
     let period: Period = scenario.period();

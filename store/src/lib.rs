@@ -41,6 +41,9 @@ pub trait Store: Send + Sync {
     async fn tenants(&self) -> Result<Vec<TenantRow>>;
     /// All subscriptions, by id.
     async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>>;
+    /// Writes an import's settings, hierarchy, price lists and FX rates in one
+    /// transaction: all of it or nothing.
+    async fn import(&self, import: &Import) -> Result<()>;
     /// Closes a tenant from `closed_on` (the first day not billed) and cancels each of
     /// its subscriptions from that day unless it already ends earlier, in one
     /// transaction; `None` reopens the tenant (its subscriptions stay as they are). A

@@ -486,3 +486,24 @@ impl BatchSpan {
         window || starts
     }
 }
+
+/// Everything a scenario import writes but its usage: written in one transaction by
+/// [`crate::Store::import`], so a failure (a conflicting id, a lost connection) leaves
+/// the store as it was instead of half imported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    /// The Billing settings.
+    pub platform: PlatformRow,
+    /// Created or updated, in this order: distributors, partners, tenants, subscriptions.
+    pub distributors: Vec<DistributorRow>,
+    /// See `distributors`.
+    pub partners: Vec<PartnerRow>,
+    /// See `distributors`.
+    pub tenants: Vec<TenantRow>,
+    /// See `distributors`.
+    pub subscriptions: Vec<SubscriptionRow>,
+    /// Created or replaced.
+    pub price_lists: Vec<PriceListRow>,
+    /// Added (give only rates not stored yet).
+    pub fx_rates: Vec<FxRateRow>,
+}

@@ -1,7 +1,7 @@
-//! Conformance case for offboarding: a tenant that has usage cannot be deleted, so it is
-//! closed. Its history stays, its subscriptions stop billing on the day it closed (an
-//! earlier end stays earlier), an edit does not reopen it, and reopening leaves its
-//! subscriptions as they are.
+//! Conformance cases for keeping history whole: offboarding (a tenant that has usage
+//! cannot be deleted, so it is closed: its history stays, its subscriptions stop billing
+//! on the day it closed, an earlier end stays earlier, an edit does not reopen it, and
+//! reopening leaves its subscriptions as they are) and imports that write all or nothing.
 
 use serde_json::Value;
 
@@ -127,4 +127,45 @@ pub async fn closing_a_tenant_ends_its_billing(store: &dyn Store) -> Result<()> 
         Err(StoreError::NotFound { kind: "tenant", .. }) => Ok(()),
         other => Err(fail(format!("closing a missing tenant: {other:?}"))),
     }
+}
+
+/// An import that fails part-way writes nothing: here its price list collides with a
+/// stored one of the same scope and first day, after its settings and nodes were written
+/// in the same transaction.
+pub async fn imports_are_all_or_nothing(store: &dyn Store) -> Result<()> {
+    import_scenario(store, &base_scenario().to_string()).await?;
+    let before = (
+        store.platform().await?,
+        store.distributors().await?,
+        store.tenants().await?,
+        store.subscriptions().await?,
+        store.price_lists().await?,
+    );
+    let mut second = base_scenario();
+    second["platform"]["currency"] = "NZD".into();
+    second["distributors"] = serde_json::json!([{"id": "d1"}, {"id": "d9"}]);
+    second["tenants"][0]["name"] = "Renamed".into();
+    second["tenants"]
+        .as_array_mut()
+        .ok_or_else(|| fail("tenants".into()))?
+        .push(serde_json::json!({"id": "t9", "partner": "p1"}));
+    second["subscriptions"]
+        .as_array_mut()
+        .ok_or_else(|| fail("subscriptions".into()))?
+        .push(serde_json::json!({"id": "s9", "tenant": "t9", "region": "r"}));
+    second["price_lists"][0]["id"] = "l-again".into();
+    match import_scenario(store, &second.to_string()).await {
+        Err(StoreError::Conflict { .. }) => {}
+        other => return Err(fail(format!("a colliding import: {other:?}"))),
+    }
+    let after = (
+        store.platform().await?,
+        store.distributors().await?,
+        store.tenants().await?,
+        store.subscriptions().await?,
+        store.price_lists().await?,
+    );
+    check(after == before, || {
+        format!("a failed import left changes:\n{after:#?}\nwas:\n{before:#?}")
+    })
 }
