@@ -2,11 +2,10 @@
 //! I/O: what is persisted (hierarchy, pricing, FX, usage, invoices, commissions, audit) and
 //! the operations on it. `assemble` turns stored rows into the engine's typed input;
 //! `billing` rates periods from it and writes invoices; `contract` bridges to scenario
-//! files; `conformance` is the test suite every store passes.
+//! files. The conformance suite every store passes is in `stackbill-testkit`.
 
 mod assemble;
 pub mod billing;
-pub mod conformance;
 mod contract;
 mod error;
 mod records;

@@ -36,4 +36,4 @@ pub(crate) async fn fresh() -> (SqlStore, Database) {
     (store, guard)
 }
 
-stackbill_store::conformance_tests!(crate::fresh());
+stackbill_testkit::conformance_tests!(crate::fresh());

@@ -6,8 +6,8 @@
 use serde_json::Value;
 
 use super::{base_scenario, check, fail, generated_rows, october};
-use crate::billing::{bill, import_scenario};
-use crate::{Result, Store, StoreError, SubscriptionRow, TenantRow};
+use stackbill_store::billing::{bill, import_scenario};
+use stackbill_store::{Result, Store, StoreError, SubscriptionRow, TenantRow};
 
 fn invoice_of(document: &Value, tenant: &str) -> Option<Value> {
     document["invoices"]
@@ -47,7 +47,7 @@ async fn subscription(store: &dyn Store, id: &str) -> Result<SubscriptionRow> {
 }
 
 /// Rows of `subscription` that start on or after `day` (UTC, the scenario's zone).
-fn rows_from(rows: &[crate::UsageRow], subscription: &str, day: &str) -> u64 {
+fn rows_from(rows: &[stackbill_store::UsageRow], subscription: &str, day: &str) -> u64 {
     let from = stackbill_core::usage::parse_instant(&format!("{day}T00:00:00Z"));
     rows.iter()
         .filter(|r| r.subscription.as_deref() == Some(subscription) && r.start_ns >= from)

@@ -7,8 +7,8 @@ use std::pin::Pin;
 use serde_json::{Value, json};
 use stackbill_core::scenario::json as sj;
 
-use crate::billing::{bill, export_scenario, import_scenario};
-use crate::{
+use stackbill_store::billing::{bill, export_scenario, import_scenario};
+use stackbill_store::{
     InvoiceFilter, InvoiceStatus, NodeKind, RefreshTokenRow, RefreshUse, Result, Store, StoreError,
     UsageBatch, UsageRow, UserRow,
 };
@@ -412,7 +412,7 @@ pub async fn late_usage_adjustment(store: &dyn Store) -> Result<()> {
 /// Regions, meters, plans, users and roles, settings and jobs round-trip; secrets are
 /// refused where a reference is required; e-mails are unique; regions in use cannot go.
 pub async fn administration(store: &dyn Store) -> Result<()> {
-    use crate::{JobRow, MeterRow, PlanRow, RegionRow, RoleAssignmentRow};
+    use stackbill_store::{JobRow, MeterRow, PlanRow, RegionRow, RoleAssignmentRow};
     import_scenario(store, &base_scenario().to_string()).await?;
     let mut region = RegionRow {
         id: "r".into(),

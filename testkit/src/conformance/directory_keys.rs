@@ -4,8 +4,8 @@
 use serde_json::json;
 
 use super::{base_scenario, check, fail};
-use crate::billing::import_scenario;
-use crate::{DistributorRow, Result, Store, StoreError, SubscriptionRow, TenantRow};
+use stackbill_store::billing::import_scenario;
+use stackbill_store::{DistributorRow, Result, Store, StoreError, SubscriptionRow, TenantRow};
 
 fn tenant(id: &str) -> TenantRow {
     TenantRow {

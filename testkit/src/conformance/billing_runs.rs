@@ -5,8 +5,8 @@
 use serde_json::{Value, json};
 
 use super::{check, fail, generated_rows, october};
-use crate::billing::{Selection, bill, bill_selection, import_scenario};
-use crate::{
+use stackbill_store::billing::{Selection, bill, bill_selection, import_scenario};
+use stackbill_store::{
     InvoiceFilter, InvoiceStatus, Result, Store, StoreError, TenantRow, UsageBatch, UsageRow,
 };
 
