@@ -1,0 +1,19 @@
+//! StackBill's server as a library: the command line, the REST API (`/api/v1`, OpenAPI at
+//! `/swagger`) and its jobs. The `stackbill` binary is only [`main`]; a job worker, the
+//! portal or a test harness embeds the same code by linking this crate.
+//!
+//! Exit codes: 0 success; 1 the input could not be read (missing file, malformed JSON, bad
+//! CSV header); 2 the scenario is invalid (every problem is printed as JSON on stdout).
+
+mod api;
+mod cli;
+mod stored;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Runs the command line with the process's arguments.
+pub fn main() -> ExitCode {
+    cli::run(cli::Cli::parse())
+}
