@@ -58,7 +58,9 @@ for rows in "${sizes[@]}"; do
   "$bin" import-scenario "$scenario" --database "$maria" 2>/dev/null
   read -r my_in_s my_in_rss < <(measure "$bin" usage import "$usage" --quiet --database "$maria")
   read -r my_bill_s my_bill_rss < <(measure "$bin" bill --period 2026-10 --database "$maria")
-  my_bytes=$(mariadb -uroot -h127.0.0.1 -N -e "ANALYZE TABLE $db.usage_records >/dev/null; SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = '$db'" 2>/dev/null | tail -1)
+  # Fresh statistics first, so information_schema reports the tables' real size.
+  mariadb -uroot -h127.0.0.1 -e "ANALYZE TABLE $db.usage_records" >/dev/null
+  my_bytes=$(mariadb -uroot -h127.0.0.1 -N -e "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = '$db'")
   mariadb -uroot -h127.0.0.1 -e "DROP DATABASE $db"
 
   echo

@@ -9,6 +9,7 @@ use stackbill_store::{
     TenantRow,
 };
 
+use crate::attempts::Attempt;
 use crate::{Param, SqlStore, Tx, Upsert, db, get_i, get_oi, get_os, get_s, json_text, parse_json};
 
 pub(crate) async fn platform(store: &SqlStore) -> Result<Option<PlatformRow>> {
@@ -29,17 +30,21 @@ pub(crate) async fn platform(store: &SqlStore) -> Result<Option<PlatformRow>> {
 }
 
 pub(crate) async fn put_platform(store: &SqlStore, p: &PlatformRow) -> Result<()> {
-    let mut tx = store.begin().await?;
-    write_platform(&mut tx, p).await?;
-    tx.commit().await.map_err(db)
+    store
+        .retrying(|| async {
+            let mut tx = store.begin().await.map_err(|e| (e, false))?;
+            write_platform(store, &mut tx, p).await?;
+            tx.commit().await.map_err(|e| store.attempt_err(e))
+        })
+        .await
 }
 
 /// Replaces the platform row inside the caller's transaction.
-pub(crate) async fn write_platform(tx: &mut Tx, p: &PlatformRow) -> Result<()> {
+pub(crate) async fn write_platform(store: &SqlStore, tx: &mut Tx, p: &PlatformRow) -> Attempt<()> {
     sqlx::query("DELETE FROM platform_settings WHERE id = 1")
         .execute(&mut **tx)
         .await
-        .map_err(db)?;
+        .map_err(|e| store.attempt_err(e))?;
     sqlx::query("INSERT INTO platform_settings (id, currency, time_zone, monthly_variable_pricing, rounding, payment_terms_days) VALUES (1, ?, ?, ?, ?, ?)")
         .bind(p.currency.clone())
         .bind(p.time_zone.clone())
@@ -48,7 +53,7 @@ pub(crate) async fn write_platform(tx: &mut Tx, p: &PlatformRow) -> Result<()> {
         .bind(p.payment_terms_days)
         .execute(&mut **tx)
         .await
-        .map_err(db)?;
+        .map_err(|e| store.attempt_err(e))?;
     Ok(())
 }
 

@@ -15,9 +15,8 @@ pub(crate) async fn import(store: &SqlStore, import: &Import) -> Result<()> {
 }
 
 async fn once(store: &SqlStore, i: &Import) -> Attempt<()> {
-    let fatal = |e| (e, false);
-    let mut tx = store.begin().await.map_err(fatal)?;
-    write_platform(&mut tx, &i.platform).await.map_err(fatal)?;
+    let mut tx = store.begin().await.map_err(|e| (e, false))?;
+    write_platform(store, &mut tx, &i.platform).await?;
     for d in &i.distributors {
         store.upsert_in(&mut tx, &distributor_upsert(d)).await?;
     }
@@ -31,10 +30,10 @@ async fn once(store: &SqlStore, i: &Import) -> Attempt<()> {
         store.upsert_in(&mut tx, &subscription_upsert(s)).await?;
     }
     for l in &i.price_lists {
-        write_price_list(&mut tx, l).await.map_err(fatal)?;
+        write_price_list(store, &mut tx, l).await?;
     }
     for r in &i.fx_rates {
-        write_fx_rate(&mut tx, r).await.map_err(fatal)?;
+        write_fx_rate(store, &mut tx, r).await?;
     }
     tx.commit().await.map_err(|e| store.attempt_err(e))
 }

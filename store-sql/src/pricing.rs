@@ -3,21 +3,31 @@
 use serde_json::Value;
 use stackbill_store::{FxRateRow, PriceListRow, Result, StoreError};
 
+use crate::attempts::Attempt;
 use crate::{SqlStore, Tx, db, decimal_column, get_os, get_s, json_text, parse_json};
 
 pub(crate) async fn put_price_list(store: &SqlStore, l: &PriceListRow) -> Result<()> {
-    let mut tx = store.begin().await?;
-    write_price_list(&mut tx, l).await?;
-    tx.commit().await.map_err(db)
+    store
+        .retrying(|| async {
+            let mut tx = store.begin().await.map_err(|e| (e, false))?;
+            write_price_list(store, &mut tx, l).await?;
+            tx.commit().await.map_err(|e| store.attempt_err(e))
+        })
+        .await
 }
 
-/// Replaces a price list inside the caller's transaction.
-pub(crate) async fn write_price_list(tx: &mut Tx, l: &PriceListRow) -> Result<()> {
+/// Replaces a price list inside the caller's transaction; a unique-key collision is a
+/// `Conflict` (not retried), lock conflicts are retried by the caller.
+pub(crate) async fn write_price_list(
+    store: &SqlStore,
+    tx: &mut Tx,
+    l: &PriceListRow,
+) -> Attempt<()> {
     sqlx::query("DELETE FROM price_lists WHERE id = ?")
         .bind(l.id.clone())
         .execute(&mut **tx)
         .await
-        .map_err(db)?;
+        .map_err(|e| store.attempt_err(e))?;
     sqlx::query("INSERT INTO price_lists (id, scope_kind, scope_id, currency, effective_from, effective_to, items, name, description) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(l.id.clone())
         .bind(l.scope_kind.clone())
@@ -31,7 +41,7 @@ pub(crate) async fn write_price_list(tx: &mut Tx, l: &PriceListRow) -> Result<()
         .execute(&mut **tx)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => (
                 StoreError::Conflict {
                     kind: "price list",
                     id: l.id.clone(),
@@ -41,9 +51,10 @@ pub(crate) async fn write_price_list(tx: &mut Tx, l: &PriceListRow) -> Result<()
                     } else {
                         "id"
                     },
-                }
-            }
-            _ => db(e),
+                },
+                false,
+            ),
+            _ => store.attempt_err(e),
         })?;
     Ok(())
 }
@@ -81,13 +92,17 @@ pub(crate) async fn delete_price_list(store: &SqlStore, id: &str) -> Result<()> 
 }
 
 pub(crate) async fn add_fx_rate(store: &SqlStore, r: &FxRateRow) -> Result<()> {
-    let mut tx = store.begin().await?;
-    write_fx_rate(&mut tx, r).await?;
-    tx.commit().await.map_err(db)
+    store
+        .retrying(|| async {
+            let mut tx = store.begin().await.map_err(|e| (e, false))?;
+            write_fx_rate(store, &mut tx, r).await?;
+            tx.commit().await.map_err(|e| store.attempt_err(e))
+        })
+        .await
 }
 
 /// Adds an FX rate inside the caller's transaction.
-pub(crate) async fn write_fx_rate(tx: &mut Tx, r: &FxRateRow) -> Result<()> {
+pub(crate) async fn write_fx_rate(store: &SqlStore, tx: &mut Tx, r: &FxRateRow) -> Attempt<()> {
     sqlx::query(
         "INSERT INTO fx_rates (from_ccy, to_ccy, rate_text, rate, as_of) VALUES (?, ?, ?, ?, ?)",
     )
@@ -98,7 +113,7 @@ pub(crate) async fn write_fx_rate(tx: &mut Tx, r: &FxRateRow) -> Result<()> {
     .bind(r.as_of.clone())
     .execute(&mut **tx)
     .await
-    .map_err(db)?;
+    .map_err(|e| store.attempt_err(e))?;
     Ok(())
 }
 

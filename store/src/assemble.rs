@@ -32,9 +32,15 @@ use crate::{
 pub enum Selection<'a> {
     /// Every tenant of the platform (writes every party's commission summary).
     All,
-    /// Only these tenants (a tenant's, a partner's or a distributor's run; writes the
-    /// summaries of the partners and distributors all of whose tenants are among them).
+    /// Only these tenants (writes the summaries of the partners and distributors all of
+    /// whose tenants are among them).
     Tenants(&'a [String]),
+    /// A partner's branch: its tenants as stored when the run reads them; writes only
+    /// the partner's summary (never its distributor's, which is above the branch).
+    Partner(&'a str),
+    /// A distributor's branch: its partners' tenants; writes its own and its partners'
+    /// summaries.
+    Distributor(&'a str),
 }
 
 /// Everything stored that a period's rating reads, as rows.
@@ -75,8 +81,25 @@ impl Rows {
         })
     }
 
-    /// The tenants `selection` names, each checked to exist.
-    pub(crate) fn tenant_set(&self, selection: Selection<'_>) -> Result<Option<HashSet<String>>> {
+    /// The tenants `selection` names (`None`: all), each checked to exist; a branch's
+    /// as stored now, in id order.
+    pub(crate) fn tenant_ids(&self, selection: Selection<'_>) -> Result<Option<Vec<String>>> {
+        let partner = |id: &str| {
+            self.partners
+                .iter()
+                .find(|p| p.id.eq_ignore_ascii_case(id))
+                .ok_or_else(|| StoreError::NotFound {
+                    kind: "partner",
+                    id: id.to_owned(),
+                })
+        };
+        let under = |partners: &[&str]| -> Vec<String> {
+            self.tenants
+                .iter()
+                .filter(|t| partners.iter().any(|p| t.partner.eq_ignore_ascii_case(p)))
+                .map(|t| t.id.clone())
+                .collect()
+        };
         match selection {
             Selection::All => Ok(None),
             Selection::Tenants(ids) => {
@@ -89,7 +112,25 @@ impl Rows {
                         });
                     }
                 }
-                Ok(Some(ids.iter().cloned().collect()))
+                Ok(Some(ids.to_vec()))
+            }
+            Selection::Partner(id) => Ok(Some(under(&[partner(id)?.id.as_str()]))),
+            Selection::Distributor(id) => {
+                let d = self
+                    .distributors
+                    .iter()
+                    .find(|d| d.id.eq_ignore_ascii_case(id))
+                    .ok_or_else(|| StoreError::NotFound {
+                        kind: "distributor",
+                        id: id.to_owned(),
+                    })?;
+                let partners: Vec<&str> = self
+                    .partners
+                    .iter()
+                    .filter(|p| p.distributor.eq_ignore_ascii_case(&d.id))
+                    .map(|p| p.id.as_str())
+                    .collect();
+                Ok(Some(under(&partners)))
             }
         }
     }
@@ -97,7 +138,9 @@ impl Rows {
     /// The validated scenario of `period` for `selection`: the typed input narrowed by
     /// the core's rule, failing only on problems of what the selection contains.
     pub(crate) fn scenario(&self, period: Period, selection: Selection<'_>) -> Result<Scenario> {
-        let only = self.tenant_set(selection)?;
+        let only: Option<HashSet<String>> = self
+            .tenant_ids(selection)?
+            .map(|ids| ids.into_iter().collect());
         let (input, problems) = self.input(period);
         let input = match &only {
             None => input,
@@ -186,18 +229,39 @@ impl Rows {
                 }
             })
             .collect();
+        // A closed tenant bills nothing from its closing day, whatever its subscriptions
+        // say (one re-activated or created after the close included).
+        let closed_on: std::collections::HashMap<String, &str> = self
+            .tenants
+            .iter()
+            .filter_map(|t| Some((t.id.to_lowercase(), t.closed_on.as_deref()?)))
+            .collect();
         let subscriptions = self
             .subscriptions
             .iter()
-            .map(|s| Subscription {
-                id: SubscriptionId::new(&s.id),
-                tenant: TenantId::new(&s.tenant),
-                region: RegionId::new(&s.region),
-                ends_on: c.date(
-                    Owner::Tenant(s.tenant.clone()),
+            .map(|s| {
+                let owner = Owner::Tenant(s.tenant.clone());
+                let own = c.date(
+                    owner.clone(),
                     &format!("subscriptions[{}].ends_on", s.id),
                     s.ends_on.as_deref(),
-                ),
+                );
+                let closed = closed_on.get(&s.tenant.to_lowercase()).and_then(|day| {
+                    c.date(
+                        owner,
+                        &format!("tenants[{}].closed_on", s.tenant),
+                        Some(day),
+                    )
+                });
+                Subscription {
+                    id: SubscriptionId::new(&s.id),
+                    tenant: TenantId::new(&s.tenant),
+                    region: RegionId::new(&s.region),
+                    ends_on: match (own, closed) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    },
+                }
             })
             .collect();
         let price_lists = self

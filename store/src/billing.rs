@@ -165,7 +165,8 @@ pub async fn bill_selection(
     let rows = Rows::read(store).await?;
     let current = period_of(period)?;
     let scenario = rows.scenario(current, selection)?;
-    let narrowed = matches!(selection, Selection::Tenants(_));
+    let selected = rows.tenant_ids(selection)?;
+    let narrowed = selected.is_some();
     let outcome = rate_scenario(store, &scenario, narrowed).await?;
 
     let history = billed_history(store, &outcome).await?;
@@ -224,14 +225,10 @@ pub async fn bill_selection(
             document: sj::commission_to_value(c),
         })
         .collect();
-    let tenants: Option<Vec<String>> = match selection {
-        Selection::All => None,
-        Selection::Tenants(ids) => Some(ids.to_vec()),
-    };
     let skipped = store
         .replace_previews(
             period,
-            tenants.as_deref(),
+            selected.as_deref(),
             &previews,
             (!commissions.is_empty() || !narrowed).then_some(commissions.as_slice()),
         )
@@ -253,16 +250,30 @@ fn party_key(c: &Commission) -> (&'static str, String) {
     (c.party.kind(), c.party.id().to_lowercase())
 }
 
-/// The parties whose commission a run for `selection` computes exactly: every party for
-/// a full run (`None`); for a narrowed run, the partners and distributors all of whose
-/// tenants are selected (a partner's or a distributor's branch run), since a commission
-/// depends on nothing but its tenants' invoices.
+/// The parties whose commission a run for `selection` writes: every party for a full run
+/// (`None`); for a tenant list, the partners and distributors all of whose tenants are
+/// selected, since a commission depends on nothing but its tenants' invoices; for a
+/// branch, only the parties inside it (a partner's run never writes its distributor's
+/// summary, even when it has the distributor's only tenants).
 fn covered_parties(
     rows: &Rows,
     selection: Selection<'_>,
 ) -> Option<HashSet<(&'static str, String)>> {
-    let Selection::Tenants(ids) = selection else {
-        return None;
+    let ids = match selection {
+        Selection::All => return None,
+        Selection::Partner(p) => return Some(HashSet::from([("partner", p.to_lowercase())])),
+        Selection::Distributor(d) => {
+            let d = d.to_lowercase();
+            let mut parties: HashSet<(&'static str, String)> = rows
+                .partners
+                .iter()
+                .filter(|p| p.distributor.to_lowercase() == d)
+                .map(|p| ("partner", p.id.to_lowercase()))
+                .collect();
+            parties.insert(("distributor", d));
+            return Some(parties);
+        }
+        Selection::Tenants(ids) => ids,
     };
     let chosen: HashSet<String> = ids.iter().map(|t| t.to_lowercase()).collect();
     let distributor_of: HashMap<String, String> = rows

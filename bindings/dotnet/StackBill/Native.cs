@@ -14,7 +14,7 @@ namespace StackBill
         private const string Library = "stackbill_ffi";
 
         /// <summary>The ABI this assembly was written against (SB_ABI_VERSION).</summary>
-        internal const uint AbiVersion = 2;
+        internal const uint AbiVersion = 3;
         internal const int Ok = 0;
         internal const int Error = 1;
 

@@ -18,7 +18,7 @@
 #define SB_NO_OUT 2
 
 // The version of this ABI: signatures, status codes and JSON shapes.
-#define SB_ABI_VERSION 2
+#define SB_ABI_VERSION 3
 
 #ifdef __cplusplus
 extern "C" {

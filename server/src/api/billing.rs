@@ -200,8 +200,7 @@ async fn issue_invoice(
     let row = find_invoice(&state, &auth, &id).await?;
     let today = today(&state).await?;
     let date = match body.issue_date {
-        Some(d) => chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-            .map_err(|_| ApiError::field("issueDate", "must be a date YYYY-MM-DD"))?,
+        Some(d) => wire::date("issueDate", &d)?,
         None => today,
     };
     // The number series is per year of issue: a date far from now would open a stray one.

@@ -240,11 +240,6 @@ pub(crate) struct Processed {
     kept_issued: Vec<String>,
 }
 
-fn day(field: &str, text: &str) -> ApiResult<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::field(field, format!("{text:?} is not a date (YYYY-MM-DD)")))
-}
-
 /// "Update Usage": re-rates the stored usage of the region's tenants for every billing
 /// period the date range touches, writing preview invoices, as a job with progress.
 async fn process_region(
@@ -254,7 +249,7 @@ async fn process_region(
     Body(body): Body<ProcessIn>,
 ) -> Reply<Processed> {
     let region = find_region(&state, &id).await?;
-    let (from, to) = (day("from", &body.from)?, day("to", &body.to)?);
+    let (from, to) = (wire::date("from", &body.from)?, wire::date("to", &body.to)?);
     if to < from {
         return Err(ApiError::field("to", "must not be before from"));
     }

@@ -403,75 +403,87 @@ pub(crate) struct GenerateCommissionsIn {
     partner_id: Option<String>,
 }
 
-/// The branch a generation covers: the platform's full run (no tenant list) when no
-/// party is named, else the named node and the tenants below it.
+/// What a generation runs over (ids as stored).
+enum Branch {
+    /// The platform's full run.
+    Platform,
+    Distributor(String),
+    Partner(String),
+}
+
+impl Branch {
+    fn selection(&self) -> Selection<'_> {
+        match self {
+            Branch::Platform => Selection::All,
+            Branch::Distributor(id) => Selection::Distributor(id),
+            Branch::Partner(id) => Selection::Partner(id),
+        }
+    }
+}
+
+/// The branch a generation covers and its node: the platform's full run when no party
+/// is named, else the named distributor or partner, which the caller must be allowed to
+/// generate for (a node it cannot read answers as missing).
 fn branch(
     auth: &Allowed<GenerateCommissions>,
     body: &GenerateCommissionsIn,
-) -> ApiResult<(NodePath, Option<Vec<String>>)> {
+) -> ApiResult<(NodePath, Branch)> {
     let dir = auth.directory();
-    let node = match (&body.distributor_id, &body.partner_id) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::field(
-                "partnerId",
-                "give distributorId or partnerId, not both",
-            ));
-        }
+    match (&body.distributor_id, &body.partner_id) {
+        (Some(_), Some(_)) => Err(ApiError::field(
+            "partnerId",
+            "give distributorId or partnerId, not both",
+        )),
         (Some(id), None) => {
             let missing = || ApiError::NotFound(format!("distributorId: no distributor {id:?}"));
             let row = dir.distributor(id).ok_or_else(missing)?;
             let path = dir.distributor_path(row);
             auth.check_named(&path, missing)?;
-            path
+            Ok((path, Branch::Distributor(row.id.clone())))
         }
         (None, Some(id)) => {
             let missing = || ApiError::NotFound(format!("partnerId: no partner {id:?}"));
             let row = dir.partner(id).ok_or_else(missing)?;
             let path = dir.partner_path(row);
             auth.check_named(&path, missing)?;
-            path
+            Ok((path, Branch::Partner(row.id.clone())))
         }
         (None, None) => {
             // The full run is the platform's; a branch's administrator names the branch.
             auth.check(&NodePath::platform())?;
-            return Ok((NodePath::platform(), None));
+            Ok((NodePath::platform(), Branch::Platform))
         }
-    };
-    let tenants = dir
-        .tenant_entries()
-        .filter(|(_, p)| node.contains(p))
-        .map(|(t, _)| t.id.clone())
-        .collect();
-    Ok((node, Some(tenants)))
+    }
 }
 
 /// Runs the period's (or each month's of a year) billing run over the branch, which
-/// writes preview invoices and the summaries of every party whose tenants it covers, then
+/// writes the branch's preview invoices and the summaries of the parties inside it, then
 /// returns the branch's summaries.
 async fn generate_commissions(
     State(state): State<AppState>,
     auth: Allowed<GenerateCommissions>,
     Body(body): Body<GenerateCommissionsIn>,
 ) -> Reply<Vec<Commission>> {
-    let (node, tenants) = branch(&auth, &body)?;
+    let (node, branch) = branch(&auth, &body)?;
     let q = CommissionQuery {
         period: body.period,
         year: body.year,
         format: None,
     };
     let (label, periods) = months(&q)?;
-    let selection = match &tenants {
-        None => Selection::All,
-        Some(list) => Selection::Tenants(list),
-    };
+    // A branch without tenants has nothing to rate: its summaries stay as they are.
+    let empty = !matches!(branch, Branch::Platform)
+        && !auth
+            .directory()
+            .tenant_entries()
+            .any(|(_, p)| node.contains(p));
     let store = state.store();
     let job = store.start_job("commissions.generate").await?;
     for (i, period) in periods.iter().enumerate() {
-        // A branch without tenants has nothing to rate: its summaries stay as they are.
-        let run = if tenants.as_ref().is_some_and(Vec::is_empty) {
+        let run = if empty {
             Ok(())
         } else {
-            stackbill_store::billing::bill_selection(store, period, selection)
+            stackbill_store::billing::bill_selection(store, period, branch.selection())
                 .await
                 .map(drop)
         };
@@ -506,7 +518,6 @@ async fn generate_commissions(
                 "jobId": job,
                 "distributorId": body.distributor_id,
                 "partnerId": body.partner_id,
-                "tenants": tenants,
             })),
         )
         .await?;

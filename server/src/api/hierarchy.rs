@@ -8,7 +8,9 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stackbill_core::rbac::{Level, NodePath};
-use stackbill_store::{DistributorRow, NodeKind, PartnerRow, StoreError, TenantRow};
+use stackbill_store::{
+    DistributorRow, InvoiceFilter, InvoiceStatus, NodeKind, PartnerRow, StoreError, TenantRow,
+};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -881,18 +883,36 @@ async fn close_tenant(
 ) -> Reply<Tenant> {
     let before = find_tenant(&auth, &id)?.clone();
     let day = match body.closed_on {
-        Some(day) => {
-            let ok = day.len() == 10 && chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_ok();
-            if !ok {
-                return Err(ApiError::field("closedOn", "must be a date YYYY-MM-DD"));
-            }
-            day
-        }
-        None => chrono::Utc::now()
-            .date_naive()
-            .format("%Y-%m-%d")
-            .to_string(),
+        Some(text) => wire::date("closedOn", &text)?,
+        None => chrono::Utc::now().date_naive(),
     };
+    // Issued periods stay as billed: closing inside or before one would turn correctly
+    // billed usage into credits at the next late-usage re-rating.
+    let mut last_issued: Option<String> = None;
+    for status in [InvoiceStatus::Issued, InvoiceStatus::Paid] {
+        let filter = InvoiceFilter {
+            tenant: Some(before.id.clone()),
+            status: Some(status),
+            ..InvoiceFilter::default()
+        };
+        for invoice in state.store().invoices(&filter).await? {
+            if last_issued.as_ref().is_none_or(|p| *p < invoice.period) {
+                last_issued = Some(invoice.period);
+            }
+        }
+    }
+    if let Some(period) = last_issued {
+        let first_open = super::billing::parse_period("period", &period)?
+            .next()
+            .first_day();
+        if day < first_open {
+            return Err(ApiError::field(
+                "closedOn",
+                format!("{period} is issued: close on {first_open} or later"),
+            ));
+        }
+    }
+    let day = day.format("%Y-%m-%d").to_string();
     reclose(state, auth, before, Some(day), "tenant.close").await
 }
 

@@ -115,11 +115,6 @@ fn lower_keys(v: Value) -> Value {
     }
 }
 
-fn date(field: &str, text: &str) -> ApiResult<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| ApiError::field(field, format!("{text:?} is not a date YYYY-MM-DD")))
-}
-
 /// Resolves the scope against the store; returns (kind, canonical id).
 async fn resolve_scope(state: &AppState, scope: &PriceScope) -> ApiResult<(String, String)> {
     let given: Vec<(&str, &String)> = [
@@ -158,9 +153,9 @@ async fn resolve_scope(state: &AppState, scope: &PriceScope) -> ApiResult<(Strin
 async fn list_row(state: &AppState, id: String, body: PriceListIn) -> ApiResult<PriceListRow> {
     let (scope_kind, scope_id) = resolve_scope(state, &body.scope).await?;
     let currency = valid_currency("currency", Some(&body.currency))?.unwrap_or_default();
-    let from = date("effectiveFrom", &body.effective_from)?;
+    let from = wire::date("effectiveFrom", &body.effective_from)?;
     if let Some(to) = &body.effective_to
-        && date("effectiveTo", to)? <= from
+        && wire::date("effectiveTo", to)? <= from
     {
         return Err(ApiError::field(
             "effectiveTo",
@@ -191,7 +186,7 @@ async fn list_row(state: &AppState, id: String, body: PriceListIn) -> ApiResult<
         effective_to: body
             .effective_to
             .as_deref()
-            .map(|t| date("effectiveTo", t).map(|d| d.format("%Y-%m-%d").to_string()))
+            .map(|t| wire::date("effectiveTo", t).map(|d| d.format("%Y-%m-%d").to_string()))
             .transpose()?,
         items,
     };
@@ -201,7 +196,7 @@ async fn list_row(state: &AppState, id: String, body: PriceListIn) -> ApiResult<
 
 /// The engine's verdict on one list.
 async fn check_row(state: &AppState, row: &PriceListRow) -> ApiResult<()> {
-    let from = date("effectiveFrom", &row.effective_from)?;
+    let from = wire::date("effectiveFrom", &row.effective_from)?;
     let period = stackbill_core::period::Period::containing(from);
     let mut doc = contract::skeleton(
         &format!("{:04}-{:02}", period.year(), period.month()),

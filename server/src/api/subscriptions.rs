@@ -167,13 +167,7 @@ async fn subscription_fields(
         ));
     }
     let ends_on = match body.ends_on {
-        Some(day) => {
-            let ok = day.len() == 10 && chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").is_ok();
-            if !ok {
-                return Err(ApiError::field("endsOn", "must be a date YYYY-MM-DD"));
-            }
-            Some(day)
-        }
+        Some(text) => Some(wire::date("endsOn", &text)?.format("%Y-%m-%d").to_string()),
         None if status == "cancelled" => base.ends_on.clone().or_else(|| {
             Some(
                 chrono::Utc::now()
@@ -184,6 +178,22 @@ async fn subscription_fields(
         }),
         None => None,
     };
+    if status != "cancelled" {
+        // Billing stops at a closed tenant's closing day whatever its subscriptions say;
+        // refusing here keeps what the API shows equal to what is billed.
+        let tenants = state.store().tenants().await?;
+        let closed = tenants
+            .iter()
+            .find(|t| t.id.eq_ignore_ascii_case(&base.tenant))
+            .and_then(|t| t.closed_on.as_deref());
+        if let Some(day) = closed {
+            return Err(ApiError::Conflict(format!(
+                "tenant {:?} is closed from {day}: reopen it first \
+                 (POST /api/v1/tenants/{}/reopen)",
+                base.tenant, base.tenant
+            )));
+        }
+    }
     let regions = state.store().regions().await?;
     let region = regions
         .iter()

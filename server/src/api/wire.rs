@@ -267,6 +267,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 }
 
 /// Parses a request body (see [`Body`]).
+/// Reads a calendar date `YYYY-MM-DD` exactly as written (surrounding blanks aside):
+/// chrono alone also takes `2026-10- 5` or `+2026-1-05`, and dates are stored and
+/// compared as their canonical text.
+pub(crate) fn date(field: &str, text: &str) -> ApiResult<chrono::NaiveDate> {
+    let text = text.trim();
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .filter(|d| d.format("%Y-%m-%d").to_string() == text)
+        .ok_or_else(|| ApiError::field(field, format!("{text:?} is not a date YYYY-MM-DD")))
+}
+
 pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())

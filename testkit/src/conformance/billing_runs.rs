@@ -334,10 +334,43 @@ pub async fn branch_runs_write_their_commissions(store: &dyn Store) -> Result<()
         || format!("d1's run wrote {parties:?}"),
     )?;
 
+    // The branch selections: p1's run as above; d1's run as above; p3 is d2's only
+    // partner, yet p3's run writes p3's summary and never d2's, which is above it.
+    bill_selection(store, "2026-10", Selection::Partner("p1")).await?;
+    check(october_commissions(store).await? == after_d1, || {
+        "p1's branch run changed the summaries".into()
+    })?;
+    bill_selection(store, "2026-10", Selection::Distributor("D1")).await?;
+    check(october_commissions(store).await? == after_d1, || {
+        "d1's branch run changed the summaries".into()
+    })?;
+    bill_selection(store, "2026-10", Selection::Partner("p3")).await?;
+    let after_p3 = october_commissions(store).await?;
+    let parties: Vec<_> = after_p3
+        .iter()
+        .map(|c| (c.0.as_str(), c.1.as_str()))
+        .collect();
+    check(
+        parties
+            == [
+                ("distributor", "d1"),
+                ("partner", "p1"),
+                ("partner", "p2"),
+                ("partner", "p3"),
+            ],
+        || format!("p3's run wrote {parties:?}"),
+    )?;
+    match bill_selection(store, "2026-10", Selection::Partner("p9")).await {
+        Err(StoreError::NotFound {
+            kind: "partner", ..
+        }) => {}
+        other => return Err(fail(format!("an unknown partner's run: {other:?}"))),
+    }
+
     bill(store, "2026-10", None).await?;
     let full = october_commissions(store).await?;
     check(full.len() == 5, || format!("the full run wrote {full:?}"))?;
-    for branch in after_d1.iter().chain(&after_p1) {
+    for branch in after_d1.iter().chain(&after_p1).chain(&after_p3) {
         check(full.contains(branch), || {
             format!("a branch run's {branch:?} differs from the full run's")
         })?;

@@ -106,6 +106,21 @@ pub async fn closing_a_tenant_ends_its_billing(store: &dyn Store) -> Result<()> 
         || "t1 billed as before".into(),
     )?;
 
+    // A subscription re-activated behind the API's back still stops at its tenant's
+    // closing day.
+    let mut s1 = subscription(store, "s1").await?;
+    s1.status = "active".into();
+    s1.ends_on = None;
+    store.put_subscription(&s1).await?;
+    let capped = bill(store, "2026-10", None).await?.document;
+    let (got, want) = (
+        unbilled(&capped, "inactive_subscription", "s1"),
+        rows_from(&rows, "s1", "2026-10-05"),
+    );
+    check(got == want && want > 0, || {
+        format!("s1 re-activated: {got} rows reported inactive, {want} after t1 closed")
+    })?;
+
     // An edit keeps the tenant closed; reopening leaves its subscriptions cancelled.
     let mut t1 = tenant(store, "t1").await?;
     t1.name = "Renamed".into();

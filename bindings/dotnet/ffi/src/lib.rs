@@ -32,7 +32,7 @@ pub const SB_ERROR: i32 = 1;
 /// `out` was null: nothing was written.
 pub const SB_NO_OUT: i32 = 2;
 /// The version of this ABI: signatures, status codes and JSON shapes.
-pub const SB_ABI_VERSION: u32 = 2;
+pub const SB_ABI_VERSION: u32 = 3;
 
 /// The ABI version ([`SB_ABI_VERSION`]); a caller checks it before any other call.
 #[unsafe(no_mangle)]

@@ -85,9 +85,36 @@ fn a_tenant_with_history_is_closed_not_deleted() {
         stranger.post(&close, json!({"closedOn": "2026-10-15"})).0,
         404
     );
-    let (status, answer) = admin.post(&close, json!({"closedOn": "2026-10-32"}));
+    for bad in ["2026-10-32", "2026-10- 5", "+2026-10-05", "2026-1-05"] {
+        let (status, answer) = admin.post(&close, json!({"closedOn": bad}));
+        assert_eq!(status, 400, "{bad}: {answer}");
+        assert_eq!(answer["errors"][0]["field"], "closedOn", "{answer}");
+    }
+
+    // An issued period stays as billed: its tenant closes after it, not inside it.
+    let issued_tenant = tenants[1].clone();
+    let invoices = admin.ok("GET", "/api/v1/billing/invoices?period=2026-10", None);
+    let invoice = invoices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["tenantId"] == issued_tenant.as_str())
+        .map(|i| i["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{invoice}/issue"),
+        Some(json!({})),
+    );
+    let close_issued = format!("/api/v1/tenants/{issued_tenant}/close");
+    let (status, answer) = admin.post(&close_issued, json!({"closedOn": "2026-10-20"}));
     assert_eq!(status, 400, "{answer}");
-    assert_eq!(answer["errors"][0]["field"], "closedOn", "{answer}");
+    assert!(answer.to_string().contains("2026-11-01"), "{answer}");
+    admin.ok(
+        "POST",
+        &close_issued,
+        Some(json!({"closedOn": "2026-11-01"})),
+    );
 
     admin.ok(
         "POST",
@@ -102,6 +129,19 @@ fn a_tenant_with_history_is_closed_not_deleted() {
         (closed["status"].clone(), closed["closedOn"].clone()),
         (json!("closed"), json!("2026-10-15"))
     );
+
+    // While closed, nothing of it can be billed again.
+    let (status, answer) = admin.post(
+        "/api/v1/subscriptions",
+        json!({"tenantId": tenant, "regionId": "mel1", "name": "After closing"}),
+    );
+    assert_eq!(status, 409, "{answer}");
+    let (status, answer) = admin.send(
+        "PUT",
+        &format!("/api/v1/subscriptions/{subscription}"),
+        Some(json!({"tenantId": tenant, "regionId": "mel1", "name": "Back", "status": "active"})),
+    );
+    assert_eq!(status, 409, "{answer}");
 
     // Out of default lists, still there on request, its subscription cancelled with it.
     let listed = ids(&admin.ok("GET", "/api/v1/tenants?pageSize=1000", None));
