@@ -320,7 +320,9 @@ impl Tenant {
     }
 }
 
-/// A list's query: paging, and whether offboarded objects are included.
+/// A list's query: paging, and whether offboarded objects are included. The paging
+/// fields are repeated rather than flattened from `Paging` because serde does not
+/// support `deny_unknown_fields` together with `flatten`, and unknown keys stay refused.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ListQuery {
@@ -873,6 +875,18 @@ async fn update_tenant(
     Ok(ok(out))
 }
 
+/// A delete refused for what depends on the object, with the way to retire it that
+/// keeps its history (`instead`); any other store error as it is.
+pub(crate) fn blocked_instead(e: StoreError, instead: impl FnOnce() -> String) -> ApiError {
+    match e {
+        StoreError::Blocked { .. } => ApiError::Blocked(format!(
+            "{e}; {}: it keeps its history and is no longer billed",
+            instead()
+        )),
+        other => other.into(),
+    }
+}
+
 /// Offboards a tenant: kept with its usage and invoices, billed up to `closedOn`, its
 /// subscriptions cancelled from that day in the same transaction.
 async fn close_tenant(
@@ -888,19 +902,18 @@ async fn close_tenant(
     };
     // Issued periods stay as billed: closing inside or before one would turn correctly
     // billed usage into credits at the next late-usage re-rating.
-    let mut last_issued: Option<String> = None;
-    for status in [InvoiceStatus::Issued, InvoiceStatus::Paid] {
-        let filter = InvoiceFilter {
-            tenant: Some(before.id.clone()),
-            status: Some(status),
-            ..InvoiceFilter::default()
-        };
-        for invoice in state.store().invoices(&filter).await? {
-            if last_issued.as_ref().is_none_or(|p| *p < invoice.period) {
-                last_issued = Some(invoice.period);
-            }
-        }
-    }
+    let filter = InvoiceFilter {
+        tenant: Some(before.id.clone()),
+        ..InvoiceFilter::default()
+    };
+    let last_issued = state
+        .store()
+        .invoices(&filter)
+        .await?
+        .into_iter()
+        .filter(|i| matches!(i.status, InvoiceStatus::Issued | InvoiceStatus::Paid))
+        .map(|i| i.period)
+        .max();
     if let Some(period) = last_issued {
         let first_open = super::billing::parse_period("period", &period)?
             .next()
@@ -967,13 +980,10 @@ async fn delete_tenant(
         .store()
         .delete(NodeKind::Tenant, &row.id)
         .await
-        .map_err(|e| match e {
-            StoreError::Blocked { .. } => ApiError::Blocked(format!(
-                "{e}; close it instead (POST /api/v1/tenants/{}/close): it keeps its \
-                 history and is no longer billed",
-                row.id
-            )),
-            other => other.into(),
+        .map_err(|e| {
+            blocked_instead(e, || {
+                format!("close it instead (POST /api/v1/tenants/{}/close)", row.id)
+            })
         })?;
     state.refresh().await?;
     state

@@ -6,12 +6,12 @@ use axum::http::Method;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use stackbill_core::rbac::Level;
-use stackbill_store::{NodeKind, StoreError, SubscriptionRow};
+use stackbill_store::{NodeKind, SubscriptionRow};
 use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{Allowed, CreateChild, DeleteNode, NodeKindIndex, ReadNode, UpdateNode};
-use super::hierarchy::{ListQuery, choose_id, list_queries, parent, valid_name};
+use super::hierarchy::{ListQuery, blocked_instead, choose_id, list_queries, parent, valid_name};
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, Params, created, ok};
 
@@ -296,13 +296,14 @@ async fn delete_subscription(
         .store()
         .delete(NodeKind::Subscription, &row.id)
         .await
-        .map_err(|e| match e {
-            StoreError::Blocked { .. } => ApiError::Blocked(format!(
-                "{e}; cancel it instead (PUT /api/v1/subscriptions/{} with status \
-                 cancelled and endsOn): it keeps its history and is no longer billed",
-                row.id
-            )),
-            other => other.into(),
+        .map_err(|e| {
+            blocked_instead(e, || {
+                format!(
+                    "cancel it instead (PUT /api/v1/subscriptions/{} with status cancelled \
+                     and endsOn)",
+                    row.id
+                )
+            })
         })?;
     state.refresh().await?;
     state
