@@ -149,6 +149,27 @@ pub struct Unbilled {
     pub records: u64,
 }
 
+/// Usage summed ahead of time (by a store, at ingest): `records` records of one reported
+/// (subscription, meter, sku) whose starts all lie in `starts` (`[from, to)`, Unix
+/// nanoseconds), either all valid or all invalid, with their quantities summed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rollup<'a> {
+    /// Subscription id as reported.
+    pub subscription: Option<&'a str>,
+    /// Meter id as reported (canonicalised here, as for a record).
+    pub meter: Option<&'a str>,
+    /// SKU.
+    pub sku: Option<&'a str>,
+    /// A span holding every record's start.
+    pub starts: (i64, i64),
+    /// Whether the records are invalid (`invalid_usage`, whatever their start).
+    pub invalid: bool,
+    /// The sum of their quantities (invalid records: of those that could be read).
+    pub quantity: Quantity,
+    /// How many records.
+    pub records: u64,
+}
+
 /// Aggregation state for any part of the usage, without id dedup.
 ///
 /// Parts built on different threads [`merge`](Partial::merge) into one; because sums are
@@ -264,6 +285,32 @@ impl<'s> Partial<'s> {
         s
     }
 
+    /// Why a valid record of interned subscription `sub` starting at `start` is not
+    /// billed, if it is not.
+    fn reason(&self, sub: u32, start: i64) -> Option<UnbilledReason> {
+        let si = self.known.get(sub as usize).copied().flatten();
+        let Some(si) = si else {
+            return Some(UnbilledReason::UnknownSubscription);
+        };
+        let tenant = self.scenario.hierarchy.tenant_of(si);
+        let (from, to) = self.scenario.tenant_terms[tenant].nanos;
+        if start < from || start >= to {
+            Some(UnbilledReason::OutsidePeriod)
+        } else {
+            (start >= self.scenario.subscription_end[si])
+                .then_some(UnbilledReason::InactiveSubscription)
+        }
+    }
+
+    /// The instants at which the classification of a valid record of `sub` changes with
+    /// its start: its tenant's period bounds and its subscription's end.
+    fn boundaries(&self, sub: u32) -> Option<[i64; 3]> {
+        let si = self.known.get(sub as usize).copied().flatten()?;
+        let tenant = self.scenario.hierarchy.tenant_of(si);
+        let (from, to) = self.scenario.tenant_terms[tenant].nanos;
+        Some([from, to, self.scenario.subscription_end[si]])
+    }
+
     /// Where `record` belongs (billable aggregate or unbilled reason) and its quantity.
     fn classify(&mut self, record: &UsageRecord<'_>) -> Contribution {
         let sub = record.subscription.map_or(NONE, |s| self.subscription(s));
@@ -273,23 +320,15 @@ impl<'s> Partial<'s> {
         let reason = if record.is_invalid() {
             Some(UnbilledReason::InvalidUsage)
         } else {
-            match self.known[sub as usize] {
-                None => Some(UnbilledReason::UnknownSubscription),
-                Some(si) => {
-                    let tenant = self.scenario.hierarchy.tenant_of(si);
-                    let (from, to) = self.scenario.tenant_terms[tenant].nanos;
-                    // A valid record has a start.
-                    let start = record.start.unwrap_or(i64::MIN);
-                    if start < from || start >= to {
-                        Some(UnbilledReason::OutsidePeriod)
-                    } else {
-                        (start >= self.scenario.subscription_end[si])
-                            .then_some(UnbilledReason::InactiveSubscription)
-                    }
-                }
-            }
+            // A valid record has a start.
+            self.reason(sub, record.start.unwrap_or(i64::MIN))
         };
-        let bucket = match reason {
+        let bucket = self.bucket(reason, sub, meter, sku);
+        Contribution { bucket, quantity }
+    }
+
+    fn bucket(&mut self, reason: Option<UnbilledReason>, sub: u32, meter: u32, sku: u32) -> Bucket {
+        match reason {
             Some(reason) => Bucket::Unbilled(self.unbilled_bucket(UnbilledKey {
                 reason,
                 subscription: sub,
@@ -297,8 +336,39 @@ impl<'s> Partial<'s> {
                 sku,
             })),
             None => Bucket::Billable(self.recent_bucket(sub, meter, sku)),
+        }
+    }
+
+    /// Adds usage a store summed ahead of time, if its records all classify alike.
+    ///
+    /// Returns `false`, adding nothing, when a classification boundary (the tenant's
+    /// period bounds or the subscription's end) falls strictly inside `rollup.starts`:
+    /// the caller then pushes those records one by one. Because a roll-up's records
+    /// share everything classification reads but their starts, a roll-up added here
+    /// lands exactly where each of its records would have.
+    pub fn push_rollup(&mut self, rollup: &Rollup<'_>) -> Result<bool> {
+        let sub = rollup.subscription.map_or(NONE, |s| self.subscription(s));
+        let (lo, hi) = rollup.starts;
+        let reason = if rollup.invalid {
+            Some(UnbilledReason::InvalidUsage)
+        } else {
+            if let Some(cuts) = self.boundaries(sub)
+                && cuts.iter().any(|&c| lo < c && c < hi)
+            {
+                return Ok(false);
+            }
+            self.reason(sub, lo)
         };
-        Contribution { bucket, quantity }
+        let meter = rollup.meter.map_or(NONE, |m| self.meter(m));
+        let sku = rollup.sku.map_or(NONE, |s| self.skus.intern(s));
+        let records = i64::try_from(rollup.records).map_err(|_| overflow())?;
+        let bucket = self.bucket(reason, sub, meter, sku);
+        self.add(bucket, rollup.quantity, records)?;
+        self.records = self
+            .records
+            .checked_add(rollup.records)
+            .ok_or_else(overflow)?;
+        Ok(true)
     }
 
     fn unbilled_bucket(&mut self, key: UnbilledKey) -> u32 {
@@ -482,6 +552,16 @@ impl<'s> Aggregator<'s> {
             }
         }
         Ok(())
+    }
+
+    /// See [`Partial::push_rollup`]. Roll-ups carry no ids: the store that summed them
+    /// already kept only the last record of each id.
+    pub fn push_rollup(&mut self, rollup: &Rollup<'_>) -> Result<bool> {
+        let added = self.partial.push_rollup(rollup)?;
+        if added {
+            self.pushed = self.pushed.saturating_add(rollup.records);
+        }
+        Ok(added)
     }
 
     /// The aggregation so far, for callers that merge in more parts.

@@ -30,7 +30,7 @@ pub mod scenario;
 pub mod tiers;
 pub mod usage;
 
-pub use aggregate::{Aggregator, Partial, Unbilled, UnbilledReason};
+pub use aggregate::{Aggregator, Partial, Rollup, Unbilled, UnbilledReason};
 pub use error::{Error, InvalidScenario, Problem, Result};
 pub use quantity::Quantity;
 pub use rating::{Outcome, Rater};

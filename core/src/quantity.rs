@@ -136,6 +136,10 @@ impl Quantity {
             carry = 1;
         }
         let int = self.int.checked_add(other.int)?.checked_add(carry)?;
+        // Keeps negation (and so display) total.
+        if int == i128::MIN {
+            return None;
+        }
         Some(Quantity { int, frac })
     }
 
@@ -181,6 +185,52 @@ impl Quantity {
                     d.normalize()
                 }
             })
+    }
+}
+
+/// The exact value in plain decimal notation (`-12.5`, `0.0000001`), every digit kept: what a
+/// store writes for a running sum, read back by [`Quantity::parse_exact`]. Unlike a
+/// `Decimal`, a sum may need more than 28 significant digits.
+impl fmt::Display for Quantity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let negative = self.is_negative();
+        let Quantity { int, frac } = if negative { self.negated() } else { *self };
+        if negative {
+            f.write_str("-")?;
+        }
+        write!(f, "{}", int.unsigned_abs())?;
+        if frac != 0 {
+            let digits = format!("{frac:028}");
+            write!(f, ".{}", digits.trim_end_matches('0'))?;
+        }
+        Ok(())
+    }
+}
+
+impl Quantity {
+    /// Reads the [`Display`](fmt::Display) form back exactly: an optional `-`, digits, and
+    /// optionally `.` with at most 28 digits. `None` for anything else or out of range.
+    pub fn parse_exact(text: &str) -> Option<Quantity> {
+        let (negative, body) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let (int_text, frac_text) = body.split_once('.').unwrap_or((body, ""));
+        let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+        if !digits(int_text) || (body.contains('.') && !digits(frac_text)) || frac_text.len() > 28 {
+            return None;
+        }
+        let int = int_text
+            .parse::<u128>()
+            .ok()
+            .and_then(|i| i128::try_from(i).ok())?;
+        let frac = if frac_text.is_empty() {
+            0
+        } else {
+            frac_text.parse::<u128>().ok()? * pow10(28 - frac_text.len() as u32)
+        };
+        let q = Quantity { int, frac };
+        Some(if negative { q.negated() } else { q })
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use crate::aggregate::{Aggregate, Aggregator, Partial, Unbilled, UnbilledReason};
+use crate::aggregate::{Aggregate, Aggregator, Partial, Rollup, Unbilled, UnbilledReason};
 use crate::commission::{Commission, CommissionBand, CommissionParty, CommissionPlan, PlanSource};
 use crate::error::{Error, Result};
 use crate::fx::Conversion;
@@ -55,6 +55,12 @@ impl<'s> Rater<'s> {
     /// Adds one record (in input order: with duplicate ids the last one wins).
     pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<()> {
         self.aggregator.push(record)
+    }
+
+    /// Adds usage summed ahead of time, or returns `false` when its records must be
+    /// pushed one by one (see [`Partial::push_rollup`]).
+    pub fn push_rollup(&mut self, rollup: &Rollup<'_>) -> Result<bool> {
+        self.aggregator.push_rollup(rollup)
     }
 
     /// Number of records pushed so far.
