@@ -59,7 +59,7 @@ for rows in "${sizes[@]}"; do
   read -r my_in_s my_in_rss < <(measure "$bin" usage import "$usage" --quiet --database "$maria")
   read -r my_bill_s my_bill_rss < <(measure "$bin" bill --period 2026-10 --database "$maria")
   # Fresh statistics first, so information_schema reports the tables' real size.
-  mariadb -uroot -h127.0.0.1 -e "ANALYZE TABLE $db.usage_records" >/dev/null
+  mariadb -uroot -h127.0.0.1 -e "ANALYZE TABLE $db.usage_rows, $db.usage_rollups, $db.usage_keys" >/dev/null
   my_bytes=$(mariadb -uroot -h127.0.0.1 -N -e "SELECT SUM(data_length + index_length) FROM information_schema.tables WHERE table_schema = '$db'")
   mariadb -uroot -h127.0.0.1 -e "DROP DATABASE $db"
 

@@ -20,6 +20,7 @@ pub const DIALECT: Dialect = Dialect {
     name: "mysql",
     retryable,
     immutable,
+    lock_rows: " FOR UPDATE",
 };
 
 fn error_number(e: &sqlx::Error) -> Option<u16> {
@@ -55,5 +56,7 @@ pub async fn migrate(store: &SqlStore) -> Result<()> {
     MIGRATOR
         .run(store.pool())
         .await
-        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+    store.convert_legacy_usage().await?;
+    Ok(())
 }

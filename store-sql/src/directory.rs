@@ -359,7 +359,16 @@ pub(crate) async fn delete(store: &SqlStore, kind: NodeKind, id: &str) -> Result
             ])
         }
         NodeKind::Subscription => {
-            let usage = count("SELECT COUNT(*) FROM usage_records WHERE subscription = ?").await?;
+            // Rows with a start are counted by their roll-ups; the rest one by one.
+            // Rows with a start are counted by their roll-ups (summed here: SUM's type
+            // differs between the databases); the rest one by one.
+            let rolled: i64 = ids("SELECT u.records FROM usage_rollups u JOIN usage_keys k ON k.id = u.key_id WHERE k.subscription = ?")
+                .await?
+                .iter()
+                .filter_map(|r| r.try_get::<i64, _>(0).ok())
+                .sum();
+            let usage = rolled
+                + count("SELECT COUNT(*) FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id WHERE r.start_ns IS NULL AND k.subscription = ?").await?;
             let lists = names(ids("SELECT id FROM price_lists WHERE scope_kind = 'subscription' AND scope_id = ? ORDER BY id").await?);
             blockers(vec![
                 (usage as usize, "usage records", vec![]),

@@ -13,6 +13,7 @@ mod imports;
 mod people;
 mod pricing;
 mod system;
+mod usage;
 
 use std::time::Duration;
 
@@ -27,9 +28,10 @@ use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
     AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import, IngestReport,
-    InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, MeterRow, NodeKind, PartnerRow, PlanRow,
-    PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result, RoleAssignmentRow,
-    Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageRow, UserRow,
+    InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, KeyedUsageRow, MeterRow, NodeKind,
+    PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result,
+    RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageKey,
+    UsageRollup, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -42,6 +44,9 @@ pub struct Dialect {
     pub retryable: fn(&sqlx::Error) -> bool,
     /// Whether an error comes from the immutability triggers.
     pub immutable: fn(&sqlx::Error) -> bool,
+    /// Appended to a SELECT whose rows the transaction rewrites from what it read
+    /// (`" FOR UPDATE"`; empty where writers are serialised anyway, as in SQLite).
+    pub lock_rows: &'static str,
 }
 
 /// A write transaction.
@@ -52,6 +57,9 @@ type Tx = Transaction<'static, Any>;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// Usage key ids by digest: committed keys never change, so any process may remember
+    /// them (filled only after a commit).
+    keys: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
 /// Usage rows per INSERT statement (14 parameters each: well within both databases'
@@ -110,7 +118,11 @@ fn decimal_column(text: Option<&str>) -> Option<String> {
 impl SqlStore {
     /// Wraps a pool whose database has been migrated.
     pub fn new(pool: AnyPool, dialect: Dialect) -> Self {
-        Self { pool, dialect }
+        Self {
+            pool,
+            dialect,
+            keys: Default::default(),
+        }
     }
 
     /// The pool, for store-specific operations (migrations, maintenance).
@@ -419,57 +431,34 @@ impl Store for SqlStore {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UsageRow>> {
-        let mut sql = String::from(
-            "SELECT id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, start_ns, end_ns, malformed \
-             FROM usage_records WHERE ((start_ns >= ? AND start_ns < ?) \
-             OR batch_id IN (SELECT id FROM usage_batches WHERE window_start < ? AND window_end > ?))",
-        );
-        if after.is_some() {
-            sql.push_str(" AND id > ?");
-        }
-        if let Some(subs) = subscriptions {
-            if subs.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push_str(" AND subscription IN (");
-            sql.push_str(&vec!["?"; subs.len()].join(", "));
-            sql.push(')');
-        }
-        sql.push_str(" ORDER BY id LIMIT ?");
-        let mut q = sqlx::query(&sql)
-            .bind(window.0)
-            .bind(window.1)
-            .bind(window.1)
-            .bind(window.0);
-        if let Some(a) = after {
-            q = q.bind(a.to_owned());
-        }
-        for s in subscriptions.into_iter().flatten() {
-            q = q.bind(s.clone());
-        }
-        let rows = q
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+        self.read_usage_page(window, subscriptions, after, limit)
             .await
-            .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                Ok(UsageRow {
-                    id: get_s(r, "id")?,
-                    synthetic: get_i(r, "synthetic")? != 0,
-                    subscription: get_os(r, "subscription")?,
-                    meter: get_os(r, "meter")?,
-                    sku: get_os(r, "sku")?,
-                    resource: get_os(r, "resource")?,
-                    start: get_os(r, "start_text")?,
-                    end: get_os(r, "end_text")?,
-                    quantity: get_os(r, "quantity_text")?,
-                    start_ns: get_oi(r, "start_ns")?,
-                    end_ns: get_oi(r, "end_ns")?,
-                    malformed: get_i(r, "malformed")? != 0,
-                })
-            })
-            .collect()
+    }
+
+    async fn usage_keys(&self) -> Result<Vec<UsageKey>> {
+        self.read_usage_keys().await
+    }
+
+    async fn usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>> {
+        self.read_usage_rollups(day).await
+    }
+
+    async fn usage_rows_starting(
+        &self,
+        span: (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>> {
+        self.read_usage_rows_starting(span, after, limit).await
+    }
+
+    async fn usage_rows_beside(
+        &self,
+        window: (i64, i64),
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>> {
+        self.read_usage_rows_beside(window, after, limit).await
     }
 
     async fn usage_seq(&self) -> Result<i64> {
@@ -510,31 +499,11 @@ impl Store for SqlStore {
         batches: &[i64],
         subscriptions: &[String],
     ) -> Result<bool> {
-        // Bounded IN lists: both sides are paged so no statement exceeds SQLite's limit.
-        for b in batches.chunks(200) {
-            for s in subscriptions.chunks(500) {
-                let sql = format!(
-                    "SELECT 1 FROM usage_records WHERE batch_id IN ({}) AND subscription IN ({}) LIMIT 1",
-                    vec!["?"; b.len()].join(", "),
-                    vec!["?"; s.len()].join(", ")
-                );
-                let mut q = sqlx::query(&sql);
-                for id in b {
-                    q = q.bind(*id);
-                }
-                for id in s {
-                    q = q.bind(id.clone());
-                }
-                if q.fetch_optional(&self.pool).await.map_err(db)?.is_some() {
-                    return Ok(true);
-                }
-            }
-        }
-        Ok(false)
+        self.any_batch_usage_of(batches, subscriptions).await
     }
 
     async fn usage_count(&self) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) FROM usage_records")
+        let row = sqlx::query("SELECT COUNT(*) FROM usage_rows")
             .fetch_one(&self.pool)
             .await
             .map_err(db)?;

@@ -14,6 +14,7 @@ pub const DIALECT: Dialect = Dialect {
     name: "sqlite",
     retryable,
     immutable,
+    lock_rows: "",
 };
 
 fn code(e: &sqlx::Error) -> Option<String> {
@@ -67,5 +68,7 @@ pub async fn migrate(store: &SqlStore) -> Result<()> {
     MIGRATOR
         .run(store.pool())
         .await
-        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+    store.convert_legacy_usage().await?;
+    Ok(())
 }

@@ -18,7 +18,7 @@ use stackbill_core::quantity::Quantity;
 use stackbill_core::rating::Outcome;
 use stackbill_core::scenario::json::{self as sj, Document};
 use stackbill_core::usage::parse_instant;
-use stackbill_core::{Rater, Scenario, UsageRecord};
+use stackbill_core::{Rater, Rollup, Scenario, UsageRecord};
 
 use crate::assemble::Rows;
 pub use crate::assemble::Selection;
@@ -27,7 +27,8 @@ pub use crate::contract::{
     scenario_document, usage_row, usage_row_from_text,
 };
 use crate::{
-    CommissionRow, InvoiceFilter, InvoiceRow, InvoiceStatus, Result, Store, StoreError, UsageRow,
+    CommissionRow, DAY_NS, InvoiceFilter, InvoiceRow, InvoiceStatus, Result, Store, StoreError,
+    UsageKey, UsageRow,
 };
 
 /// Rows fetched per usage page.
@@ -77,8 +78,9 @@ pub(crate) async fn each_usage(
 }
 
 /// A stored row as the engine's record. Parsed columns are re-derived from the text so
-/// that the store and a scenario file can never disagree.
-fn record(row: &UsageRow) -> UsageRecord<'_> {
+/// that the store and a scenario file can never disagree; stores classify rows with it
+/// (valid or not) when they roll them up.
+pub fn usage_record(row: &UsageRow) -> UsageRecord<'_> {
     UsageRecord {
         id: (!row.synthetic).then_some(row.id.as_str()),
         subscription: row.subscription.as_deref(),
@@ -93,21 +95,110 @@ fn record(row: &UsageRow) -> UsageRecord<'_> {
 
 /// Rates a validated scenario with its stored usage (only its own subscriptions' rows
 /// when it is narrowed).
+///
+/// Usage starting in the run's window is read as per-day roll-ups; a roll-up is taken
+/// whole unless a boundary falls inside its day (the window's ends, a tenant's period
+/// bounds in its zone, a subscription's end), and then that key's rows of that day are
+/// read one by one. Rows of batches reported for the window but starting outside it (or
+/// with no readable start) are read one by one too, so the run sees exactly the rows
+/// [`Store::usage_page`] lists, each once.
 async fn rate_scenario(store: &dyn Store, scenario: &Scenario, narrowed: bool) -> Result<Outcome> {
-    let only: Option<Vec<String>> = narrowed.then(|| {
-        scenario
-            .hierarchy()
-            .subscriptions()
-            .iter()
-            .map(|s| s.id.to_string())
-            .collect()
-    });
+    let window = usage_window(scenario);
+    let mut keys = Keys::read(store).await?;
+    let ours = |k: &UsageKey| {
+        !narrowed
+            || k.subscription
+                .as_deref()
+                .is_some_and(|s| scenario.hierarchy().subscription_index(s).is_some())
+    };
     let mut rater = Rater::new(scenario);
-    each_usage(store, scenario, only.as_deref(), |row| {
-        rater.push(&record(row)).map_err(StoreError::from)
-    })
-    .await?;
+    for day in window.0.div_euclid(DAY_NS)..=(window.1 - 1).div_euclid(DAY_NS) {
+        let (from, to) = (day * DAY_NS, (day + 1) * DAY_NS);
+        let whole = from >= window.0 && to <= window.1;
+        let mut refused: HashSet<(i64, bool)> = HashSet::new();
+        for r in store.usage_rollups(day).await? {
+            let k = keys.get(store, r.key).await?;
+            if !ours(k) {
+                continue;
+            }
+            let quantity = Quantity::parse_exact(&r.quantity).ok_or_else(|| {
+                StoreError::InvalidState(format!("usage roll-up quantity {:?}", r.quantity))
+            })?;
+            let records = u64::try_from(r.records).map_err(|_| {
+                StoreError::InvalidState(format!("usage roll-up row count {}", r.records))
+            })?;
+            let rollup = Rollup {
+                subscription: k.subscription.as_deref(),
+                meter: k.meter.as_deref(),
+                sku: k.sku.as_deref(),
+                starts: (from, to),
+                invalid: r.invalid,
+                quantity,
+                records,
+            };
+            if !(whole && rater.push_rollup(&rollup)?) {
+                refused.insert((r.key, r.invalid));
+            }
+        }
+        if refused.is_empty() {
+            continue;
+        }
+        let span = (from.max(window.0), to.min(window.1));
+        let mut after = None;
+        loop {
+            let page = store.usage_rows_starting(span, after, PAGE).await?;
+            for r in &page {
+                if refused.contains(&(r.key, r.invalid)) {
+                    rater.push(&usage_record(&r.row))?;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() == PAGE as usize => {
+                    after = Some((last.row.start_ns.unwrap_or(i64::MIN), last.seq));
+                }
+                _ => break,
+            }
+        }
+    }
+    let mut after = 0;
+    loop {
+        let page = store.usage_rows_beside(window, after, PAGE).await?;
+        for r in &page {
+            if ours(keys.get(store, r.key).await?) {
+                rater.push(&usage_record(&r.row))?;
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = last.seq,
+            _ => break,
+        }
+    }
     Ok(rater.finish()?)
+}
+
+/// The usage keys a run has seen, read again once when a newer one turns up.
+struct Keys(HashMap<i64, UsageKey>);
+
+impl Keys {
+    async fn read(store: &dyn Store) -> Result<Self> {
+        Ok(Self(
+            store
+                .usage_keys()
+                .await?
+                .into_iter()
+                .map(|k| (k.id, k))
+                .collect(),
+        ))
+    }
+
+    async fn get(&mut self, store: &dyn Store, id: i64) -> Result<&UsageKey> {
+        if !self.0.contains_key(&id) {
+            *self = Self::read(store).await?;
+        }
+        self.0
+            .get(&id)
+            .ok_or_else(|| StoreError::InvalidState(format!("usage key {id} is missing")))
+    }
 }
 
 /// What a billing run did.

@@ -84,6 +84,27 @@ pub trait Store: Send + Sync {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<UsageRow>>;
+    /// Every usage key.
+    async fn usage_keys(&self) -> Result<Vec<UsageKey>>;
+    /// The roll-ups of the rows starting on UTC day `day` (days since the Unix epoch).
+    async fn usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>>;
+    /// Rows starting in `[from, to)`, ordered by (start, seq), after the `(start, seq)`
+    /// position `after`: for roll-ups a run cannot take whole.
+    async fn usage_rows_starting(
+        &self,
+        span: (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>>;
+    /// Rows of batches whose reported window overlaps `window` that start outside it or
+    /// have no readable start, by seq after `after`: what a run reports besides the
+    /// window's roll-ups (see [`Store::usage_page`]).
+    async fn usage_rows_beside(
+        &self,
+        window: (i64, i64),
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>>;
     /// Number of stored usage rows.
     async fn usage_count(&self) -> Result<u64>;
     /// The usage sequence: every batch committed so far has a sequence ≤ it. Read it

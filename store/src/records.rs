@@ -464,6 +464,54 @@ pub struct JobRow {
     pub message: String,
 }
 
+/// A distinct reported (subscription, meter, sku, resource): usage rows and roll-ups name
+/// it by `id` instead of repeating four strings per row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageKey {
+    /// The key's id.
+    pub id: i64,
+    /// Subscription id as reported.
+    pub subscription: Option<String>,
+    /// Meter id as reported.
+    pub meter: Option<String>,
+    /// SKU.
+    pub sku: Option<String>,
+    /// Resource.
+    pub resource: Option<String>,
+}
+
+/// The stored rows of one key starting on one UTC day, summed at ingest (and corrected
+/// when a row is replaced): what billing reads instead of the rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageRollup {
+    /// Days since the Unix epoch (UTC) of the rows' starts.
+    pub day: i64,
+    /// The [`UsageKey`].
+    pub key: i64,
+    /// Whether the rows are invalid (`invalid_usage`).
+    pub invalid: bool,
+    /// The exact sum of their (readable) quantities, as plain decimal text.
+    pub quantity: String,
+    /// How many rows.
+    pub records: i64,
+}
+
+/// A stored usage row with where billing finds it: its arrival sequence, key and class.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedUsageRow {
+    /// Arrival sequence (unique; keyset paging).
+    pub seq: i64,
+    /// The [`UsageKey`].
+    pub key: i64,
+    /// Whether the row is invalid (and so rolled up as such).
+    pub invalid: bool,
+    /// The row as reported.
+    pub row: UsageRow,
+}
+
+/// Nanoseconds in a UTC day: roll-ups are per day of start.
+pub const DAY_NS: i64 = 86_400_000_000_000;
+
 /// A committed usage batch, as late-usage detection sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchSpan {

@@ -1,0 +1,825 @@
+//! Usage: compact rows, keys and the per-day roll-ups billing reads.
+//!
+//! Each distinct reported (subscription, meter, sku, resource) is stored once in
+//! `usage_keys`; a row keeps its id, key, parsed start and end, the quantity as reported,
+//! flags, and the start/end text only when it is not the canonical spelling of the parsed
+//! instant. In the same transaction as the rows, `usage_rollups` keeps per (UTC day of
+//! start, key, invalid) the exact sum of the quantities and the row count; a replaced row
+//! is subtracted from its old roll-up and added to its new one. Billing then reads one
+//! roll-up per key and day, and rows only where a roll-up straddles a boundary of its run.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sha2::{Digest, Sha256};
+use stackbill_core::usage::parse_instant;
+use stackbill_store::billing::usage_record;
+use stackbill_store::{DAY_NS, KeyedUsageRow, UsageKey, UsageRollup};
+
+use super::*;
+
+/// Flag bits of `usage_rows.flags`.
+const SYNTHETIC: i64 = 1;
+const MALFORMED: i64 = 2;
+const INVALID: i64 = 4;
+
+/// Keys and roll-ups per statement (bounded IN lists and VALUES lists).
+const KEYS_PER_STATEMENT: usize = 400;
+
+/// The canonical RFC 3339 spelling of an instant (UTC, `Z`, fraction only when needed):
+/// a row's start text is stored only when it differs from this.
+pub(crate) fn canonical_instant(ns: i64) -> String {
+    chrono::DateTime::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// The text of an instant column: the stored text, else the canonical spelling.
+fn instant_text(text: Option<String>, ns: Option<i64>) -> Option<String> {
+    text.or_else(|| ns.map(canonical_instant))
+}
+
+/// The digest naming a key: SHA-256 over the four fields, each length-prefixed and NULL
+/// distinct from the empty string, in hex.
+fn key_digest(r: &UsageRow) -> String {
+    let mut h = Sha256::new();
+    for f in [&r.subscription, &r.meter, &r.sku, &r.resource] {
+        match f {
+            None => h.update(b"N"),
+            Some(s) => {
+                h.update(b"S");
+                h.update((s.len() as u64).to_le_bytes());
+                h.update(s.as_bytes());
+            }
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A row ready to write: what is derived from it once.
+struct Prepared<'a> {
+    row: &'a UsageRow,
+    digest: String,
+    start_ns: Option<i64>,
+    end_ns: Option<i64>,
+    /// Stored only when not canonical.
+    start_text: Option<String>,
+    end_text: Option<String>,
+    flags: i64,
+}
+
+/// Where a row counts in the roll-ups: (day, invalid) and its quantity, or nothing when
+/// it has no start.
+fn contribution(
+    start_ns: Option<i64>,
+    flags: i64,
+    quantity: Option<&str>,
+) -> Option<(i64, bool, Quantity)> {
+    let start = start_ns?;
+    let q = quantity.and_then(Quantity::parse).unwrap_or(Quantity::ZERO);
+    Some((start.div_euclid(DAY_NS), flags & INVALID != 0, q))
+}
+
+fn prepare(row: &UsageRow) -> Prepared<'_> {
+    // The parsed instants are derived from the text here, exactly as billing derives
+    // them, so the two can never disagree.
+    let start_ns = row.start.as_deref().and_then(parse_instant);
+    let end_ns = row.end.as_deref().and_then(parse_instant);
+    let keep = |text: &Option<String>, ns: Option<i64>| match (text, ns) {
+        (Some(t), Some(ns)) if *t == canonical_instant(ns) => None,
+        (t, _) => t.clone(),
+    };
+    let mut flags = 0;
+    if row.synthetic {
+        flags |= SYNTHETIC;
+    }
+    if row.malformed {
+        flags |= MALFORMED;
+    }
+    if usage_record(row).is_invalid() {
+        flags |= INVALID;
+    }
+    Prepared {
+        row,
+        digest: key_digest(row),
+        start_text: keep(&row.start, start_ns),
+        end_text: keep(&row.end, end_ns),
+        start_ns,
+        end_ns,
+        flags,
+    }
+}
+
+/// A stored row as read for comparison and correction.
+struct Stored {
+    seq: i64,
+    key: i64,
+    start: Option<String>,
+    end: Option<String>,
+    start_ns: Option<i64>,
+    quantity: Option<String>,
+    flags: i64,
+}
+
+/// Roll-up changes of one transaction: (day, key, invalid) → (quantity, records).
+type Deltas = HashMap<(i64, i64, bool), (Quantity, i64)>;
+
+fn add_delta(
+    deltas: &mut Deltas,
+    key: i64,
+    c: Option<(i64, bool, Quantity)>,
+    sign: i64,
+) -> Result<()> {
+    let Some((day, invalid, q)) = c else {
+        return Ok(());
+    };
+    let e = deltas
+        .entry((day, key, invalid))
+        .or_insert((Quantity::ZERO, 0));
+    let q = if sign < 0 { -q } else { q };
+    e.0 =
+        e.0.checked_add(q)
+            .ok_or_else(|| StoreError::InvalidState("usage roll-up overflow".into()))?;
+    e.1 += sign;
+    Ok(())
+}
+
+const ROW_COLUMNS: &str = "r.seq, r.id, r.key_id, r.start_ns, r.end_ns, r.quantity, r.start_text, r.end_text, r.flags, k.subscription, k.meter, k.sku, k.resource";
+
+fn keyed_row(r: &AnyRow) -> Result<KeyedUsageRow> {
+    let flags = get_i(r, "flags")?;
+    let start_ns = get_oi(r, "start_ns")?;
+    let end_ns = get_oi(r, "end_ns")?;
+    Ok(KeyedUsageRow {
+        seq: get_i(r, "seq")?,
+        key: get_i(r, "key_id")?,
+        invalid: flags & INVALID != 0,
+        row: UsageRow {
+            id: get_s(r, "id")?,
+            synthetic: flags & SYNTHETIC != 0,
+            subscription: get_os(r, "subscription")?,
+            meter: get_os(r, "meter")?,
+            sku: get_os(r, "sku")?,
+            resource: get_os(r, "resource")?,
+            start: instant_text(get_os(r, "start_text")?, start_ns),
+            end: instant_text(get_os(r, "end_text")?, end_ns),
+            quantity: get_os(r, "quantity")?,
+            start_ns,
+            end_ns,
+            malformed: flags & MALFORMED != 0,
+        },
+    })
+}
+
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+impl SqlStore {
+    /// One attempt at ingesting `rows` (unique ids, sorted).
+    pub(crate) async fn ingest_once(
+        &self,
+        batch: &UsageBatch,
+        rows: &[&UsageRow],
+    ) -> Attempt<IngestReport> {
+        let e = |e: sqlx::Error| self.attempt_err(e);
+        let mut tx = self.pool.begin().await.map_err(e)?;
+        // A client-made token names the new batch portably (no last-insert-id dialects).
+        let token = attempts::batch_token();
+        sqlx::query("INSERT INTO usage_batches (token, source, window_start, window_end) VALUES (?, ?, ?, ?)")
+            .bind(token.clone())
+            .bind(batch.source.clone())
+            .bind(batch.window.0)
+            .bind(batch.window.1)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        let batch_id: i64 = sqlx::query("SELECT id FROM usage_batches WHERE token = ?")
+            .bind(token)
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(e)?;
+        let prepared: Vec<Prepared<'_>> = rows.iter().map(|r| prepare(r)).collect();
+        let keys = self.key_ids(&mut tx, &prepared).await?;
+        // Every seq this batch writes lies above the largest one visible now.
+        let first_seq = max_seq(&mut tx).await.map_err(e)? + 1;
+
+        let mut report = IngestReport::default();
+        let mut deltas = Deltas::new();
+        let fold = |deltas: &mut Deltas, p: &Prepared<'_>| {
+            add_delta(
+                deltas,
+                keys[&p.digest],
+                contribution(p.start_ns, p.flags, p.row.quantity.as_deref()),
+                1,
+            )
+        };
+        for chunk in prepared.chunks(INSERT_ROWS) {
+            // Optimistic first: on a first ingest no id is stored yet, so insert at once;
+            // a duplicate key (the statement alone is rolled back) sends the chunk
+            // through the look-up below.
+            let refs: Vec<&Prepared<'_>> = chunk.iter().collect();
+            match insert_rows(&mut tx, batch_id, &refs, &keys).await {
+                Ok(()) => {
+                    for p in chunk {
+                        fold(&mut deltas, p).map_err(|x| (x, false))?;
+                    }
+                    report.new += chunk.len() as u64;
+                    continue;
+                }
+                Err(sqlx::Error::Database(d))
+                    if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+                Err(x) => return Err(e(x)),
+            }
+            let stored = stored_rows(&mut tx, chunk).await.map_err(e)?;
+            let mut fresh = Vec::new();
+            for p in chunk {
+                let Some(s) = stored.get(&p.row.id) else {
+                    fresh.push(p);
+                    report.new += 1;
+                    continue;
+                };
+                let r = p.row;
+                let same = s.key == keys[&p.digest]
+                    && s.start == r.start
+                    && s.end == r.end
+                    && s.quantity == r.quantity
+                    && (s.flags & MALFORMED != 0) == r.malformed;
+                if same {
+                    report.duplicate += 1;
+                    continue;
+                }
+                sqlx::query("DELETE FROM usage_rows WHERE seq = ?")
+                    .bind(s.seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(e)?;
+                add_delta(
+                    &mut deltas,
+                    s.key,
+                    contribution(s.start_ns, s.flags, s.quantity.as_deref()),
+                    -1,
+                )
+                .map_err(|x| (x, false))?;
+                fresh.push(p);
+                report.replaced += 1;
+            }
+            if fresh.is_empty() {
+                continue;
+            }
+            insert_rows(&mut tx, batch_id, &fresh, &keys)
+                .await
+                .map_err(e)?;
+            for p in fresh {
+                fold(&mut deltas, p).map_err(|x| (x, false))?;
+            }
+        }
+        self.apply_rollups(&mut tx, deltas).await?;
+        let last_seq = max_seq(&mut tx).await.map_err(e)?;
+
+        // Last, the commit sequence: the counter row stays locked until commit, so batches
+        // take sequences in commit order and a reader of the counter has seen every batch
+        // at or below it.
+        let starts = prepared.iter().filter_map(|p| p.start_ns);
+        let lo = starts.clone().min();
+        let hi = starts.max();
+        let unstarted = prepared.iter().filter(|p| p.start_ns.is_none()).count() as i64;
+        sqlx::query("UPDATE usage_counter SET value = value + 1 WHERE id = 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        let seq: i64 = sqlx::query("SELECT value FROM usage_counter WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(e)?;
+        sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ?, seq = ?, min_start_ns = ?, max_start_ns = ?, first_seq = ?, last_seq = ?, unstarted_rows = ? WHERE id = ?")
+            .bind(report.new as i64)
+            .bind(report.duplicate as i64)
+            .bind(report.replaced as i64)
+            .bind(seq)
+            .bind(lo)
+            .bind(hi)
+            .bind(first_seq)
+            .bind(last_seq)
+            .bind(unstarted)
+            .bind(batch_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(e)?;
+        tx.commit().await.map_err(e)?;
+        self.remember_keys(keys);
+        Ok(report)
+    }
+
+    /// The key id of every row, creating missing keys. Ids of committed keys never
+    /// change, so they are remembered across calls (only after a commit).
+    async fn key_ids(
+        &self,
+        tx: &mut Tx,
+        prepared: &[Prepared<'_>],
+    ) -> Attempt<HashMap<String, i64>> {
+        let e = |e: sqlx::Error| self.attempt_err(e);
+        let mut ids: HashMap<String, i64> = HashMap::new();
+        let mut wanted: BTreeMap<&str, &UsageRow> = BTreeMap::new();
+        {
+            let known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+            for p in prepared {
+                match known.get(&p.digest) {
+                    Some(&id) => {
+                        ids.insert(p.digest.clone(), id);
+                    }
+                    None => {
+                        wanted.insert(&p.digest, p.row);
+                    }
+                }
+            }
+        }
+        let wanted: Vec<(&str, &UsageRow)> = wanted.into_iter().collect();
+        for chunk in wanted.chunks(KEYS_PER_STATEMENT) {
+            let found = select_keys(tx, chunk.iter().map(|(d, _)| *d))
+                .await
+                .map_err(e)?;
+            let missing: Vec<&(&str, &UsageRow)> = chunk
+                .iter()
+                .filter(|(d, _)| !found.contains_key(*d))
+                .collect();
+            ids.extend(found);
+            if missing.is_empty() {
+                continue;
+            }
+            let sql = format!(
+                "INSERT INTO usage_keys (digest, subscription, meter, sku, resource) VALUES {}",
+                vec!["(?, ?, ?, ?, ?)"; missing.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (d, r) in &missing {
+                q = q
+                    .bind(d.to_string())
+                    .bind(r.subscription.clone())
+                    .bind(r.meter.clone())
+                    .bind(r.sku.clone())
+                    .bind(r.resource.clone());
+            }
+            // A concurrent insert of the same key is retried (and then found).
+            q.execute(&mut **tx).await.map_err(|x| {
+                let unique = matches!(&x, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation);
+                let (err, again) = self.attempt_err(x);
+                (err, again || unique)
+            })?;
+            let created = select_keys(tx, missing.iter().map(|(d, _)| *d))
+                .await
+                .map_err(e)?;
+            ids.extend(created);
+        }
+        Ok(ids)
+    }
+
+    fn remember_keys(&self, ids: HashMap<String, i64>) {
+        let mut known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        // Bounded: a store that sees millions of resources re-reads keys instead.
+        if known.len() + ids.len() > 1_000_000 {
+            known.clear();
+        }
+        known.extend(ids);
+    }
+
+    /// Adds `deltas` to the stored roll-ups. Rows of the touched keys are read (locked
+    /// where the dialect can), summed exactly in Rust and written back.
+    async fn apply_rollups(&self, tx: &mut Tx, deltas: Deltas) -> Attempt<()> {
+        let e = |e: sqlx::Error| self.attempt_err(e);
+        let mut by_day: BTreeMap<i64, BTreeMap<i64, [(Quantity, i64); 2]>> = BTreeMap::new();
+        for ((day, key, invalid), d) in deltas {
+            let slot = &mut by_day
+                .entry(day)
+                .or_default()
+                .entry(key)
+                .or_insert([(Quantity::ZERO, 0); 2])[usize::from(invalid)];
+            *slot = d;
+        }
+        let overflow = || {
+            (
+                StoreError::InvalidState("usage roll-up overflow".into()),
+                false,
+            )
+        };
+        for (day, keys) in by_day {
+            let keys: Vec<(i64, [(Quantity, i64); 2])> = keys.into_iter().collect();
+            for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+                let list = placeholders(chunk.len());
+                let sql = format!(
+                    "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ? AND key_id IN ({list}){}",
+                    self.dialect.lock_rows
+                );
+                let mut q = sqlx::query(&sql).bind(day);
+                for (k, _) in chunk {
+                    q = q.bind(*k);
+                }
+                let mut totals: BTreeMap<(i64, bool), (Quantity, i64)> = BTreeMap::new();
+                for r in q.fetch_all(&mut **tx).await.map_err(e)? {
+                    let text = get_s(&r, "quantity").map_err(|x| (x, false))?;
+                    let q = Quantity::parse_exact(&text).ok_or_else(|| {
+                        (
+                            StoreError::InvalidState(format!("stored roll-up quantity {text:?}")),
+                            false,
+                        )
+                    })?;
+                    let key = get_i(&r, "key_id").map_err(|x| (x, false))?;
+                    let invalid = get_i(&r, "invalid").map_err(|x| (x, false))? != 0;
+                    totals.insert(
+                        (key, invalid),
+                        (q, get_i(&r, "records").map_err(|x| (x, false))?),
+                    );
+                }
+                for (key, classes) in chunk {
+                    for (invalid, (q, n)) in [(false, classes[0]), (true, classes[1])] {
+                        if n == 0 && q.is_zero() {
+                            continue;
+                        }
+                        let t = totals.entry((*key, invalid)).or_insert((Quantity::ZERO, 0));
+                        t.0 = t.0.checked_add(q).ok_or_else(overflow)?;
+                        t.1 += n;
+                    }
+                }
+                let sql = format!("DELETE FROM usage_rollups WHERE day = ? AND key_id IN ({list})");
+                let mut q = sqlx::query(&sql).bind(day);
+                for (k, _) in chunk {
+                    q = q.bind(*k);
+                }
+                q.execute(&mut **tx).await.map_err(e)?;
+                let kept: Vec<_> = totals
+                    .into_iter()
+                    .filter(|(_, (q, n))| *n != 0 || !q.is_zero())
+                    .collect();
+                if kept.is_empty() {
+                    continue;
+                }
+                let sql = format!(
+                    "INSERT INTO usage_rollups (day, key_id, invalid, quantity, records) VALUES {}",
+                    vec!["(?, ?, ?, ?, ?)"; kept.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for ((key, invalid), (sum, n)) in kept {
+                    q = q
+                        .bind(day)
+                        .bind(key)
+                        .bind(i64::from(invalid))
+                        .bind(sum.to_string())
+                        .bind(n);
+                }
+                q.execute(&mut **tx).await.map_err(e)?;
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn read_usage_keys(&self) -> Result<Vec<UsageKey>> {
+        self.list(
+            "SELECT id, subscription, meter, sku, resource FROM usage_keys ORDER BY id",
+            |r| {
+                Ok(UsageKey {
+                    id: get_i(r, "id")?,
+                    subscription: get_os(r, "subscription")?,
+                    meter: get_os(r, "meter")?,
+                    sku: get_os(r, "sku")?,
+                    resource: get_os(r, "resource")?,
+                })
+            },
+        )
+        .await
+    }
+
+    pub(crate) async fn read_usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>> {
+        let rows = sqlx::query(
+            "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ?",
+        )
+        .bind(day)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(UsageRollup {
+                    day,
+                    key: get_i(r, "key_id")?,
+                    invalid: get_i(r, "invalid")? != 0,
+                    quantity: get_s(r, "quantity")?,
+                    records: get_i(r, "records")?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn read_usage_rows_starting(
+        &self,
+        (from, to): (i64, i64),
+        after: Option<(i64, i64)>,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>> {
+        let mut sql = format!(
+            "SELECT {ROW_COLUMNS} FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id WHERE r.start_ns >= ? AND r.start_ns < ?"
+        );
+        if after.is_some() {
+            sql.push_str(" AND (r.start_ns > ? OR (r.start_ns = ? AND r.seq > ?))");
+        }
+        sql.push_str(" ORDER BY r.start_ns, r.seq LIMIT ?");
+        let mut q = sqlx::query(&sql).bind(from).bind(to);
+        if let Some((start, seq)) = after {
+            q = q.bind(start).bind(start).bind(seq);
+        }
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(keyed_row).collect()
+    }
+
+    pub(crate) async fn read_usage_rows_beside(
+        &self,
+        (from, to): (i64, i64),
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<KeyedUsageRow>> {
+        // Only batches that can hold such rows are walked, each over its own seq span.
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM usage_batches b \
+             JOIN usage_rows r ON r.seq >= b.first_seq AND r.seq <= b.last_seq AND r.batch_id = b.id \
+             JOIN usage_keys k ON k.id = r.key_id \
+             WHERE b.window_start < ? AND b.window_end > ? \
+             AND (b.unstarted_rows > 0 OR b.min_start_ns < ? OR b.max_start_ns >= ?) \
+             AND (r.start_ns IS NULL OR r.start_ns < ? OR r.start_ns >= ?) AND r.seq > ? \
+             ORDER BY r.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(to)
+            .bind(from)
+            .bind(from)
+            .bind(to)
+            .bind(from)
+            .bind(to)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(keyed_row).collect()
+    }
+
+    pub(crate) async fn read_usage_page(
+        &self,
+        window: (i64, i64),
+        subscriptions: Option<&[String]>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<UsageRow>> {
+        let mut sql = format!(
+            "SELECT {ROW_COLUMNS} FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id \
+             WHERE ((r.start_ns >= ? AND r.start_ns < ?) \
+             OR r.batch_id IN (SELECT id FROM usage_batches WHERE window_start < ? AND window_end > ?))"
+        );
+        if after.is_some() {
+            sql.push_str(" AND r.id > ?");
+        }
+        if let Some(subs) = subscriptions {
+            if subs.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(
+                " AND k.subscription IN ({})",
+                placeholders(subs.len())
+            ));
+        }
+        sql.push_str(" ORDER BY r.id LIMIT ?");
+        let mut q = sqlx::query(&sql)
+            .bind(window.0)
+            .bind(window.1)
+            .bind(window.1)
+            .bind(window.0);
+        if let Some(a) = after {
+            q = q.bind(a.to_owned());
+        }
+        for s in subscriptions.into_iter().flatten() {
+            q = q.bind(s.clone());
+        }
+        let rows = q
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter().map(|r| keyed_row(r).map(|k| k.row)).collect()
+    }
+
+    pub(crate) async fn any_batch_usage_of(
+        &self,
+        batches: &[i64],
+        subscriptions: &[String],
+    ) -> Result<bool> {
+        for b in batches {
+            let span = sqlx::query("SELECT first_seq, last_seq FROM usage_batches WHERE id = ?")
+                .bind(*b)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+            let Some(span) = span else { continue };
+            let (Some(lo), Some(hi)) = (get_oi(&span, "first_seq")?, get_oi(&span, "last_seq")?)
+            else {
+                continue;
+            };
+            for s in subscriptions.chunks(500) {
+                let sql = format!(
+                    "SELECT 1 FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id \
+                     WHERE r.seq >= ? AND r.seq <= ? AND r.batch_id = ? AND k.subscription IN ({}) LIMIT 1",
+                    placeholders(s.len())
+                );
+                let mut q = sqlx::query(&sql).bind(lo).bind(hi).bind(*b);
+                for id in s {
+                    q = q.bind(id.clone());
+                }
+                if q.fetch_optional(&self.pool).await.map_err(db)?.is_some() {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Moves rows of the table used before roll-ups (`usage_legacy`) into the current
+    /// layout, in one transaction: run by `migrate`, a no-op once it is empty.
+    pub async fn convert_legacy_usage(&self) -> Result<u64> {
+        const PAGE: i64 = 5_000;
+        let mut tx = self.begin().await?;
+        let mut moved = 0u64;
+        let mut spans: HashMap<i64, (i64, i64)> = HashMap::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT id, batch_id, synthetic, subscription, meter, sku, resource, start_text, end_text, quantity_text, malformed \
+                 FROM usage_legacy ORDER BY id LIMIT ?",
+            )
+            .bind(PAGE)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?;
+            if rows.is_empty() {
+                break;
+            }
+            let mut by_batch: BTreeMap<i64, Vec<UsageRow>> = BTreeMap::new();
+            let mut ids = Vec::new();
+            for r in &rows {
+                let row = UsageRow {
+                    id: get_s(r, "id")?,
+                    synthetic: get_i(r, "synthetic")? != 0,
+                    subscription: get_os(r, "subscription")?,
+                    meter: get_os(r, "meter")?,
+                    sku: get_os(r, "sku")?,
+                    resource: get_os(r, "resource")?,
+                    start: get_os(r, "start_text")?,
+                    end: get_os(r, "end_text")?,
+                    quantity: get_os(r, "quantity_text")?,
+                    start_ns: None,
+                    end_ns: None,
+                    malformed: get_i(r, "malformed")? != 0,
+                };
+                ids.push(row.id.clone());
+                by_batch.entry(get_i(r, "batch_id")?).or_default().push(row);
+            }
+            for (batch, rows) in by_batch {
+                let prepared: Vec<Prepared<'_>> = rows.iter().map(prepare).collect();
+                let keys = self.key_ids(&mut tx, &prepared).await.map_err(|(e, _)| e)?;
+                let lo = max_seq(&mut tx).await.map_err(db)? + 1;
+                let refs: Vec<&Prepared<'_>> = prepared.iter().collect();
+                let mut deltas = Deltas::new();
+                for part in refs.chunks(INSERT_ROWS) {
+                    insert_rows(&mut tx, batch, part, &keys).await.map_err(db)?;
+                }
+                for p in &prepared {
+                    add_delta(
+                        &mut deltas,
+                        keys[&p.digest],
+                        contribution(p.start_ns, p.flags, p.row.quantity.as_deref()),
+                        1,
+                    )?;
+                }
+                self.apply_rollups(&mut tx, deltas)
+                    .await
+                    .map_err(|(e, _)| e)?;
+                let hi = max_seq(&mut tx).await.map_err(db)?;
+                let span = spans.entry(batch).or_insert((lo, hi));
+                *span = (span.0.min(lo), span.1.max(hi));
+                moved += prepared.len() as u64;
+            }
+            let sql = format!(
+                "DELETE FROM usage_legacy WHERE id IN ({})",
+                placeholders(ids.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in ids {
+                q = q.bind(id);
+            }
+            q.execute(&mut *tx).await.map_err(db)?;
+        }
+        for (batch, (lo, hi)) in spans {
+            sqlx::query("UPDATE usage_batches SET first_seq = ?, last_seq = ?, unstarted_rows = (SELECT COUNT(*) FROM usage_rows WHERE batch_id = ? AND start_ns IS NULL) WHERE id = ?")
+                .bind(lo)
+                .bind(hi)
+                .bind(batch)
+                .bind(batch)
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(moved)
+    }
+}
+
+async fn max_seq(tx: &mut Tx) -> std::result::Result<i64, sqlx::Error> {
+    let row = sqlx::query("SELECT MAX(seq) FROM usage_rows")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(row.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+}
+
+async fn select_keys<'d>(
+    tx: &mut Tx,
+    digests: impl Iterator<Item = &'d str>,
+) -> std::result::Result<HashMap<String, i64>, sqlx::Error> {
+    let digests: Vec<&str> = digests.collect();
+    if digests.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, digest FROM usage_keys WHERE digest IN ({})",
+        placeholders(digests.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for d in digests {
+        q = q.bind(d.to_owned());
+    }
+    let rows = q.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>("digest")?,
+                r.try_get::<i64, _>("id")?,
+            ))
+        })
+        .collect()
+}
+
+async fn stored_rows(
+    tx: &mut Tx,
+    chunk: &[Prepared<'_>],
+) -> std::result::Result<HashMap<String, Stored>, sqlx::Error> {
+    let sql = format!(
+        "SELECT seq, id, key_id, start_ns, end_ns, quantity, start_text, end_text, flags FROM usage_rows WHERE id IN ({})",
+        placeholders(chunk.len())
+    );
+    let mut q = sqlx::query(&sql);
+    for p in chunk {
+        q = q.bind(p.row.id.clone());
+    }
+    let mut out = HashMap::new();
+    for r in q.fetch_all(&mut **tx).await? {
+        let start_ns: Option<i64> = r.try_get("start_ns")?;
+        let end_ns: Option<i64> = r.try_get("end_ns")?;
+        out.insert(
+            r.try_get::<String, _>("id")?,
+            Stored {
+                seq: r.try_get("seq")?,
+                key: r.try_get("key_id")?,
+                start: instant_text(r.try_get("start_text")?, start_ns),
+                end: instant_text(r.try_get("end_text")?, end_ns),
+                start_ns,
+                quantity: r.try_get("quantity")?,
+                flags: r.try_get("flags")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// One multi-row INSERT of usage rows.
+async fn insert_rows(
+    tx: &mut Tx,
+    batch_id: i64,
+    rows: &[&Prepared<'_>],
+    keys: &HashMap<String, i64>,
+) -> std::result::Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO usage_rows (id, batch_id, key_id, start_ns, end_ns, quantity, start_text, end_text, flags) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for p in rows {
+        q = q
+            .bind(p.row.id.clone())
+            .bind(batch_id)
+            .bind(keys[&p.digest])
+            .bind(p.start_ns)
+            .bind(p.end_ns)
+            .bind(p.row.quantity.clone())
+            .bind(p.start_text.clone())
+            .bind(p.end_text.clone())
+            .bind(p.flags);
+    }
+    q.execute(&mut **tx).await.map(|_| ())
+}
