@@ -20,6 +20,7 @@ pub const DIALECT: Dialect = Dialect {
     name: "mysql",
     retryable,
     immutable,
+    upsert_rollup: "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), records = VALUES(records)",
     lock_rows: " FOR UPDATE",
 };
 

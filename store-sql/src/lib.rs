@@ -47,6 +47,9 @@ pub struct Dialect {
     /// Appended to a SELECT whose rows the transaction rewrites from what it read
     /// (`" FOR UPDATE"`; empty where writers are serialised anyway, as in SQLite).
     pub lock_rows: &'static str,
+    /// Appended to the multi-row INSERT of usage roll-ups so that an existing roll-up
+    /// takes the new `quantity` and `records` (the upsert syntax differs).
+    pub upsert_rollup: &'static str,
 }
 
 /// A write transaction.

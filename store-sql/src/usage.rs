@@ -404,15 +404,17 @@ impl SqlStore {
         for (day, keys) in by_day {
             let keys: Vec<(i64, [(Quantity, i64); 2])> = keys.into_iter().collect();
             for chunk in keys.chunks(KEYS_PER_STATEMENT) {
-                let list = placeholders(chunk.len());
+                // A key range (the chunk is sorted), not an IN list: MariaDB turns a long
+                // IN list under FOR UPDATE into a scan of the whole day. Rows of keys in
+                // the range but not in the chunk are locked too, and left alone.
+                let (lo, hi) = (chunk[0].0, chunk[chunk.len() - 1].0);
                 let sql = format!(
-                    "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ? AND key_id IN ({list}){}",
+                    "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ? AND key_id >= ? AND key_id <= ?{}",
                     self.dialect.lock_rows
                 );
-                let mut q = sqlx::query(&sql).bind(day);
-                for (k, _) in chunk {
-                    q = q.bind(*k);
-                }
+                let q = sqlx::query(&sql).bind(day).bind(lo).bind(hi);
+                let wanted: std::collections::HashSet<i64> =
+                    chunk.iter().map(|(k, _)| *k).collect();
                 let mut totals: BTreeMap<(i64, bool), (Quantity, i64)> = BTreeMap::new();
                 for r in q.fetch_all(&mut **tx).await.map_err(e)? {
                     let text = get_s(&r, "quantity").map_err(|x| (x, false))?;
@@ -423,6 +425,9 @@ impl SqlStore {
                         )
                     })?;
                     let key = get_i(&r, "key_id").map_err(|x| (x, false))?;
+                    if !wanted.contains(&key) {
+                        continue;
+                    }
                     let invalid = get_i(&r, "invalid").map_err(|x| (x, false))? != 0;
                     totals.insert(
                         (key, invalid),
@@ -439,22 +444,16 @@ impl SqlStore {
                         t.1 += n;
                     }
                 }
-                let sql = format!("DELETE FROM usage_rollups WHERE day = ? AND key_id IN ({list})");
-                let mut q = sqlx::query(&sql).bind(day);
-                for (k, _) in chunk {
-                    q = q.bind(*k);
-                }
-                q.execute(&mut **tx).await.map_err(e)?;
-                let kept: Vec<_> = totals
-                    .into_iter()
-                    .filter(|(_, (q, n))| *n != 0 || !q.is_zero())
-                    .collect();
+                // Emptied roll-ups stay as zero rows (billing skips them): an upsert is one
+                // statement, where a delete and an insert would be two.
+                let kept: Vec<_> = totals.into_iter().collect();
                 if kept.is_empty() {
                     continue;
                 }
                 let sql = format!(
-                    "INSERT INTO usage_rollups (day, key_id, invalid, quantity, records) VALUES {}",
-                    vec!["(?, ?, ?, ?, ?)"; kept.len()].join(", ")
+                    "INSERT INTO usage_rollups (day, key_id, invalid, quantity, records) VALUES {} {}",
+                    vec!["(?, ?, ?, ?, ?)"; kept.len()].join(", "),
+                    self.dialect.upsert_rollup
                 );
                 let mut q = sqlx::query(&sql);
                 for ((key, invalid), (sum, n)) in kept {

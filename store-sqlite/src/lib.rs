@@ -14,6 +14,7 @@ pub const DIALECT: Dialect = Dialect {
     name: "sqlite",
     retryable,
     immutable,
+    upsert_rollup: "ON CONFLICT (day, key_id, invalid) DO UPDATE SET quantity = excluded.quantity, records = excluded.records",
     lock_rows: "",
 };
 

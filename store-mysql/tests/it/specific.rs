@@ -73,3 +73,18 @@ async fn mysqldump_backup_restores_identical_invoices() {
     );
     assert_eq!(again.kept_issued, vec![before[1].tenant.clone()]);
 }
+
+#[tokio::test]
+async fn legacy_usage_converts_exactly() {
+    for scenario in [
+        include_str!("../../../core/tests/vectors/dedup-invalid.scenario.json"),
+        include_str!("../../../core/tests/vectors/monthly-variable-dst.scenario.json"),
+        include_str!("../../../core/tests/vectors/fx-credits-tax.scenario.json"),
+    ] {
+        let (a, _da) = crate::fresh().await;
+        let (b, _db) = crate::fresh().await;
+        checks::legacy_usage_converts_exactly(&a, &b, scenario, "2026-10")
+            .await
+            .unwrap();
+    }
+}
