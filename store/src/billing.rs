@@ -112,8 +112,12 @@ async fn rate_scenario(store: &dyn Store, scenario: &Scenario, narrowed: bool) -
                 .is_some_and(|s| scenario.hierarchy().subscription_index(s).is_some())
     };
     let mut rater = Rater::new(scenario);
-    for day in window.0.div_euclid(DAY_NS)..=(window.1 - 1).div_euclid(DAY_NS) {
-        let (from, to) = (day * DAY_NS, (day + 1) * DAY_NS);
+    // Saturating: a period far in the future (year 3000) lies past i64 nanoseconds.
+    for day in window.0.div_euclid(DAY_NS)..=window.1.saturating_sub(1).div_euclid(DAY_NS) {
+        let (from, to) = (
+            day.saturating_mul(DAY_NS),
+            day.saturating_add(1).saturating_mul(DAY_NS),
+        );
         let whole = from >= window.0 && to <= window.1;
         let mut refused: HashSet<(i64, bool)> = HashSet::new();
         for r in store.usage_rollups(day).await? {
