@@ -100,6 +100,12 @@ struct ServeArgs {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 900)]
     access_token_seconds: u64,
+    /// Lifetime of an unused refresh token, in seconds (14 days).
+    #[arg(long, default_value_t = 14 * 24 * 3600)]
+    refresh_token_seconds: u64,
+    /// Absolute lifetime of a sign-in, in seconds (30 days): no refresh extends it.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    session_seconds: u64,
     /// Sign-in attempts allowed per client address per minute (then 429).
     #[arg(long, default_value_t = 20)]
     auth_attempts_per_minute: u32,
@@ -335,8 +341,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let config = crate::api::Config {
         access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
+        refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
+        session_ttl: Duration::from_secs(args.session_seconds.max(1)),
         auth_attempts_per_minute: args.auth_attempts_per_minute,
-        ..Default::default()
     };
     let state = match crate::api::AppState::new(store, keys, config).await {
         Ok(state) => state,

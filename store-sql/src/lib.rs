@@ -666,6 +666,10 @@ impl Store for SqlStore {
         people::user_by_email(self, email).await
     }
 
+    async fn user(&self, id: &str) -> Result<Option<UserRow>> {
+        people::user(self, id).await
+    }
+
     async fn delete_user(&self, id: &str) -> Result<()> {
         people::delete_user(self, id).await
     }
@@ -706,28 +710,65 @@ impl Store for SqlStore {
         system::jobs(self).await
     }
 
-    async fn record_login_failure(&self, user: &str, threshold: i64) -> Result<bool> {
-        people::record_login_failure(self, user, threshold).await
+    async fn record_login_failure(&self, user: &str) -> Result<()> {
+        people::record_login_failure(self, user).await
     }
 
     async fn record_login_success(&self, user: &str) -> Result<()> {
         people::record_login_success(self, user).await
     }
 
+    async fn record_sign_in_failure(
+        &self,
+        key: &str,
+        now: i64,
+        delay: &(dyn Fn(i64) -> i64 + Send + Sync),
+    ) -> Result<i64> {
+        people::record_sign_in_failure(self, key, now, delay).await
+    }
+
+    async fn sign_in_blocked_until(&self, key: &str, now: i64) -> Result<Option<i64>> {
+        people::sign_in_blocked_until(self, key, now).await
+    }
+
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        people::clear_sign_in_failures(self, key).await
+    }
+
     async fn claim_totp_step(&self, user: &str, step: i64) -> Result<bool> {
         people::claim_totp_step(self, user, step).await
     }
 
-    async fn put_refresh_token(&self, t: &RefreshTokenRow) -> Result<()> {
-        people::put_refresh_token(self, t).await
+    async fn put_refresh_token(&self, row: &RefreshTokenRow) -> Result<()> {
+        people::put_refresh_token(self, row).await
     }
 
-    async fn use_refresh_token(&self, hash: &str, now: i64) -> Result<RefreshUse> {
-        people::use_refresh_token(self, hash, now).await
+    async fn rotate_refresh_token(
+        &self,
+        hash: &str,
+        now: i64,
+        successor: &str,
+        idle: i64,
+    ) -> Result<RefreshUse> {
+        people::rotate_refresh_token(self, hash, now, successor, idle).await
     }
 
-    async fn revoke_refresh_tokens(&self, user: &str) -> Result<()> {
-        people::revoke_refresh_tokens(self, user).await
+    async fn end_sessions(&self, user: &str) -> Result<()> {
+        people::end_sessions(self, user).await
+    }
+
+    async fn link_federated_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &str,
+        at: &str,
+    ) -> Result<String> {
+        people::link_federated_identity(self, issuer, subject, user, at).await
+    }
+
+    async fn federated_identity(&self, issuer: &str, subject: &str) -> Result<Option<String>> {
+        people::federated_identity(self, issuer, subject).await
     }
 
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {

@@ -168,6 +168,8 @@ pub trait Store: Send + Sync {
     async fn users(&self) -> Result<Vec<UserRow>>;
     /// The user with this e-mail (case-insensitive).
     async fn user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
+    /// The user with this id (read on every request, so it must stay a key look-up).
+    async fn user(&self, id: &str) -> Result<Option<UserRow>>;
     /// Deletes a user and their role assignments.
     async fn delete_user(&self, id: &str) -> Result<()>;
     /// Grants a role (idempotent).
@@ -191,21 +193,55 @@ pub trait Store: Send + Sync {
     /// All jobs, newest first.
     async fn jobs(&self) -> Result<Vec<JobRow>>;
 
-    /// Counts a failed sign-in; at `threshold` consecutive failures the account locks.
-    /// Returns whether it is now locked. Atomic, so parallel guesses all count.
-    async fn record_login_failure(&self, user: &str, threshold: i64) -> Result<bool>;
+    /// Counts a failed sign-in in the account's own record (shown to administrators).
+    async fn record_login_failure(&self, user: &str) -> Result<()>;
     /// Clears the failed sign-in count after a successful one.
     async fn record_login_success(&self, user: &str) -> Result<()>;
+    /// Counts a failed sign-in against `key` (an account or a client address, as an
+    /// opaque keyed hash, so unknown e-mail addresses count like known ones) at Unix
+    /// second `now`, and refuses the key until `now + delay(failures)`. Failures a day old
+    /// are forgotten. Atomic across processes; returns the end of the refusal.
+    async fn record_sign_in_failure(
+        &self,
+        key: &str,
+        now: i64,
+        delay: &(dyn Fn(i64) -> i64 + Send + Sync),
+    ) -> Result<i64>;
+    /// Until when `key` is refused, if it still is at `now`.
+    async fn sign_in_blocked_until(&self, key: &str, now: i64) -> Result<Option<i64>>;
+    /// Forgets a key's failures (a successful sign-in, an administrator's unlock).
+    async fn clear_sign_in_failures(&self, key: &str) -> Result<()>;
     /// Accepts TOTP time step `step` for `user` only if it is later than every step
     /// accepted before, so each code works once even under concurrent requests.
     async fn claim_totp_step(&self, user: &str, step: i64) -> Result<bool>;
-    /// Stores a new refresh token.
+    /// Stores the first refresh token of a sign-in.
     async fn put_refresh_token(&self, row: &RefreshTokenRow) -> Result<()>;
-    /// Presents a refresh token (by hash) at Unix second `now`: rotates it once, and
-    /// revokes its family when it is presented again.
-    async fn use_refresh_token(&self, hash: &str, now: i64) -> Result<RefreshUse>;
-    /// Revokes every refresh token of a user (password change, disable, lock).
-    async fn revoke_refresh_tokens(&self, user: &str) -> Result<()>;
+    /// Presents a refresh token (by hash) at Unix second `now`. In one transaction:
+    /// exactly one of any number of concurrent presentations rotates it, storing
+    /// `successor` (a hash) in the same family, valid `idle` seconds but never past the
+    /// family's absolute end; any other presentation of a used token revokes the family.
+    async fn rotate_refresh_token(
+        &self,
+        hash: &str,
+        now: i64,
+        successor: &str,
+        idle: i64,
+    ) -> Result<RefreshUse>;
+    /// Ends every session of a user (password change or reset, MFA reset, disable, role
+    /// removal): revokes its refresh tokens and bumps its session epoch, so access tokens
+    /// issued before are refused at once, by every process.
+    async fn end_sessions(&self, user: &str) -> Result<()>;
+    /// Binds an identity provider's (issuer, subject) to `user` unless it is bound
+    /// already; returns the user it is bound to (the first binding wins).
+    async fn link_federated_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+        user: &str,
+        at: &str,
+    ) -> Result<String>;
+    /// The user an identity provider's (issuer, subject) is bound to.
+    async fn federated_identity(&self, issuer: &str, subject: &str) -> Result<Option<String>>;
 
     /// Appends to the audit log.
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;

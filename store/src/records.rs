@@ -391,7 +391,7 @@ pub struct UserRow {
     pub federated_only: bool,
     /// Sign-in blocked by an administrator.
     pub disabled: bool,
-    /// Locked after failed sign-ins; only an administrator clears it.
+    /// Locked by an administrator (failed sign-ins only delay further attempts).
     pub locked_out: bool,
     /// The account has been activated.
     pub activated: bool,
@@ -402,6 +402,9 @@ pub struct UserRow {
     pub must_change_password: bool,
     /// Hash of the one-time activation code, while the account awaits activation.
     pub activation_code_hash: Option<String>,
+    /// Sessions generation: access tokens carry the epoch they were issued in and are
+    /// refused once it moved on. Read-only here: only `Store::end_sessions` bumps it.
+    pub session_epoch: i64,
 }
 
 /// A refresh token, stored only as its hash. Tokens of one sign-in form a family; each
@@ -416,12 +419,15 @@ pub struct RefreshTokenRow {
     pub user: String,
     /// Unix seconds after which it is refused.
     pub expires_at: i64,
+    /// Unix seconds after which its whole family is refused, however often it rotated:
+    /// a sign-in's absolute lifetime.
+    pub family_expires_at: i64,
 }
 
 /// What presenting a refresh token did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshUse {
-    /// It was valid and is now used: issue its successor in the same family.
+    /// It was valid and is now used; its successor (returned) is stored.
     Rotated(RefreshTokenRow),
     /// It had been used or revoked before: the family is now revoked.
     Replayed {

@@ -473,6 +473,7 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
         failed_logins: 0,
         must_change_password: true,
         activation_code_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$Y29kZQ".into()),
+        session_epoch: 0,
     };
     store.put_user(&user).await?;
     user.locked_out = true;
@@ -482,6 +483,10 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
     check(
         store.user_by_email("jdoe@northwind.example").await? == Some(user.clone()),
         || "e-mail look-up is case-insensitive".into(),
+    )?;
+    check(
+        store.user("u1").await? == Some(user.clone()) && store.user("U1").await?.is_none(),
+        || "look-up by id".into(),
     )?;
     let twin = UserRow {
         id: "u2".into(),
@@ -634,8 +639,10 @@ pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
     }
 }
 
-/// Sign-in state: failures lock at the threshold, each TOTP step is accepted once, and
-/// a refresh token rotates once while a replay revokes its whole family.
+/// Sign-in state: failures back off per key without locking, each TOTP step is accepted
+/// once, a refresh token rotates once (successor stored in the same transaction, never
+/// past the family's absolute end) while a replay revokes its whole family, and ending
+/// sessions bumps the epoch.
 pub async fn sessions(store: &dyn Store) -> Result<()> {
     let user = UserRow {
         id: "u1".into(),
@@ -653,21 +660,58 @@ pub async fn sessions(store: &dyn Store) -> Result<()> {
         failed_logins: 0,
         must_change_password: false,
         activation_code_hash: None,
+        session_epoch: 0,
     };
     store.put_user(&user).await?;
-    let mut locked = Vec::new();
     for _ in 0..3 {
-        locked.push(store.record_login_failure("u1", 3).await?);
+        store.record_login_failure("u1").await?;
     }
-    check(locked == [false, false, true], || format!("{locked:?}"))?;
+    let counted = store.user_by_email("ops@example.test").await?;
+    check(
+        counted
+            .as_ref()
+            .is_some_and(|u| !u.locked_out && u.failed_logins == 3),
+        || format!("failures count and never lock: {counted:?}"),
+    )?;
     store.record_login_success("u1").await?;
     let after = store.user_by_email("ops@example.test").await?;
-    check(
-        after
-            .as_ref()
-            .is_some_and(|u| u.locked_out && u.failed_logins == 0),
-        || format!("success clears the count, not the lock: {after:?}"),
-    )?;
+    check(after.as_ref().is_some_and(|u| u.failed_logins == 0), || {
+        format!("success clears the count: {after:?}")
+    })?;
+
+    fn doubling(failures: i64) -> i64 {
+        if failures < 3 {
+            0
+        } else {
+            1 << (failures - 3).min(10)
+        }
+    }
+    let mut until = Vec::new();
+    for _ in 0..5 {
+        until.push(store.record_sign_in_failure("k1", 1_000, &doubling).await?);
+    }
+    check(until == [1_000, 1_000, 1_001, 1_002, 1_004], || {
+        format!("back-off doubles from the threshold: {until:?}")
+    })?;
+    let blocked = [
+        store.sign_in_blocked_until("k1", 1_003).await?,
+        store.sign_in_blocked_until("k1", 1_004).await?,
+        store.sign_in_blocked_until("k2", 0).await?,
+    ];
+    check(blocked == [Some(1_004), None, None], || {
+        format!("{blocked:?}")
+    })?;
+    let forgotten = store
+        .record_sign_in_failure("k1", 1_000 + 2 * 86_400, &doubling)
+        .await?;
+    check(forgotten == 1_000 + 2 * 86_400, || {
+        format!("a day later the count starts again: {forgotten}")
+    })?;
+    store.clear_sign_in_failures("k1").await?;
+    let cleared = store.record_sign_in_failure("k1", 5_000, &doubling).await?;
+    check(cleared == 5_000, || {
+        format!("cleared keys start again: {cleared}")
+    })?;
 
     let claims = [
         store.claim_totp_step("u1", 100).await?,
@@ -679,53 +723,97 @@ pub async fn sessions(store: &dyn Store) -> Result<()> {
         format!("{claims:?}")
     })?;
 
-    let token = |hash: &str| RefreshTokenRow {
+    let token = |hash: &str, family: &str| RefreshTokenRow {
         hash: hash.into(),
-        family: "f1".into(),
+        family: family.into(),
         user: "u1".into(),
         expires_at: 2_000,
+        family_expires_at: 2_500,
     };
-    store.put_refresh_token(&token("a")).await?;
+    store.put_refresh_token(&token("a", "f1")).await?;
+    let first = store.rotate_refresh_token("a", 1_000, "b", 1_000).await?;
     check(
-        store.use_refresh_token("a", 1_000).await? == RefreshUse::Rotated(token("a")),
-        || "first use rotates".into(),
+        first
+            == RefreshUse::Rotated(RefreshTokenRow {
+                expires_at: 2_000,
+                ..token("b", "f1")
+            }),
+        || format!("first use rotates: {first:?}"),
     )?;
-    store.put_refresh_token(&token("b")).await?;
+    let capped = store.rotate_refresh_token("b", 1_900, "c", 1_000).await?;
     check(
-        store.use_refresh_token("a", 1_000).await? == RefreshUse::Replayed { user: "u1".into() },
+        capped
+            == RefreshUse::Rotated(RefreshTokenRow {
+                expires_at: 2_500,
+                ..token("c", "f1")
+            }),
+        || format!("a successor never outlives the family: {capped:?}"),
+    )?;
+    check(
+        store.rotate_refresh_token("a", 1_950, "x", 1_000).await?
+            == RefreshUse::Replayed { user: "u1".into() },
         || "a replay is detected".into(),
     )?;
     check(
-        store.use_refresh_token("b", 1_000).await? == RefreshUse::Replayed { user: "u1".into() },
-        || "the replay revoked the successor too".into(),
+        store.rotate_refresh_token("c", 1_960, "y", 1_000).await?
+            == RefreshUse::Replayed { user: "u1".into() },
+        || "the replay revoked the latest successor too".into(),
     )?;
-    store
-        .put_refresh_token(&RefreshTokenRow {
-            family: "f2".into(),
-            ..token("c")
-        })
-        .await?;
+    store.put_refresh_token(&token("e", "f2")).await?;
     check(
-        store.use_refresh_token("c", 3_000).await? == RefreshUse::Expired,
+        store.rotate_refresh_token("e", 3_000, "z", 1_000).await? == RefreshUse::Expired,
         || "expired".into(),
     )?;
     check(
-        store.use_refresh_token("zzz", 1_000).await? == RefreshUse::Unknown,
+        store.rotate_refresh_token("zzz", 1_000, "w", 1_000).await? == RefreshUse::Unknown,
         || "unknown".into(),
     )?;
-    store
-        .put_refresh_token(&RefreshTokenRow {
-            family: "f3".into(),
-            ..token("d")
-        })
-        .await?;
-    store.revoke_refresh_tokens("u1").await?;
+    store.put_refresh_token(&token("d", "f3")).await?;
+    store.end_sessions("u1").await?;
     check(
         matches!(
-            store.use_refresh_token("d", 1_000).await?,
+            store.rotate_refresh_token("d", 1_000, "v", 1_000).await?,
             RefreshUse::Replayed { .. }
         ),
         || "revoked tokens are refused".into(),
+    )?;
+    let epoch = store
+        .user_by_email("ops@example.test")
+        .await?
+        .map(|u| u.session_epoch);
+    check(epoch == Some(1), || {
+        format!("ending sessions bumps the epoch: {epoch:?}")
+    })?;
+    store.put_user(&user).await?;
+    let kept = store
+        .user_by_email("ops@example.test")
+        .await?
+        .map(|u| u.session_epoch);
+    check(kept == Some(1), || {
+        format!("writing the user keeps its epoch: {kept:?}")
+    })?;
+
+    let linked = store
+        .link_federated_identity("https://idp", "sub-1", "u1", "2026-12-04T00:00:00Z")
+        .await?;
+    let twin = UserRow {
+        id: "u2".into(),
+        email: "other@example.test".into(),
+        ..user.clone()
+    };
+    store.put_user(&twin).await?;
+    let again = store
+        .link_federated_identity("https://idp", "sub-1", "u2", "2026-12-04T00:00:01Z")
+        .await?;
+    let found = store.federated_identity("https://idp", "sub-1").await?;
+    let other = store.federated_identity("https://idp", "SUB-1").await?;
+    check(
+        linked == "u1" && again == "u1" && found.as_deref() == Some("u1") && other.is_none(),
+        || {
+            format!(
+                "the first binding wins, subjects match exactly: {linked} {again} {found:?} {other:?}"
+            )
+        },
     )
 }
 

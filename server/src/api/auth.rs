@@ -10,16 +10,19 @@ use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
-use stackbill_store::{RefreshTokenRow, RefreshUse, UserRow};
+use stackbill_store::UserRow;
 use utoipa::ToSchema;
 
 use super::access::SignedIn;
 use super::ops::{Op, one};
-use super::secrets::{self, AUDIENCE, AccessClaims, ISSUER, totp};
+use super::secrets::{self, totp};
+use super::sessions;
+use super::throttle::SignInKeys;
 use super::wire::{ApiError, ApiResult, Body, ok};
 use super::{AppState, unix_now};
 
-/// Failed sign-ins before an account locks, unless System Settings → Users say otherwise.
+/// Failed sign-ins before an account's attempts are delayed (doubling with each further
+/// failure), unless System Settings → Users → lockout threshold says otherwise.
 const DEFAULT_LOCKOUT_THRESHOLD: i64 = 5;
 
 /// `POST auth/token` body.
@@ -52,6 +55,9 @@ pub(crate) struct RefreshRequest {
 pub(crate) struct FederatedRequest {
     /// An ID token issued by Microsoft Entra or Google.
     id_token: String,
+    /// The one-time activation code, at first sign-in when activation codes are required.
+    #[serde(default)]
+    activation_code: Option<String>,
 }
 
 /// `POST auth/change-password` body.
@@ -72,6 +78,12 @@ pub(crate) struct MfaConfirmRequest {
     enrolment_token: String,
     /// A current code from the authenticator.
     code: String,
+    /// When a second factor is enrolled already: a current code of it…
+    #[serde(default)]
+    current_code: Option<String>,
+    /// …or the account's password, to prove that replacing it is the owner's wish.
+    #[serde(default)]
+    password: Option<String>,
 }
 
 /// The token object.
@@ -79,14 +91,14 @@ pub(crate) struct MfaConfirmRequest {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TokenResponse {
     /// Bearer access token (short-lived).
-    token: String,
+    pub(crate) token: String,
     /// Opaque refresh token: single use, rotated on every refresh.
-    refresh_token: String,
+    pub(crate) refresh_token: String,
     /// When `token` expires (RFC 3339).
-    expires_at: String,
+    pub(crate) expires_at: String,
     /// Set when the token only allows finishing sign-in: `password_change` or
     /// `mfa_enrolment`.
-    restriction: Option<String>,
+    pub(crate) restriction: Option<String>,
 }
 
 /// An MFA enrolment in progress.
@@ -256,6 +268,8 @@ fn throttle(state: &AppState, addr: &SocketAddr) -> ApiResult<()> {
     state.throttle.attempt(key).map_err(ApiError::Throttled)
 }
 
+/// The one answer to a wrong e-mail, a wrong password, or an account without a password:
+/// they are indistinguishable.
 fn invalid_credentials() -> ApiError {
     ApiError::Unauthenticated("the e-mail address or password is not correct".into())
 }
@@ -272,41 +286,36 @@ async fn token(
             "password sign-in is disabled; use federated sign-in".into(),
         ));
     }
+    let guard = SignInKeys::new(&state.keys, &req.email_address, addr.ip());
+    guard.check(&state).await?;
     let user = state
         .store()
-        .user_by_email(req.email_address.trim())
+        .user_by_email(&super::email::key(&req.email_address))
         .await?;
-    let hash = user.as_ref().and_then(|u| u.password_hash.as_deref());
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let password = req.password.clone();
-    let owned_hash = hash.map(str::to_owned);
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let verified = tokio::task::spawn_blocking(move || {
-        secrets::verify_password(&password, owned_hash.as_deref())
-    })
-    .await
-    .map_err(|e| ApiError::internal(e.to_string()))?;
-    let Some(mut user) = user else {
-        return Err(invalid_credentials());
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers. Unknown
+    // accounts verify against a dummy hash, so timing tells nothing either.
+    let verified =
+        tokio::task::spawn_blocking(move || secrets::verify_password(&password, hash.as_deref()))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut user = match user {
+        Some(user) if verified => user,
+        other => {
+            if let Some(u) = &other {
+                state.store().record_login_failure(&u.id).await?;
+            }
+            guard.failed(&state, settings.lockout_threshold).await?;
+            return Err(invalid_credentials());
+        }
     };
+    // From here on the caller has shown the password: telling them why the account
+    // cannot sign in reveals nothing they did not know.
     if user.locked_out {
         return Err(ApiError::Unauthenticated(
-            "the account is locked after too many failed sign-ins; an administrator must unlock it"
-                .into(),
+            "the account is locked by an administrator".into(),
         ));
-    }
-    if !verified {
-        if !user.federated_only && user.password_hash.is_some() {
-            let locked = state
-                .store()
-                .record_login_failure(&user.id, settings.lockout_threshold)
-                .await?;
-            if locked {
-                state
-                    .audit(&user.email, "user.locked_out", &user.id, None, None)
-                    .await?;
-            }
-        }
-        return Err(invalid_credentials());
     }
     if user.federated_only {
         return Err(ApiError::Unauthenticated(
@@ -316,25 +325,7 @@ async fn token(
     if user.disabled {
         return Err(ApiError::Unauthenticated("the account is disabled".into()));
     }
-    if !user.activated && (settings.activation_required || settings.activation_code_required) {
-        let code_ok = match (&req.activation_code, &user.activation_code_hash) {
-            (Some(code), Some(hash)) => secrets::same_hash(&secrets::token_hash(code.trim()), hash),
-            _ => false,
-        };
-        if settings.activation_code_required && !code_ok {
-            return Err(ApiError::Unauthenticated(
-                "the account must be activated: send its activationCode".into(),
-            ));
-        }
-        if !settings.activation_code_required && !code_ok {
-            return Err(ApiError::Unauthenticated(
-                "the account has not been activated".into(),
-            ));
-        }
-        user.activated = true;
-        user.activation_code_hash = None;
-        state.store().put_user(&user).await?;
-    }
+    activate(&state, &settings, &mut user, req.activation_code.as_deref()).await?;
     if let Some(sealed) = &user.mfa_secret_sealed {
         let secret = state
             .keys
@@ -346,17 +337,47 @@ async fn token(
             ));
         };
         if !claim_code(&state, &user.id, &secret, code).await? {
-            state
-                .store()
-                .record_login_failure(&user.id, settings.lockout_threshold)
-                .await?;
+            state.store().record_login_failure(&user.id).await?;
+            guard.failed(&state, settings.lockout_threshold).await?;
             return Err(ApiError::Unauthenticated(
                 "the MFA code is not valid or was already used".into(),
             ));
         }
     }
+    guard.succeeded(&state).await?;
     state.store().record_login_success(&user.id).await?;
-    issue(&state, &user, None).await
+    sessions::sign_in(&state, &user).await
+}
+
+/// Activates the account at its first sign-in when System Settings → Users require it
+/// (with the one-time code when codes are required).
+async fn activate(
+    state: &AppState,
+    settings: &SignInSettings,
+    user: &mut UserRow,
+    code: Option<&str>,
+) -> ApiResult<()> {
+    if user.activated || !(settings.activation_required || settings.activation_code_required) {
+        return Ok(());
+    }
+    let code_ok = match (code, &user.activation_code_hash) {
+        (Some(code), Some(hash)) => secrets::same_hash(&secrets::token_hash(code.trim()), hash),
+        _ => false,
+    };
+    if settings.activation_code_required && !code_ok {
+        return Err(ApiError::Unauthenticated(
+            "the account must be activated: send its activationCode".into(),
+        ));
+    }
+    if !settings.activation_code_required && !code_ok {
+        return Err(ApiError::Unauthenticated(
+            "the account has not been activated".into(),
+        ));
+    }
+    user.activated = true;
+    user.activation_code_hash = None;
+    state.store().put_user(user).await?;
+    Ok(())
 }
 
 /// Checks a TOTP code and claims its step, so the same code never works twice.
@@ -367,98 +388,13 @@ async fn claim_code(state: &AppState, user: &str, secret: &[u8], code: &str) -> 
     Ok(state.store().claim_totp_step(user, step).await?)
 }
 
-/// What is still missing before the user may use the API.
-fn restriction(user: &UserRow) -> Option<&'static str> {
-    if user.must_change_password {
-        Some("password_change")
-    } else if user.mfa_required && user.mfa_secret_sealed.is_none() {
-        Some("mfa_enrolment")
-    } else {
-        None
-    }
-}
-
-/// Issues an access token and a refresh token (a new family unless `family` is given).
-async fn issue(
-    state: &AppState,
-    user: &UserRow,
-    family: Option<String>,
-) -> ApiResult<TokenResponse> {
-    let now = unix_now();
-    let ttl = i64::try_from(state.config.access_ttl.as_secs()).unwrap_or(900);
-    let rst = restriction(user).map(str::to_owned);
-    let claims = AccessClaims {
-        sub: user.id.clone(),
-        iss: ISSUER.into(),
-        aud: AUDIENCE.into(),
-        iat: now,
-        nbf: now,
-        exp: now + ttl,
-        rst: rst.clone(),
-    };
-    let token = state.keys.sign(&claims).map_err(ApiError::internal)?;
-    let refresh = secrets::random_token(32);
-    let refresh_ttl = i64::try_from(state.config.refresh_ttl.as_secs()).unwrap_or(86_400);
-    state
-        .store()
-        .put_refresh_token(&RefreshTokenRow {
-            hash: secrets::token_hash(&refresh),
-            family: family.unwrap_or_else(|| secrets::token_hash(&secrets::random_token(16))),
-            user: user.id.clone(),
-            expires_at: now + refresh_ttl,
-        })
-        .await?;
-    let expires_at = chrono::DateTime::from_timestamp(now + ttl, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default();
-    Ok(TokenResponse {
-        token,
-        refresh_token: refresh,
-        expires_at,
-        restriction: rst,
-    })
-}
-
-async fn user_by_id(state: &AppState, id: &str) -> ApiResult<Option<UserRow>> {
-    Ok(state
-        .store()
-        .users()
-        .await?
-        .into_iter()
-        .find(|u| u.id == id))
-}
-
 async fn refresh(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Body(req): Body<RefreshRequest>,
 ) -> ApiResult<TokenResponse> {
     throttle(&state, &addr)?;
-    let hash = secrets::token_hash(req.refresh_token.trim());
-    match state.store().use_refresh_token(&hash, unix_now()).await? {
-        RefreshUse::Rotated(row) => {
-            let user = user_by_id(&state, &row.user)
-                .await?
-                .filter(|u| !u.disabled && !u.locked_out)
-                .ok_or_else(|| ApiError::Unauthenticated("the account cannot sign in".into()))?;
-            issue(&state, &user, Some(row.family)).await
-        }
-        RefreshUse::Replayed { user } => {
-            state
-                .audit(&user, "auth.refresh_replayed", &user, None, None)
-                .await?;
-            Err(ApiError::Unauthenticated(
-                "the refresh token was already used; every session it belongs to is now revoked"
-                    .into(),
-            ))
-        }
-        RefreshUse::Expired => Err(ApiError::Unauthenticated(
-            "the refresh token has expired".into(),
-        )),
-        RefreshUse::Unknown => Err(ApiError::Unauthenticated(
-            "the refresh token is not valid".into(),
-        )),
-    }
+    sessions::refresh(&state, req.refresh_token.trim()).await
 }
 
 async fn federated(
@@ -467,28 +403,63 @@ async fn federated(
     Body(req): Body<FederatedRequest>,
 ) -> ApiResult<TokenResponse> {
     throttle(&state, &addr)?;
+    let settings = sign_in_settings(&state).await?;
     let snapshot = state.snapshot().await?;
     let identity = super::federated::verify(&state, &snapshot.settings, &req.id_token).await?;
-    let user = state
-        .store()
-        .user_by_email(&identity.email)
+    let store = state.store();
+    let bound = match store
+        .federated_identity(&identity.issuer, &identity.subject)
         .await?
-        .ok_or_else(|| {
-            ApiError::Unauthenticated("no account is registered for this identity".into())
-        })?;
+    {
+        Some(user) => user,
+        None => {
+            // The first sign-in binds the provider's immutable (issuer, subject) to the
+            // account with the same e-mail address, and only when the provider vouches
+            // for that address; later sign-ins follow the binding, whatever the token's
+            // mutable claims say.
+            let email = identity.verified_email.as_deref().ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "no account is linked to this identity, and its ID token carries no verified e-mail address to link one".into(),
+                )
+            })?;
+            let user = store
+                .user_by_email(&super::email::key(email))
+                .await?
+                .ok_or_else(|| {
+                    ApiError::Unauthenticated("no account is registered for this identity".into())
+                })?;
+            let bound = store
+                .link_federated_identity(
+                    &identity.issuer,
+                    &identity.subject,
+                    &user.id,
+                    &super::now_rfc3339(),
+                )
+                .await?;
+            state
+                .audit(&user.email, "user.federated_linked", &bound, None, None)
+                .await?;
+            bound
+        }
+    };
+    let mut user = store
+        .user(&bound)
+        .await?
+        .ok_or_else(|| ApiError::Unauthenticated("the linked account no longer exists".into()))?;
     if user.disabled || user.locked_out {
         return Err(ApiError::Unauthenticated(
             "the account is disabled or locked".into(),
         ));
     }
-    state.store().record_login_success(&user.id).await?;
+    activate(&state, &settings, &mut user, req.activation_code.as_deref()).await?;
+    store.record_login_success(&user.id).await?;
     // The identity provider has checked the password and its own MFA.
     let user = UserRow {
         must_change_password: false,
         mfa_required: false,
         ..user
     };
-    issue(&state, &user, None).await
+    sessions::sign_in(&state, &user).await
 }
 
 async fn change_password(
@@ -529,12 +500,11 @@ async fn change_password(
     user.password_hash = Some(new_hash);
     user.must_change_password = false;
     state.store().put_user(&user).await?;
-    state.store().revoke_refresh_tokens(&user.id).await?;
-    state.forget_principals();
+    let user = sessions::end_all(&state, &user.id).await?;
     state
         .audit(&user.email, "user.password_changed", &user.id, None, None)
         .await?;
-    issue(&state, &user, None).await.map(ok)
+    sessions::sign_in(&state, &user).await.map(ok)
 }
 
 async fn mfa_enroll(
@@ -564,16 +534,71 @@ async fn mfa_confirm(
         .keys
         .unseal(req.enrolment_token.trim())
         .ok_or_else(|| ApiError::field("enrolmentToken", "is not a valid enrolment token"))?;
-    if !claim_code(&state, &user.id, &secret, &req.code).await? {
+    let replacing = user.mfa_secret_sealed.is_some();
+    if replacing {
+        current_factor(&state, &user, &req).await?;
+    }
+    // The proof of the current factor claimed this time step; the new secret, fresh from
+    // this enrolment, is only checked (its code proves the authenticator holds it).
+    let confirmed = if replacing {
+        totp::matching_step(&secret, &req.code, unix_now()).is_some()
+    } else {
+        claim_code(&state, &user.id, &secret, &req.code).await?
+    };
+    if !confirmed {
         return Err(ApiError::field("code", "is not valid or was already used"));
     }
     user.mfa_secret_sealed = Some(state.keys.seal(&secret).map_err(ApiError::internal)?);
     state.store().put_user(&user).await?;
+    // A replaced factor ends every other session: whoever enrolled the old one is out.
+    let user = if replacing {
+        sessions::end_all(&state, &user.id).await?
+    } else {
+        user
+    };
     state.forget_principals();
     state
         .audit(&user.email, "user.mfa_enrolled", &user.id, None, None)
         .await?;
-    issue(&state, &user, None).await.map(ok)
+    sessions::sign_in(&state, &user).await.map(ok)
+}
+
+/// Replacing an enrolled second factor needs that factor (a current code) or the
+/// password: an access token alone, perhaps stolen, must not swap it.
+async fn current_factor(
+    state: &AppState,
+    user: &UserRow,
+    req: &MfaConfirmRequest,
+) -> ApiResult<()> {
+    if let (Some(code), Some(sealed)) = (&req.current_code, &user.mfa_secret_sealed) {
+        let secret = state
+            .keys
+            .unseal(sealed)
+            .ok_or_else(|| ApiError::internal("the MFA secret cannot be unsealed"))?;
+        if claim_code(state, &user.id, &secret, code).await? {
+            return Ok(());
+        }
+        return Err(ApiError::field(
+            "currentCode",
+            "is not a valid code of the enrolled authenticator",
+        ));
+    }
+    if let Some(password) = req.password.clone() {
+        let hash = user.password_hash.clone();
+        let verified = tokio::task::spawn_blocking(move || {
+            secrets::verify_password(&password, hash.as_deref())
+        })
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+        if verified {
+            return Ok(());
+        }
+        return Err(ApiError::field("password", "is not the password in use"));
+    }
+    Err(ApiError::field(
+        "currentCode",
+        "an authenticator is enrolled already: send a current code of it (currentCode) or the password (password) to replace it",
+    ))
 }
 
 async fn me(signed_in: SignedIn) -> ApiResult<super::wire::Ok<Me>> {

@@ -36,20 +36,26 @@ struct Provider {
     jwks_uri: String,
 }
 
-/// Who a verified ID token speaks for.
+/// Who a verified ID token speaks for: the provider's immutable (issuer, subject), and
+/// an e-mail address only where it may link a first sign-in to an account.
 #[derive(Debug)]
 pub(crate) struct Identity {
-    pub email: String,
+    pub issuer: String,
+    pub subject: String,
+    /// The `email` claim, unless the token says it is unverified (`email_verified`
+    /// false). `preferred_username` and `upn` are display names any tenant
+    /// administrator can set: they never identify an account.
+    pub verified_email: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Claims {
+    sub: String,
     #[serde(default)]
     email: Option<String>,
+    /// A boolean, or the text `"true"` / `"false"` (some providers send text).
     #[serde(default)]
-    preferred_username: Option<String>,
-    #[serde(default)]
-    upn: Option<String>,
+    email_verified: Option<Value>,
 }
 
 fn rejected(why: &str) -> ApiError {
@@ -96,16 +102,24 @@ pub(crate) async fn verify(state: &AppState, settings: &Value, token: &str) -> A
     validation.set_audience(&[&provider.audience]);
     validation.validate_nbf = true;
     validation.leeway = SKEW_SECONDS;
-    validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let data = jsonwebtoken::decode::<Claims>(token, &key, &validation)
         .map_err(|e| rejected(&e.to_string()))?;
     let c = data.claims;
-    let email = c
-        .email
-        .or(c.preferred_username)
-        .or(c.upn)
-        .ok_or_else(|| rejected("no e-mail claim"))?;
-    Ok(Identity { email })
+    if c.sub.trim().is_empty() || c.sub.len() > 255 {
+        return Err(rejected("the subject is empty or too long"));
+    }
+    let verified = match &c.email_verified {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        Some(_) => false,
+    };
+    Ok(Identity {
+        issuer: provider.issuer.clone(),
+        subject: c.sub,
+        verified_email: c.email.filter(|_| verified),
+    })
 }
 
 /// The `iss` claim before verification, only to choose the provider.

@@ -9,6 +9,7 @@ mod catalogue;
 mod commissions;
 mod contract;
 pub(crate) mod demo;
+pub(crate) mod email;
 mod federated;
 mod fx;
 mod hierarchy;
@@ -16,9 +17,10 @@ mod ops;
 mod people;
 mod pricing;
 pub(crate) mod secrets;
+mod sessions;
 mod subscriptions;
 mod system;
-mod throttle;
+pub(crate) mod throttle;
 mod usage;
 mod wire;
 
@@ -51,8 +53,10 @@ const SNAPSHOT_TTL: Duration = Duration::from_secs(5);
 pub(crate) struct Config {
     /// Lifetime of access tokens.
     pub access_ttl: Duration,
-    /// Lifetime of refresh tokens.
+    /// Lifetime of a refresh token unused.
     pub refresh_ttl: Duration,
+    /// Absolute lifetime of a sign-in: no refresh extends a session past it.
+    pub session_ttl: Duration,
     /// Sign-in attempts allowed per client address per minute.
     pub auth_attempts_per_minute: u32,
 }
@@ -62,6 +66,7 @@ impl Default for Config {
         Config {
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_attempts_per_minute: 20,
         }
     }
@@ -204,7 +209,7 @@ impl AppState {
             )));
         }
         let snapshot = self.snapshot().await?;
-        let principal = self.principal(&claims.sub, &snapshot).await?;
+        let principal = self.principal(&claims, &snapshot).await?;
         Ok(Caller {
             principal,
             governance: snapshot.governance,
@@ -213,29 +218,41 @@ impl AppState {
         })
     }
 
-    async fn principal(&self, user: &str, snapshot: &Snapshot) -> ApiResult<Arc<Principal>> {
-        if let Ok(cache) = self.principals.lock()
-            && let Some((at, p)) = cache.get(user)
-            && at.elapsed() < SNAPSHOT_TTL
-        {
-            return Ok(p.clone());
-        }
+    /// The caller's principal. The user row is read on every request (one key look-up),
+    /// so a disabled account or an ended session is refused at once by every process;
+    /// role assignments are reused for the epoch they were read in.
+    async fn principal(
+        &self,
+        claims: &secrets::AccessClaims,
+        snapshot: &Snapshot,
+    ) -> ApiResult<Arc<Principal>> {
         let row = self
             .store
-            .users()
+            .user(&claims.sub)
             .await?
-            .into_iter()
-            .find(|u| u.id == user)
             .ok_or_else(|| ApiError::Unauthenticated("the account no longer exists".into()))?;
         if row.disabled || row.locked_out {
             return Err(ApiError::Unauthenticated(
                 "the account is disabled or locked".into(),
             ));
         }
-        let assignments = self.store.role_assignments(user).await?;
+        if row.session_epoch != claims.sep {
+            return Err(ApiError::Unauthenticated(
+                "the session has ended (password or second factor changed, or access revoked); sign in again"
+                    .into(),
+            ));
+        }
+        if let Ok(cache) = self.principals.lock()
+            && let Some((at, p)) = cache.get(&claims.sub)
+            && at.elapsed() < SNAPSHOT_TTL
+            && p.user == row
+        {
+            return Ok(p.clone());
+        }
+        let assignments = self.store.role_assignments(&row.id).await?;
         let principal = Arc::new(Principal::new(row, &assignments, &snapshot.directory));
         if let Ok(mut cache) = self.principals.lock() {
-            cache.insert(user.to_owned(), (Instant::now(), principal.clone()));
+            cache.insert(claims.sub.clone(), (Instant::now(), principal.clone()));
         }
         Ok(principal)
     }
@@ -352,6 +369,7 @@ pub(crate) async fn bootstrap_admin(state: &AppState) -> ApiResult<()> {
             failed_logins: 0,
             must_change_password: generated,
             activation_code_hash: None,
+            session_epoch: 0,
         })
         .await?;
     store

@@ -317,21 +317,23 @@ pub(crate) struct UserIn {
     disabled: Option<bool>,
 }
 
-fn valid_email(field: &str, email: &str) -> ApiResult<String> {
-    let email = email.trim();
-    let ok = email.len() <= 320
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.contains(char::is_whitespace);
-    if ok {
-        Ok(email.to_owned())
-    } else {
-        Err(ApiError::field(field, "must be an e-mail address"))
+/// Refuses an address that is taken, or that looks like one taken by another account
+/// (equal UTS #39 skeletons: `rn` for `m`, a Cyrillic `о` for `o`).
+async fn email_free(state: &AppState, email: &str, except: Option<&str>) -> ApiResult<()> {
+    let skeleton = super::email::skeleton(email);
+    let taken = state
+        .store()
+        .users()
+        .await?
+        .into_iter()
+        .filter(|u| Some(u.id.as_str()) != except)
+        .any(|u| super::email::skeleton(&u.email) == skeleton);
+    if taken {
+        return Err(ApiError::Conflict(format!(
+            "a user with e-mail {email:?}, or one that looks the same, already exists"
+        )));
     }
+    Ok(())
 }
 
 fn valid_person(field: &str, name: &str) -> ApiResult<String> {
@@ -372,12 +374,8 @@ async fn create_user(
     let (_, path, mut grant) = grant_target(&auth, &body.role, &place)?;
     // System Settings → Users: whether this level may create users at all.
     auth.check(&path)?;
-    let email = valid_email("emailAddress", &body.email_address)?;
-    if state.store().user_by_email(&email).await?.is_some() {
-        return Err(ApiError::Conflict(format!(
-            "a user with e-mail {email:?} already exists"
-        )));
-    }
+    let email = super::email::valid("emailAddress", &body.email_address)?;
+    email_free(&state, &email, None).await?;
     let federated_only = body.federated_only.unwrap_or(false);
     let password_hash = match (&body.password, federated_only) {
         (Some(p), _) => {
@@ -417,6 +415,7 @@ async fn create_user(
         failed_logins: 0,
         must_change_password: false,
         activation_code_hash: code.as_deref().map(secrets::token_hash),
+        session_epoch: 0,
     };
     state.store().put_user(&user).await?;
     grant.user = user.id.clone();
@@ -469,12 +468,21 @@ pub(crate) struct UserChange {
     federated_only: Option<bool>,
     #[serde(default)]
     disabled: Option<bool>,
-    /// Only `false` (unlock) is accepted: lockouts come from failed sign-ins.
+    /// `true` locks the account until an administrator unlocks it; `false` unlocks it
+    /// and forgets its failed sign-ins (which only ever delay attempts).
     #[serde(default)]
     locked_out: Option<bool>,
     /// Only `true`: activates an account without its activation code.
     #[serde(default)]
     activated: Option<bool>,
+    /// A temporary password set by an administrator: it must be changed at the next
+    /// sign-in, and every session of the account ends.
+    #[serde(default)]
+    password: Option<String>,
+    /// `true` removes the enrolled second factor (a lost phone): the user enrols again
+    /// at the next sign-in when MFA is required, and every session ends.
+    #[serde(default)]
+    reset_mfa: Option<bool>,
 }
 
 fn toggles(u: &UserRow) -> serde_json::Value {
@@ -501,14 +509,8 @@ async fn update_user(
     }
     let mut user = before.clone();
     if let Some(e) = &body.email_address {
-        let email = valid_email("emailAddress", e)?;
-        if !email.eq_ignore_ascii_case(&before.email)
-            && state.store().user_by_email(&email).await?.is_some()
-        {
-            return Err(ApiError::Conflict(format!(
-                "a user with e-mail {email:?} already exists"
-            )));
-        }
+        let email = super::email::valid("emailAddress", e)?;
+        email_free(&state, &email, Some(&before.id)).await?;
         user.email = email;
     }
     if let Some(n) = &body.first_name {
@@ -530,17 +532,34 @@ async fn update_user(
         user.disabled = v;
     }
     match body.locked_out {
-        Some(true) if !before.locked_out => {
-            return Err(ApiError::field(
-                "lockedOut",
-                "accounts are locked by failed sign-ins; use disabled to block one",
-            ));
-        }
+        Some(true) => user.locked_out = true,
         Some(false) => {
             user.locked_out = false;
             user.failed_logins = 0;
+            let key = super::throttle::account_key(&state.keys, &user.email);
+            state.store().clear_sign_in_failures(&key).await?;
         }
-        _ => {}
+        None => {}
+    }
+    if let Some(password) = &body.password {
+        if user.federated_only {
+            return Err(ApiError::field(
+                "password",
+                "a federated-only account has no password",
+            ));
+        }
+        secrets::password_policy(password, &user.email)
+            .map_err(|m| ApiError::field("password", m))?;
+        let password = password.clone();
+        let hash = tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .map_err(ApiError::internal)?;
+        user.password_hash = Some(hash);
+        user.must_change_password = true;
+    }
+    if body.reset_mfa == Some(true) {
+        user.mfa_secret_sealed = None;
     }
     match body.activated {
         Some(true) => {
@@ -555,12 +574,37 @@ async fn update_user(
         }
         _ => {}
     }
+    let own = before.id == auth.caller.principal.user.id;
+    if own
+        && (body.password.is_some()
+            || body.reset_mfa == Some(true)
+            || body.locked_out == Some(true))
+    {
+        return Err(ApiError::Conflict(
+            "use auth/change-password and auth/mfa/confirm for your own account".into(),
+        ));
+    }
     state.store().put_user(&user).await?;
-    if user.disabled || user.locked_out || user.federated_only {
-        state.store().revoke_refresh_tokens(&user.id).await?;
+    let ends_sessions = (user.disabled && !before.disabled)
+        || (user.locked_out && !before.locked_out)
+        || (user.federated_only && !before.federated_only)
+        || user.password_hash != before.password_hash
+        || user.mfa_secret_sealed != before.mfa_secret_sealed;
+    if ends_sessions {
+        state.store().end_sessions(&user.id).await?;
     }
     state.forget_principals();
     let actor = auth.caller.actor();
+    if user.password_hash != before.password_hash {
+        state
+            .audit(&actor, "user.password_reset", &user.id, None, None)
+            .await?;
+    }
+    if user.mfa_secret_sealed != before.mfa_secret_sealed {
+        state
+            .audit(&actor, "user.mfa_reset", &user.id, None, None)
+            .await?;
+    }
     if toggles(&before) != toggles(&user) {
         state
             .audit(
@@ -599,7 +643,7 @@ async fn delete_user(
             "you cannot delete your own account".into(),
         ));
     }
-    state.store().revoke_refresh_tokens(&user.id).await?;
+    state.store().end_sessions(&user.id).await?;
     state.store().delete_user(&user.id).await?;
     state.forget_principals();
     state
@@ -714,7 +758,7 @@ async fn revoke(
         )));
     }
     state.store().revoke_role(&row).await?;
-    state.store().revoke_refresh_tokens(&user.id).await?;
+    state.store().end_sessions(&user.id).await?;
     state.forget_principals();
     state
         .audit(

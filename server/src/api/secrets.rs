@@ -165,6 +165,9 @@ pub(crate) struct AccessClaims {
     /// opens only the endpoints that finish it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rst: Option<String>,
+    /// The user's session epoch at issue: the token is refused once it moved on.
+    #[serde(default)]
+    pub sep: i64,
 }
 
 /// argon2id with OWASP's parameters: 19 MiB, two passes, one lane.
