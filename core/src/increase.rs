@@ -41,7 +41,9 @@ impl Increase {
                 if p <= -Decimal::ONE_HUNDRED {
                     return Err(IncreaseError::PercentageTooLow);
                 }
-                let factor = Decimal::ONE_HUNDRED + p;
+                let factor = Decimal::ONE_HUNDRED
+                    .checked_add(p)
+                    .ok_or(IncreaseError::Overflow(rate))?;
                 rate.checked_mul(factor)
                     .and_then(|x| x.checked_div(Decimal::ONE_HUNDRED))
                     .ok_or(IncreaseError::Overflow(rate))?
@@ -75,6 +77,11 @@ mod tests {
             Ok(d("0.0828"))
         );
         assert_eq!(Increase::Percentage(d("-50")).apply(d("2")), Ok(d("1")));
+        // Near the largest decimal, the factor itself overflows: an error, not a panic.
+        assert_eq!(
+            Increase::Percentage(Decimal::MAX).apply(d("1")),
+            Err(IncreaseError::Overflow(d("1")))
+        );
     }
 
     #[test]

@@ -32,13 +32,20 @@ pub enum IngestError {
     /// The engine refused the usage (a sum overflowed).
     #[error(transparent)]
     Engine(#[from] stackbill_core::Error),
+    /// A worker thread panicked (a bug): the rows it held are not in any total, so the
+    /// whole run fails rather than report partial sums as complete.
+    #[error("a usage worker failed unexpectedly ({message}); nothing was aggregated")]
+    WorkerPanicked {
+        /// The panic's message, when it had one.
+        message: String,
+    },
 }
 
 impl IngestError {
     /// Whether the caller can fix this by changing their input.
     pub fn is_user_error(&self) -> bool {
         match self {
-            IngestError::Io { .. } => false,
+            IngestError::Io { .. } | IngestError::WorkerPanicked { .. } => false,
             IngestError::UnknownFormat { .. } | IngestError::Header { .. } => true,
             IngestError::Engine(e) => e.is_user_error(),
         }

@@ -405,6 +405,15 @@ fn inline_rows<'d>(doc: &'d Document<'d>) -> impl Iterator<Item = (u64, &'d RawU
         .map(|(i, u)| (i as u64 + 1, u))
 }
 
+/// The text a panic carried, if any.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
+}
+
 /// Runs one pass over the inline usage and all files with `threads` workers.
 fn pass<'s>(
     scenario: &'s Scenario,
@@ -475,8 +484,15 @@ fn pass<'s>(
                 })
             })
             .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().map_err(|panic| IngestError::WorkerPanicked {
+                    message: panic_message(panic.as_ref()),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })?;
     if let Some(e) = failed.into_inner().ok().flatten() {
         return Err(e);
     }

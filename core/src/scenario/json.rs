@@ -49,6 +49,7 @@ pub use output::{error_to_value, invalid_to_value, outcome_to_string, outcome_to
 type Raw<'a> = Option<&'a RawValue>;
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawScenario<'a> {
     #[serde(borrow)]
     period: Raw<'a>,
@@ -71,6 +72,7 @@ struct RawScenario<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPlatform<'a> {
     #[serde(borrow)]
     currency: Raw<'a>,
@@ -80,9 +82,13 @@ struct RawPlatform<'a> {
     monthly_variable_pricing: Raw<'a>,
     #[serde(borrow)]
     rounding: Raw<'a>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "payment_terms_days")]
+    _payment_terms_days: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPlan<'a> {
     #[serde(borrow)]
     mode: Raw<'a>,
@@ -91,6 +97,7 @@ struct RawPlan<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawBand<'a> {
     #[serde(borrow)]
     from: Raw<'a>,
@@ -103,6 +110,7 @@ struct RawBand<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawDistributor<'a> {
     #[serde(borrow)]
     id: Raw<'a>,
@@ -112,9 +120,13 @@ struct RawDistributor<'a> {
     commission: Option<RawPlan<'a>>,
     #[serde(borrow)]
     partner_commission: Option<RawPlan<'a>>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "name")]
+    _name: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPartner<'a> {
     #[serde(borrow)]
     id: Raw<'a>,
@@ -124,9 +136,13 @@ struct RawPartner<'a> {
     currency: Raw<'a>,
     #[serde(borrow)]
     commission: Option<RawPlan<'a>>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "name")]
+    _name: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTenant<'a> {
     #[serde(borrow)]
     id: Raw<'a>,
@@ -138,9 +154,16 @@ struct RawTenant<'a> {
     time_zone: Raw<'a>,
     #[serde(borrow)]
     tax_percent: Raw<'a>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "name")]
+    _name: Raw<'a>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "payment_terms_days")]
+    _payment_terms_days: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawSubscription<'a> {
     #[serde(borrow)]
     id: Raw<'a>,
@@ -150,9 +173,13 @@ struct RawSubscription<'a> {
     region: Raw<'a>,
     #[serde(borrow)]
     ends_on: Raw<'a>,
+    /// Descriptive: kept by the store's import, ignored by rating.
+    #[serde(borrow, default, rename = "name")]
+    _name: Raw<'a>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawScope<'a> {
     #[serde(borrow)]
     region: Raw<'a>,
@@ -163,6 +190,7 @@ struct RawScope<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawPriceList<'a> {
     #[serde(borrow)]
     id: Raw<'a>,
@@ -179,6 +207,7 @@ struct RawPriceList<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawItem<'a> {
     #[serde(borrow)]
     meter: Raw<'a>,
@@ -195,6 +224,7 @@ struct RawItem<'a> {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawFx<'a> {
     #[serde(borrow)]
     from: Raw<'a>,

@@ -125,6 +125,35 @@ fn wrong_shapes_are_problems_with_paths() {
 }
 
 #[test]
+fn misspelt_keys_are_problems_not_silently_ignored() {
+    // `tax_precent` for `tax_percent` would otherwise bill the tenant without tax.
+    let err = json::Document::parse(
+        r#"{"period": "2026-10", "platform": {"currency": "AUD"},
+            "tenants": [{"id": "t", "partner": "p", "tax_precent": "10"}]}"#,
+    )
+    .unwrap_err();
+    match err {
+        ReadError::Invalid(inv) => {
+            let p = &inv.problems[0];
+            assert_eq!(p.path, "tenants[0].tax_precent");
+            assert!(p.message.contains("tax_percent"), "{}", p.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Usage rows keep their leniency: exports carry columns the engine does not read.
+    assert!(
+        json::Document::parse(
+            r#"{"period": "2026-10", "platform": {"currency": "AUD", "time_zone": "UTC",
+                "monthly_variable_pricing": false, "rounding": "half_even"},
+                "usage": [{"id": "u", "subscription": "s", "meter": "m",
+                "start": "2026-10-01T00:00:00Z", "end": "2026-10-01T01:00:00Z",
+                "quantity": "1", "region": "r", "extra": 1}]}"#
+        )
+        .is_ok()
+    );
+}
+
+#[test]
 fn ambiguous_price_lists_fail_with_both_paths() {
     let text = r#"{"period": "2026-10", "platform": {"currency": "AUD"},
         "distributors": [{"id": "d"}], "partners": [{"id": "p", "distributor": "d"}],

@@ -216,3 +216,47 @@ fn repeated_ids_across_files_keep_the_last() {
     }
     assert_eq!(rate_files(&scenario, &files, 3), want);
 }
+
+#[test]
+fn a_panicking_worker_fails_the_run_instead_of_dropping_its_rows() {
+    let c = Config {
+        tenants: 5,
+        meters: 26,
+        hours: 200,
+        first_hour: 0,
+        seed: 3,
+        duplicate_every: 0,
+    };
+    let (scenario, csv) = generated(&c);
+    let dir = TempDir::new("panic");
+    let file = dir.path("usage.csv");
+    write(&file, &csv);
+    let text = scenario.to_string();
+    let doc = Document::parse(&text).unwrap();
+    // The progress callback runs on the workers: a panic there stands for any bug in a
+    // worker. Before, the worker's rows were silently left out of the totals.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let result = aggregate(
+        doc.scenario(),
+        Some(&doc),
+        &[file],
+        &Options {
+            threads: 2,
+            progress: Some(std::sync::Arc::new(move |_| {
+                if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                    panic!("injected");
+                }
+            })),
+        },
+    );
+    match result {
+        Err(e @ stackbill_ingest::IngestError::WorkerPanicked { .. }) => {
+            assert!(e.to_string().contains("injected"), "{e}");
+            assert!(!e.is_user_error());
+        }
+        Err(other) => panic!("another error: {other}"),
+        Ok(_) => panic!("a run that lost a worker reported success"),
+    }
+    assert!(calls.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}

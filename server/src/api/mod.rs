@@ -12,6 +12,7 @@ pub(crate) mod demo;
 pub(crate) mod email;
 mod federated;
 mod fx;
+mod hardening;
 mod hierarchy;
 mod ops;
 mod people;
@@ -435,6 +436,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .merge(SwaggerUi::new("/swagger").url("/swagger/v1/swagger.json", openapi()))
         .merge(router)
         .layer(axum::middleware::from_fn_with_state(state, count))
+        .layer(axum::middleware::from_fn(hardening::harden))
 }
 
 async fn count(

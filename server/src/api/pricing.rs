@@ -574,7 +574,9 @@ async fn model_increase(
             .find(|(t, _, _)| *t == tenant)
             .map(|(_, _, v)| v.clone())
             .unwrap_or_else(|| was.clone());
-        let change = decimal("total", &now)? - decimal("total", &was)?;
+        let change = decimal("total", &now)?
+            .checked_sub(decimal("total", &was)?)
+            .ok_or_else(|| ApiError::field("amount", "the change in a total overflows"))?;
         if !change.is_zero() {
             tenants.push(TenantImpact {
                 tenant_id: tenant,

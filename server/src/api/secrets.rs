@@ -214,6 +214,17 @@ pub(crate) fn password_policy(password: &str, email: &str) -> Result<(), String>
     if password.eq_ignore_ascii_case(email) {
         return Err("must not be the e-mail address".into());
     }
+    // zxcvbn's dictionaries (the most common passwords of public breaches, English
+    // words, names, keyboard walks, repeats, sequences and dates) ship in the binary;
+    // anything guessable within a million tries is refused (scores 0 and 1).
+    let local = email.split('@').next().unwrap_or_default();
+    let strength = zxcvbn::zxcvbn(password, &[email, local, "stackbill"]);
+    if strength.score() < zxcvbn::Score::Two {
+        return Err(
+            "is too easy to guess (a common password, a word with digits, a repeat or a sequence); use a longer passphrase"
+                .into(),
+        );
+    }
     Ok(())
 }
 

@@ -94,8 +94,8 @@ fn record_row(i: usize, r: Record) -> ApiResult<UsageRow> {
         .ok_or_else(|| ApiError::field(at("start"), "must be an RFC 3339 instant"))?;
     let end = parse_instant(r.end.trim())
         .ok_or_else(|| ApiError::field(at("end"), "must be an RFC 3339 instant"))?;
-    if end < start {
-        return Err(ApiError::field(at("end"), "must not be before start"));
+    if end <= start {
+        return Err(ApiError::field(at("end"), "must be after start"));
     }
     let quantity = match &r.quantity {
         Value::String(s) => s.trim().to_owned(),
@@ -108,7 +108,7 @@ fn record_row(i: usize, r: Record) -> ApiResult<UsageRow> {
         }
         _ => return Err(ApiError::field(at("quantity"), "must be a decimal string")),
     };
-    if Quantity::parse(&quantity).is_none() {
+    if Quantity::parse(&quantity).is_none_or(|q| q.is_negative()) {
         return Err(ApiError::field(
             at("quantity"),
             format!("{quantity:?} is not a non-negative decimal"),

@@ -101,6 +101,9 @@ pub(crate) enum ApiError {
     Unavailable(String),
     /// A bug: logged, reported as 500 without detail.
     Internal(String),
+    /// Any other status, with its stable code (`method_not_allowed`,
+    /// `unsupported_media_type`, …) and message.
+    Status(StatusCode, &'static str, String),
 }
 
 impl ApiError {
@@ -128,6 +131,7 @@ impl ApiError {
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Status(status, _, _) => *status,
         }
     }
 
@@ -143,6 +147,7 @@ impl ApiError {
             ApiError::Throttled(_) => "too_many_requests",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
+            ApiError::Status(_, code, _) => code,
         }
     }
 
@@ -172,9 +177,24 @@ impl ApiError {
             | ApiError::NotFound(m)
             | ApiError::Conflict(m)
             | ApiError::Blocked(m)
-            | ApiError::Unavailable(m) => (m.clone(), None),
+            | ApiError::Status(_, _, m) => (m.clone(), None),
             ApiError::Throttled(s) => (format!("too many attempts; retry in {s} s"), None),
-            ApiError::Internal(_) => ("internal error".to_owned(), None),
+            // The detail is logged under the request id, never sent: it may name tables,
+            // hosts or data.
+            ApiError::Unavailable(_) => (
+                format!(
+                    "the service is temporarily unavailable; retry later (request id {})",
+                    super::hardening::request_id()
+                ),
+                None,
+            ),
+            ApiError::Internal(_) => (
+                format!(
+                    "internal error (request id {})",
+                    super::hardening::request_id()
+                ),
+                None,
+            ),
         };
         Problem {
             code: self.code().to_owned(),
@@ -184,17 +204,29 @@ impl ApiError {
     }
 }
 
+/// For logs and the command line: the detail a response withholds is shown here.
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let p = self.problem();
-        write!(f, "{}: {}", p.code, p.message)
+        match self {
+            ApiError::Internal(detail) | ApiError::Unavailable(detail) => {
+                write!(f, "{}: {detail}", self.code())
+            }
+            _ => {
+                let p = self.problem();
+                write!(f, "{}: {}", p.code, p.message)
+            }
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &self {
-            eprintln!("stackbill: {}: {detail}", self.code());
+            eprintln!(
+                "stackbill: request {}: {}: {detail}",
+                super::hardening::request_id(),
+                self.code()
+            );
         }
         let status = self.status();
         let body = Envelope {
@@ -256,13 +288,105 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("").to_owned());
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| ApiError::Invalid {
-                field: None,
-                message: format!("could not read the body: {e}"),
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::Status(
+                        e.status(),
+                        "payload_too_large",
+                        format!("the request body is larger than {BODY_LIMIT} bytes"),
+                    )
+                } else {
+                    ApiError::Invalid {
+                        field: None,
+                        message: format!("could not read the body: {e}"),
+                    }
+                }
             })?;
+        if !bytes.iter().all(u8::is_ascii_whitespace) && !is_json(content_type.as_deref()) {
+            // A JSON body under another type is how cross-site forms and confused
+            // proxies smuggle requests: only a declared JSON body is read.
+            return Err(ApiError::Status(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be sent as Content-Type: application/json".into(),
+            ));
+        }
         parse_body(&bytes).map(Body)
+    }
+}
+
+/// `application/json` or a `+json` type, parameters (`charset=utf-8`) allowed.
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(value) = content_type else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
+/// Refuses objects that name a key twice, in any letter case (keys match fields
+/// case-insensitively): with "last one wins", `{"emailAddress":"x","EmailAddress":"y"}`
+/// would let one part of a system check one value and another use the other.
+struct NoDuplicateKeys;
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Walk;
+        impl<'de> Visitor<'de> for Walk {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if !seen.insert(key.to_lowercase()) {
+                        return Err(de::Error::custom(format_args!(
+                            "the key {key:?} appears more than once in one object"
+                        )));
+                    }
+                    map.next_value::<NoDuplicateKeys>()?;
+                }
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Result::Ok(NoDuplicateKeys)
+            }
+        }
+        d.deserialize_any(Walk)
     }
 }
 
@@ -282,10 +406,12 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
-        serde_json::from_slice(bytes).map_err(|e| ApiError::Invalid {
+        let not_json = |e: serde_json::Error| ApiError::Invalid {
             field: None,
             message: format!("the body is not JSON: {e}"),
-        })?
+        };
+        serde_json::from_slice::<NoDuplicateKeys>(bytes).map_err(not_json)?;
+        serde_json::from_slice(bytes).map_err(not_json)?
     };
     serde_path_to_error::deserialize(Loose(value, false)).map_err(|e| {
         let path = e.path().to_string();
@@ -557,6 +683,26 @@ mod tests {
         assert_eq!(login.password, "x");
         assert_eq!(login.inner, Some(Inner { page_size: 3 }));
         assert_eq!(login.mfa_code, None);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_every_depth_and_in_any_case() {
+        for body in [
+            &br#"{"emailAddress":"x","emailAddress":"admin@x.test","password":"p"}"#[..],
+            br#"{"emailAddress":"x","EMAILADDRESS":"y","password":"p"}"#,
+            br#"{"emailAddress":"x","password":"p","inner":{"pageSize":1,"pagesize":2}}"#,
+        ] {
+            let e = parse_body::<Login>(body).unwrap_err();
+            assert!(e.to_string().contains("more than once"), "{e}");
+        }
+        assert!(
+            parse_body::<Login>(br#"{"emailAddress":"x","password":"p","inner":{"pageSize":1e3}}"#)
+                .is_err()
+        );
+        assert!(is_json(Some("application/json; charset=utf-8")));
+        assert!(is_json(Some("application/problem+json")));
+        assert!(!is_json(Some("text/plain")));
+        assert!(!is_json(None));
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod authz;
 mod commissions;
 mod offboarding;
 mod quick_start;
+mod security;
 mod tokens;
 mod workflows;
 
@@ -79,6 +80,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The MariaDB database the server runs on, if it does.
+    pub(crate) fn mariadb_name(&self) -> Option<&str> {
+        self._db.as_ref().map(|d| d.0.as_str())
+    }
+
     /// A server whose first administrator comes from the environment.
     pub(crate) fn start(db: Db) -> Self {
         Self::start_with(db, true, &[])

@@ -316,6 +316,7 @@ fn bad_input_gets_a_4xx_naming_the_field() {
         .http
         .post(format!("{}/api/v1/distributors", admin.base))
         .bearer_auth(admin.token.as_deref().unwrap())
+        .header("content-type", "application/json")
         .body("{not json")
         .send()
         .map(|r| (r.status().as_u16(), r.json::<Value>().unwrap()))

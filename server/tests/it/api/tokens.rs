@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::{ADMIN, ADMIN_PASSWORD, Api, Db, Server};
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -310,7 +310,7 @@ fn a_replayed_refresh_token_revokes_its_whole_family() {
     );
 }
 
-fn base32_decode(text: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
     for c in text.bytes() {
@@ -329,7 +329,7 @@ fn base32_decode(text: &str) -> Vec<u8> {
     out
 }
 
-fn totp(secret: &[u8], step: i64) -> String {
+pub(crate) fn totp(secret: &[u8], step: i64) -> String {
     let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret).unwrap();
     mac.update(&step.to_be_bytes());
     let d = mac.finalize().into_bytes();
