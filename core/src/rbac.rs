@@ -721,6 +721,34 @@ pub fn can(scope: &Scope, action: Action, target: &NodePath, governance: &Govern
     }
 }
 
+/// Whether `scope` may do `action` on at least one node: its own or one below it. [`can`]
+/// depends only on the target's level and its relation to the scope, never on ids, so
+/// the scope's node and one stand-in descendant per deeper level decide it. Lets a
+/// write be refused up front (403) for a role that can never perform it, instead of
+/// running it over an empty set.
+pub fn can_anywhere(scope: &Scope, action: Action, governance: &Governance) -> bool {
+    const ANY: &str = "\u{0}any";
+    let mut path = scope.node().clone();
+    loop {
+        if can(scope, action, &path, governance) {
+            return true;
+        }
+        path = match path.level() {
+            Level::Platform => NodePath::distributor(ANY),
+            Level::Distributor | Level::Partner | Level::Tenant => {
+                let mut child = path.clone();
+                match path.level() {
+                    Level::Distributor => child.partner = Some(PartnerId::new(ANY)),
+                    Level::Partner => child.tenant = Some(TenantId::new(ANY)),
+                    _ => child.subscription = Some(SubscriptionId::new(ANY)),
+                }
+                child
+            }
+            Level::Subscription => return false,
+        };
+    }
+}
+
 /// Whether `scope` may grant `role` at `at`: only inside the granter's branch, never a
 /// role above the granter's own level, and only with the right to assign roles there.
 pub fn can_grant(scope: &Scope, role: Role, at: &NodePath, governance: &Governance) -> bool {

@@ -417,3 +417,49 @@ fn nodes_from_named_fields() {
     assert!(err.to_string().starts_with("unknown node key \"galaxy\""));
     assert!(NodePath::from_fields([("tenant", Some("t1"))]).is_err());
 }
+
+#[test]
+fn can_anywhere_agrees_with_every_node_of_a_real_branch() {
+    use stackbill_core::rbac::can_anywhere;
+    // Every node of a small hierarchy: the scope's branch and beyond.
+    let mut nodes = vec![root()];
+    for d in ["d1", "d2"] {
+        nodes.push(NodePath::distributor(d));
+        for p in ["p1", "p2"] {
+            nodes.push(NodePath::partner(d, p));
+            for t in ["t1", "t2"] {
+                nodes.push(NodePath::tenant(d, p, t));
+                nodes.push(NodePath::subscription(d, p, t, "s1"));
+            }
+        }
+    }
+    let mut governances = vec![Governance::default()];
+    let mut open = Governance::default();
+    for name in [
+        "distributor_tenant_self_provisioning",
+        "partner_tenant_self_provisioning",
+        "calculator_tenants",
+        "calculator_partners",
+        "calculator_distributors",
+        "tenant_user_self_provisioning",
+    ] {
+        if let Some(switch) = open.switch_mut(name) {
+            *switch = !*switch;
+        }
+    }
+    governances.push(open);
+    for role in Role::ALL {
+        let (at, _) = positions(role);
+        let scope = Scope::new(role, at).unwrap();
+        for action in Action::ALL {
+            for g in &governances {
+                let brute = nodes.iter().any(|n| can(&scope, action, n, g));
+                assert_eq!(
+                    can_anywhere(&scope, action, g),
+                    brute,
+                    "{role:?} {action:?}"
+                );
+            }
+        }
+    }
+}

@@ -322,6 +322,14 @@ impl Caller {
             .any(|s| rbac::can(s, action, target, &self.governance))
     }
 
+    /// Whether any of the caller's scopes allows `action` on some node.
+    pub(crate) fn can_somewhere(&self, action: Action) -> bool {
+        self.principal
+            .scopes
+            .iter()
+            .any(|s| rbac::can_anywhere(s, action, &self.governance))
+    }
+
     /// Whether the caller may grant `role` at `at`.
     pub(crate) fn can_grant(&self, role: Role, at: &NodePath) -> bool {
         self.principal
@@ -396,6 +404,19 @@ impl<P: Permission> Allowed<P> {
     /// Whether the caller may do `P` on `target` (for filtering lists).
     pub(crate) fn allows(&self, target: &NodePath) -> bool {
         self.caller.can(P::ACTION, target)
+    }
+
+    /// Refuses (403) a run over "everything the caller may touch" (a billing, commission
+    /// or usage run) when the caller's roles can never do `P` anywhere: a reader's run
+    /// would otherwise start a job over an empty set and report success.
+    pub(crate) fn able_somewhere(&self) -> ApiResult<()> {
+        if self.caller.can_somewhere(P::ACTION) {
+            return Ok(());
+        }
+        Err(ApiError::Forbidden(format!(
+            "your role does not allow {}",
+            P::ACTION.name()
+        )))
     }
 
     /// Passes when the caller may do `P` on `target`. Otherwise: 404 when the caller

@@ -324,6 +324,7 @@ pub(crate) async fn generate(
     auth: Allowed<ManageBilling>,
     Body(body): Body<GenerateIn>,
 ) -> Reply<Generated> {
+    auth.able_somewhere()?;
     let period = period_text(parse_period("period", &body.period)?);
     let dir = auth.directory();
     let tenants: Option<Vec<String>> = match &body.tenant_ids {

@@ -464,6 +464,7 @@ async fn generate_commissions(
     auth: Allowed<GenerateCommissions>,
     Body(body): Body<GenerateCommissionsIn>,
 ) -> Reply<Vec<Commission>> {
+    auth.able_somewhere()?;
     let (node, branch) = branch(&auth, &body)?;
     let q = CommissionQuery {
         period: body.period,

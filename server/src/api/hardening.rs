@@ -40,9 +40,32 @@ const MESSAGE_LIMIT: usize = 300;
 pub(crate) async fn harden(req: Request, next: Next) -> Response {
     let id = format!("{:016x}", rand::random::<u64>());
     let swagger = req.uri().path().starts_with("/swagger");
-    let served = REQUEST_ID
-        .scope(id.clone(), AssertUnwindSafe(next.run(req)).catch_unwind())
-        .await;
+    // A declared length over the limit is refused before a byte of it is read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let oversized = declared.is_some_and(|n| n > super::wire::BODY_LIMIT as u64);
+    let served = if oversized {
+        Ok(REQUEST_ID
+            .scope(id.clone(), async {
+                ApiError::Status(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!(
+                        "the request body is larger than {} bytes",
+                        super::wire::BODY_LIMIT
+                    ),
+                )
+                .into_response()
+            })
+            .await)
+    } else {
+        REQUEST_ID
+            .scope(id.clone(), AssertUnwindSafe(next.run(req)).catch_unwind())
+            .await
+    };
     let mut response = match served {
         Ok(response) => response,
         Err(panic) => {

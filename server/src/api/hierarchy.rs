@@ -116,6 +116,27 @@ pub(crate) fn parent<P: super::access::Permission>(
     Ok(path)
 }
 
+/// Refuses an id chosen by a caller below the platform. Ids are unique across all
+/// branches, so a refused collision would tell a partner that a tenant it cannot see
+/// exists; below the platform ids are therefore assigned (subscriptions keep their Azure
+/// GUIDs, which cannot be guessed).
+fn only_platform_chooses<P: super::access::Permission>(
+    auth: &Allowed<P>,
+    given: &Option<String>,
+) -> ApiResult<()> {
+    if given.is_some()
+        && !auth
+            .caller
+            .can(stackbill_core::rbac::Action::Read, &NodePath::platform())
+    {
+        return Err(ApiError::field(
+            "id",
+            "is assigned by StackBill below the platform; leave it out",
+        ));
+    }
+    Ok(())
+}
+
 /// Picks the id of a new node: the client's (checked, unique in any case) or a new one.
 pub(crate) fn choose_id(
     dir: &Directory,
@@ -659,6 +680,7 @@ async fn create_partner(
         .as_ref()
         .map(|d| d.to_string())
         .unwrap_or_default();
+    only_platform_chooses(&auth, &body.id)?;
     let row = PartnerRow {
         id: choose_id(auth.directory(), NodeKindIndex::Partner, body.id)?,
         distributor,
@@ -811,6 +833,7 @@ async fn create_tenant(
     Body(body): Body<TenantIn>,
 ) -> Reply<Tenant> {
     let parent_path = parent(&auth, Level::Partner, "partnerId", &body.partner_id)?;
+    only_platform_chooses(&auth, &body.id)?;
     let base = TenantRow {
         id: choose_id(auth.directory(), NodeKindIndex::Tenant, body.id.clone())?,
         partner: parent_path

@@ -366,10 +366,6 @@ fn requests_are_read_strictly_and_every_error_has_the_envelope() {
         Vec::new(),
     );
     envelope(status, &body, "not_found");
-    let huge = vec![b' '; 33 * 1024 * 1024];
-    let (status, _, body) = raw(&admin, "POST", "/api/v1/usage", "application/json", huge);
-    assert_eq!(status, 413);
-    envelope(413, &body, "payload_too_large");
     // Usage the API promises to refuse is refused, the whole batch.
     let record = |quantity: &str, end: &str| {
         json!({"records": [{"subscriptionId": "s", "meterId": "m",
@@ -478,4 +474,77 @@ fn an_absurd_price_increase_is_a_clear_error_not_a_crash() {
         assert_eq!(status, 400, "{amount}: {body}");
         assert_eq!(body["errors"][0]["field"], "amount", "{body}");
     }
+}
+
+#[test]
+fn readers_cannot_start_billing_or_commission_runs() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let first = |path: &str| {
+        admin.ok("GET", path, None)[0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (d, p, t) = (
+        first("/api/v1/distributors"),
+        first("/api/v1/partners"),
+        first("/api/v1/tenants"),
+    );
+    let readers = [
+        ("PlatformReader", json!({})),
+        ("DistributorReader", json!({"distributorId": d})),
+        ("PartnerReader", json!({"partnerId": p})),
+        ("TenantUser", json!({"tenantId": t})),
+    ];
+    let jobs_before = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
+    for (i, (role, place)) in readers.into_iter().enumerate() {
+        let email = format!("reader{i}@stackbill.test");
+        let mut body = json!({"emailAddress": email, "firstName": "R", "lastName": "O",
+                              "password": "reader-password-42", "role": role});
+        for (k, v) in place.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        admin.ok("POST", "/api/v1/users", Some(body));
+        let reader = server.login(&email, "reader-password-42");
+        for path in [
+            "/api/v1/billing/generate",
+            "/api/v1/pricing/recalculate",
+            "/api/v1/commissions/generate",
+            "/api/v1/commissions/summary",
+        ] {
+            let (status, answer) = reader.post(path, json!({"period": "2026-10"}));
+            assert_eq!(status, 403, "{role} {path}: {answer}");
+        }
+        // Reading stays open to readers.
+        assert_eq!(reader.get("/api/v1/billing/invoices").0, 200, "{role}");
+    }
+    let jobs_after = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
+    assert_eq!(jobs_before, jobs_after, "no run was started");
+}
+
+#[test]
+fn an_oversized_body_is_refused_from_its_length_alone() {
+    use std::io::{Read, Write};
+    let server = Server::start(Db::Sqlite);
+    let admin = server.admin();
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let head = format!(
+        "POST /api/v1/usage HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        admin.token.as_deref().unwrap(),
+        64 * 1024 * 1024
+    );
+    // Headers only: the server must answer without waiting for 64 MiB (bytes it left
+    // unread would make the kernel reset the connection and lose the answer).
+    stream.write_all(head.as_bytes()).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("\"payload_too_large\""), "{text}");
 }
