@@ -51,6 +51,9 @@ enum Command {
     /// FX rates billing converts with: list, publish, withdraw.
     #[command(subcommand)]
     Fx(FxCommand),
+    /// Account recovery for administrators locked out of the API.
+    #[command(subcommand)]
+    Users(UsersCommand),
     /// Bill a period from a database: write preview invoices (replacing earlier previews of
     /// the period) and commission summaries.
     Bill {
@@ -140,6 +143,33 @@ enum UsageCommand {
         #[command(flatten)]
         database: DatabaseArg,
     },
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Clear an administrator's lock and the account's failed sign-ins.
+    Unlock(RecoveryArgs),
+    /// Set a generated temporary password (printed once) that must be changed at the
+    /// next sign-in.
+    ResetPassword(RecoveryArgs),
+    /// Remove the enrolled second factor (a lost authenticator).
+    ResetMfa(RecoveryArgs),
+}
+
+#[derive(Args)]
+struct RecoveryArgs {
+    /// The account's e-mail address.
+    email: String,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// The server's key file (failed sign-ins are counted under keyed hashes).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "stackbill.key",
+        env = "STACKBILL_KEY_FILE"
+    )]
+    key_file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -291,6 +321,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             })
         }
         Command::Fx(command) => block_on(fx(command)),
+        Command::Users(command) => block_on(users(command)),
         Command::Bill {
             period,
             tenant,
@@ -557,6 +588,47 @@ fn write_rejects(path: &Path, ingest: &stackbill_ingest::Ingest<'_>) -> std::io:
         out.write_all(b"\n")?;
     }
     out.flush()
+}
+
+async fn users(command: UsersCommand) -> ExitCode {
+    let (UsersCommand::Unlock(args)
+    | UsersCommand::ResetPassword(args)
+    | UsersCommand::ResetMfa(args)) = &command;
+    let store = match crate::stored::open_migrated(&args.database.url()).await {
+        Ok(store) => store,
+        Err(e) => return store_failure(&e),
+    };
+    use crate::api::recovery;
+    let done = match &command {
+        UsersCommand::Unlock(args) => {
+            let keys = match crate::api::secrets::Keys::load_or_create(&args.key_file) {
+                Ok(keys) => keys,
+                Err(e) => return fail(e),
+            };
+            recovery::unlock(&store, &keys, &args.email)
+                .await
+                .map(|()| format!("stackbill: {} is unlocked", args.email))
+        }
+        UsersCommand::ResetPassword(args) => recovery::reset_password(&store, &args.email)
+            .await
+            .map(|password| {
+                println!("{password}");
+                format!(
+                    "stackbill: {} has the temporary password above (shown only now); it must be changed at the next sign-in",
+                    args.email
+                )
+            }),
+        UsersCommand::ResetMfa(args) => recovery::reset_mfa(&store, &args.email)
+            .await
+            .map(|()| format!("stackbill: the second factor of {} is removed", args.email)),
+    };
+    match done {
+        Ok(message) => {
+            eprintln!("{message}; its sessions are ended");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e),
+    }
 }
 
 async fn fx(command: FxCommand) -> ExitCode {

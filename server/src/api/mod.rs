@@ -17,6 +17,7 @@ mod hierarchy;
 mod ops;
 mod people;
 mod pricing;
+pub(crate) mod recovery;
 pub(crate) mod secrets;
 mod sessions;
 mod subscriptions;

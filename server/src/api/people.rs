@@ -450,6 +450,32 @@ async fn create_user(
     Ok(created(out))
 }
 
+/// MFA may be required by whoever manages a user, but lifted only from above the user's
+/// own level (or by the platform): a tenant administrator cannot drop the requirement
+/// its partner set on its tenant, nor on its own account.
+fn may_lift_mfa(auth: &Allowed<ManageUsers>, roles: &[RoleAssignmentRow]) -> ApiResult<()> {
+    let caller = auth
+        .caller
+        .principal
+        .scopes
+        .iter()
+        .map(|s| s.role().level())
+        .min()
+        .unwrap_or(Level::Subscription);
+    let target = roles
+        .iter()
+        .filter_map(|r| Role::from_name(&r.role))
+        .map(Role::level)
+        .min()
+        .unwrap_or(Level::Subscription);
+    if caller == Level::Platform || caller < target {
+        return Ok(());
+    }
+    Err(ApiError::Forbidden(
+        "the MFA requirement can be lifted only by an administrator above this user's level".into(),
+    ))
+}
+
 /// Changes to a user: only the fields sent change.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -523,6 +549,9 @@ async fn update_user(
         user.phone = valid_phone(body.phone)?;
     }
     if let Some(v) = body.mfa_required {
+        if before.mfa_required && !v {
+            may_lift_mfa(&auth, &roles)?;
+        }
         user.mfa_required = v;
     }
     if let Some(v) = body.federated_only {

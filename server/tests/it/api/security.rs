@@ -548,3 +548,136 @@ fn an_oversized_body_is_refused_from_its_length_alone() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("\"payload_too_large\""), "{text}");
 }
+
+#[test]
+fn an_mfa_requirement_is_lifted_only_from_above() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let tenants = admin.ok("GET", "/api/v1/tenants?pageSize=1000", None);
+    let tenant = &tenants[0];
+    let (t, p) = (
+        tenant["id"].as_str().unwrap().to_owned(),
+        tenant["partnerId"].as_str().unwrap().to_owned(),
+    );
+    let user = |email: &str, role: &str, place: Value, mfa: bool| {
+        let mut body = json!({"emailAddress": email, "firstName": "M", "lastName": "F",
+                              "password": "mfa-test-password-9", "role": role, "mfaRequired": mfa});
+        for (k, v) in place.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        admin.ok("POST", "/api/v1/users", Some(body))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    user(
+        "pa@stackbill.test",
+        "PartnerAdministrator",
+        json!({"partnerId": p}),
+        false,
+    );
+    user(
+        "ta@stackbill.test",
+        "TenantAdministrator",
+        json!({"tenantId": t}),
+        false,
+    );
+    let staff = user(
+        "tu@stackbill.test",
+        "TenantUser",
+        json!({"tenantId": t}),
+        true,
+    );
+    let partner = server.login("pa@stackbill.test", "mfa-test-password-9");
+    let tenant_admin = server.login("ta@stackbill.test", "mfa-test-password-9");
+    let path = format!("/api/v1/users/{staff}");
+    let (status, body) = tenant_admin.send("PUT", &path, Some(json!({"mfaRequired": false})));
+    assert_eq!(
+        status, 403,
+        "the tenant lifts its partner's requirement: {body}"
+    );
+    let (status, body) = partner.send("PUT", &path, Some(json!({"mfaRequired": false})));
+    assert_eq!(status, 200, "{body}");
+    // Requiring it is open to whoever manages the user.
+    let (status, body) = tenant_admin.send("PUT", &path, Some(json!({"mfaRequired": true})));
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Runs `stackbill users …` against a running server's database and key file.
+fn recover(server: &Server, command: &str, email: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_stackbill"))
+        .args(["users", command, email, "--database"])
+        .arg(format!("sqlite://{}/db.sqlite", server.dir.display()))
+        .arg("--key-file")
+        .arg(server.dir.join("stackbill.key"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_locked_out_sole_administrator_recovers_from_the_command_line() {
+    let server = Server::start_with(Db::Sqlite, true, &["--auth-attempts-per-minute", "100"]);
+    let anon = server.anonymous();
+    let sign_in = |password: &str, code: Option<String>| {
+        anon.post(
+            "/api/v1/auth/token",
+            json!({"emailAddress": ADMIN, "password": password, "mfaCode": code}),
+        )
+    };
+    // The administrator enrols a second factor, then strangers guess the password.
+    let admin = server.admin();
+    let enrolment = admin.ok("POST", "/api/v1/auth/mfa/enroll", None);
+    let secret = base32_decode(enrolment["secret"].as_str().unwrap());
+    admin.ok(
+        "POST",
+        "/api/v1/auth/mfa/confirm",
+        Some(json!({"enrolmentToken": enrolment["enrolmentToken"], "code": totp(&secret, now() / 30)})),
+    );
+    for _ in 0..8 {
+        sign_in("wrong-password-000", None);
+    }
+    assert_eq!(sign_in(ADMIN_PASSWORD, None).0, 429);
+
+    let out = recover(&server, "unlock", ADMIN);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (status, body) = sign_in(ADMIN_PASSWORD, None);
+    assert_eq!(
+        status, 401,
+        "unlocked, the second factor is still asked: {body}"
+    );
+    assert!(body.to_string().contains("mfaCode"), "{body}");
+
+    // The phone is lost: the factor goes, the password alone signs in.
+    let out = recover(&server, "reset-mfa", ADMIN);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(sign_in(ADMIN_PASSWORD, None).0, 200);
+
+    // The password is forgotten: a temporary one, to be changed at once.
+    let out = recover(&server, "reset-password", ADMIN);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let temporary = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(
+        sign_in(ADMIN_PASSWORD, None).0,
+        401,
+        "the old password is gone"
+    );
+    let (status, body) = sign_in(&temporary, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["restriction"], "password_change", "{body}");
+
+    let out = recover(&server, "unlock", "nobody@stackbill.test");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody@stackbill.test"));
+}
