@@ -10,6 +10,8 @@ mod csv;
 mod error;
 mod fingerprint;
 mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod generate;
 mod pipeline;
 mod rows;

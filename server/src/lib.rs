@@ -11,6 +11,12 @@ mod stored;
 
 use std::process::ExitCode;
 
+/// Entry points for the fuzz targets in `fuzz/` (not a stable API).
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::api::fuzzing::{FuzzKeys, email, request_body};
+}
+
 use clap::Parser;
 
 /// Runs the command line with the process's arguments.

@@ -240,6 +240,35 @@ fn operation_id(op: &Op) -> String {
     id
 }
 
+/// OpenAPI links from an operation that yields ids to the operations on one of them, so
+/// that clients (and schemathesis's stateful phase) can follow a created object, or the
+/// first of a list, to its own endpoints: a create's `data.id`, a list's `data[0].id`.
+fn links(op: &Op, creates: bool, ops: &[Op]) -> Vec<(String, utoipa::openapi::link::Link)> {
+    let pointer = if creates {
+        "$response.body#/data/id"
+    } else if op.method == Method::GET && !op.path.contains('{') {
+        "$response.body#/data/0/id"
+    } else {
+        return Vec::new();
+    };
+    let prefix = format!("{}/{{id}}", op.path);
+    ops.iter()
+        .filter(|t| t.path == prefix || t.path.starts_with(&format!("{prefix}/")))
+        .map(|t| {
+            let id = operation_id(t);
+            // utoipa 5 serialises `operation_id` in snake case, which no OpenAPI tool
+            // reads: the field goes in as a raw key of the link instead.
+            let mut raw = utoipa::openapi::extensions::Extensions::default();
+            raw.insert("operationId".into(), id.clone().into());
+            let link = utoipa::openapi::link::LinkBuilder::new()
+                .parameter("id", pointer)
+                .extensions(Some(raw))
+                .build();
+            (id, link)
+        })
+        .collect()
+}
+
 /// The OpenAPI document of `ops`.
 pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
     let mut components = ComponentsBuilder::new()
@@ -323,13 +352,14 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
         } else {
             "200"
         };
-        builder = builder.response(
-            ok_status,
-            ResponseBuilder::new().description("Success.").content(
-                "application/json",
-                ContentBuilder::new().schema(Some(ok_schema)).build(),
-            ),
+        let mut success = ResponseBuilder::new().description("Success.").content(
+            "application/json",
+            ContentBuilder::new().schema(Some(ok_schema)).build(),
         );
+        for (name, link) in links(op, ok_status == "201", ops) {
+            success = success.link(name, link);
+        }
+        builder = builder.response(ok_status, success);
         let mut errors = vec![
             ("400", "Bad input: the error names the field."),
             ("404", "No such object, or outside the caller's scope."),
@@ -338,8 +368,13 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
                 "Conflicts with the current state, or blocked by dependants.",
             ),
             ("429", "Too many attempts; see Retry-After."),
+            ("500", "A bug: the message names the request id to report."),
             ("503", "The database is unavailable."),
         ];
+        if op.body.is_some() {
+            errors.push(("413", "The body is larger than the API accepts."));
+            errors.push(("415", "The body is not declared application/json."));
+        }
         if op.secured || op.path.contains("/auth/") {
             errors.push(("401", "Missing, invalid or expired credentials."));
             errors.push(("403", "The caller's role does not allow this."));

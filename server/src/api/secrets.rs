@@ -53,22 +53,27 @@ impl Keys {
         let bytes = STANDARD
             .decode(text.trim())
             .map_err(|e| format!("key file {} is not base64: {e}", path.display()))?;
-        if bytes.len() != 64 {
-            return Err(format!(
+        let bytes: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
+            format!(
                 "key file {} must hold 64 bytes, it holds {}",
                 path.display(),
-                bytes.len()
-            ));
-        }
+                b.len()
+            )
+        })?;
+        Ok(Keys::from_bytes(&bytes))
+    }
+
+    /// Keys from 64 bytes: the first half signs, the second seals.
+    pub(crate) fn from_bytes(bytes: &[u8; 64]) -> Self {
         let mut sealing = [0u8; 32];
         sealing.copy_from_slice(&bytes[32..]);
         let signing = bytes[..32].to_vec();
-        Ok(Keys {
+        Keys {
             encoding: EncodingKey::from_secret(&signing),
             decoding: DecodingKey::from_secret(&signing),
             signing,
             sealing,
-        })
+        }
     }
 
     /// Signs an access token.

@@ -56,7 +56,7 @@ pub(crate) struct IngestIn {
     /// Where the batch came from (a region, a collector run, a file).
     #[serde(default)]
     source: Option<String>,
-    records: Vec<Record>,
+    pub(crate) records: Vec<Record>,
 }
 
 /// What an ingest did.
@@ -73,7 +73,7 @@ pub(crate) struct Ingested {
     rejected: u64,
 }
 
-fn record_row(i: usize, r: Record) -> ApiResult<UsageRow> {
+pub(crate) fn record_row(i: usize, r: Record) -> ApiResult<UsageRow> {
     let at = |f: &str| format!("records[{i}].{f}");
     let text = |field: &str, v: &str, max: usize| -> ApiResult<()> {
         if v.trim().is_empty() || v.len() > max {
@@ -196,7 +196,7 @@ struct UsageQuery {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UsagePage {
-    records: Vec<Record>,
+    pub(crate) records: Vec<Record>,
     /// Pass as `after` for the next page; absent on the last.
     next: Option<String>,
 }
