@@ -57,6 +57,9 @@ pub(crate) struct Splitter {
     quoted: bool,
     /// The row broke RFC 4180 (a stray or unterminated quote).
     pub(crate) broken: bool,
+    /// The row ended because the data did, not at a line end (inside a quoted field, or
+    /// a last line without a newline): it may go on in the next bytes.
+    truncated: bool,
 }
 
 /// One split row.
@@ -90,6 +93,7 @@ impl Splitter {
     pub(crate) fn split(&mut self, data: &[u8], pos: usize) -> Row {
         self.bounds.clear();
         self.broken = false;
+        self.truncated = false;
         let line_end = memchr(b'\n', &data[pos..]).map_or(data.len(), |i| pos + i);
         if memchr(b'"', &data[pos..line_end]).is_none() {
             self.quoted = false;
@@ -178,6 +182,7 @@ impl Splitter {
                     };
                 }
                 _ => {
+                    self.truncated = true;
                     return Row {
                         next: data.len(),
                         lines,
@@ -189,21 +194,26 @@ impl Splitter {
     }
 }
 
-/// The end of the last complete record in `data`, or `None` if there is none. With no
-/// quote in the data that is just past the last newline; otherwise quote parity decides
-/// which newlines end records.
+/// The end of the last complete record in `data` (which starts at a record), or `None`
+/// if there is none. With no quote in the data that is just past the last newline;
+/// otherwise the rows are split exactly as the workers will split them, so a block cut
+/// here reads the same rows as the whole file (a stray quote inside an unquoted field is
+/// literal text there, and must not count as opening a quoted section here).
 pub(crate) fn last_record_end(data: &[u8]) -> Option<usize> {
     if memchr(b'"', data).is_none() {
         return memchr::memrchr(b'\n', data).map(|i| i + 1);
     }
-    let mut in_quotes = false;
+    let mut splitter = Splitter::default();
     let mut last = None;
-    for i in memchr::memchr2_iter(b'"', b'\n', data) {
-        if data[i] == b'"' {
-            in_quotes = !in_quotes;
-        } else if !in_quotes {
-            last = Some(i + 1);
+    let mut pos = 0;
+    while pos < data.len() {
+        let row = splitter.split(data, pos);
+        let complete = !splitter.truncated && data.get(row.next.wrapping_sub(1)) == Some(&b'\n');
+        if !complete || row.next <= pos {
+            break;
         }
+        last = Some(row.next);
+        pos = row.next;
     }
     last
 }
@@ -252,6 +262,11 @@ mod tests {
         assert_eq!(last_record_end(b"abc"), None);
         assert_eq!(last_record_end(b"a\n\"b\nc"), Some(2));
         assert_eq!(last_record_end(b"a\n\"b\nc\"\nd"), Some(8));
+        // Found by fuzzing: a quote inside an unquoted field is literal, so the quote that
+        // follows opens a quoted field running over the newline; quote parity alone cut
+        // the record there and split it differently from the whole file.
+        assert_eq!(last_record_end(b"u,4\",\"s\n2\"x,x\ny,z\n"), Some(18));
+        assert_eq!(last_record_end(b"u,4\",\"s\n2"), None);
     }
 
     #[test]
