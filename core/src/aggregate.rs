@@ -239,7 +239,7 @@ impl<'s> Partial<'s> {
         let mut key = b.len() as u64;
         if b.len() >= 8 {
             let head = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]);
-            let t = &b[b.len() - 8..];
+            let t = &b[b.len().saturating_sub(8)..];
             let tail = u64::from_le_bytes([t[0], t[1], t[2], t[3], t[4], t[5], t[6], t[7]]);
             key ^= head ^ tail.rotate_left(29);
         }
@@ -390,11 +390,11 @@ impl<'s> Partial<'s> {
         }
         let b = self.billable_bucket((sub, meter, sku));
         if self.recent.len() <= s {
-            self.recent.resize_with(s + 1, Vec::new);
+            self.recent.resize_with(s.saturating_add(1), Vec::new);
         }
         let row = &mut self.recent[s];
         if row.len() <= m {
-            row.resize(m + 1, (NONE, NONE));
+            row.resize(m.saturating_add(1), (NONE, NONE));
         }
         row[m] = (sku, b);
         b
@@ -415,7 +415,7 @@ impl<'s> Partial<'s> {
             Bucket::Unbilled(i) => &mut self.unbilled[i as usize].1,
         };
         sum.quantity = sum.quantity.checked_add(quantity).ok_or_else(overflow)?;
-        sum.records += records;
+        sum.records = sum.records.checked_add(records).ok_or_else(overflow)?;
         Ok(())
     }
 
@@ -423,13 +423,13 @@ impl<'s> Partial<'s> {
     pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<Contribution> {
         let c = self.classify(record);
         self.add(c.bucket, c.quantity, 1)?;
-        self.records += 1;
+        self.records = self.records.saturating_add(1);
         Ok(c)
     }
 
     /// Takes back a contribution returned by [`push`](Partial::push) on this part.
     pub fn undo(&mut self, c: Contribution) -> Result<()> {
-        self.add(c.bucket, -c.quantity, -1)?;
+        self.add(c.bucket, c.quantity.checked_neg().ok_or_else(overflow)?, -1)?;
         self.records = self.records.saturating_sub(1);
         Ok(())
     }
@@ -472,7 +472,7 @@ impl<'s> Partial<'s> {
                 .entry(spelling)
                 .or_insert(meters[m as usize]);
         }
-        self.records += other.records;
+        self.records = self.records.saturating_add(other.records);
         Ok(())
     }
 
@@ -537,7 +537,7 @@ impl<'s> Aggregator<'s> {
 
     /// Adds one record. Fails only if a sum overflows.
     pub fn push(&mut self, record: &UsageRecord<'_>) -> Result<()> {
-        self.pushed += 1;
+        self.pushed = self.pushed.saturating_add(1);
         let c = self.partial.push(record)?;
         if let Some(id) = record.id {
             let previous = match self.seen.get_mut(id) {

@@ -176,7 +176,7 @@ pub fn roll_up(
                         None => sum.bands.push(band),
                     }
                 }
-                total.periods += 1;
+                total.periods = total.periods.saturating_add(1);
             }
         }
     }

@@ -48,7 +48,7 @@ fn summary(problems: &[Problem]) -> String {
         .collect::<Vec<_>>()
         .join("; ");
     if problems.len() > 3 {
-        s.push_str(&format!("; and {} more", problems.len() - 3));
+        s.push_str(&format!("; and {} more", problems.len().saturating_sub(3)));
     }
     s
 }

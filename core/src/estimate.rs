@@ -27,7 +27,11 @@ pub struct Quote<'a> {
 /// Rates `quotes` as the period's only usage.
 pub fn estimate(scenario: &Scenario, quotes: &[Quote<'_>]) -> Result<Outcome> {
     // The 15th at 00:00 UTC is inside the month in every zone (offsets stay within ±14 h).
-    let middle = (scenario.period().first_day() + Duration::days(14)).and_time(NaiveTime::MIN);
+    let first = scenario.period().first_day();
+    let middle = first
+        .checked_add_signed(Duration::days(14))
+        .unwrap_or(first)
+        .and_time(NaiveTime::MIN);
     let start = middle.and_utc().timestamp().saturating_mul(1_000_000_000);
     let end = start.saturating_add(3_600 * 1_000_000_000);
     let mut rater = Rater::new(scenario);

@@ -8,6 +8,9 @@
 //! The usual entry point is [`Scenario::new`] (or [`scenario::json`] for the JSON
 //! contract), then a [`Rater`] fed with [`UsageRecord`]s, then [`Rater::finish`].
 #![deny(clippy::float_arithmetic)]
+// Every operator that could overflow or panic on input is checked, saturating, or carries
+// the reason it cannot (issue #13: no request may panic the server).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod adjustment;
 pub mod aggregate;

@@ -46,7 +46,7 @@ pub fn canonical_meter(raw: &str) -> String {
             b'-' | b'{' | b'}' => {}
             _ if b.is_ascii_hexdigit() && n < 32 => {
                 hex[n] = b.to_ascii_lowercase();
-                n += 1;
+                n = n.saturating_add(1);
             }
             _ => {
                 is_guid = false;

@@ -26,6 +26,10 @@ pub enum NumberError {
 
 /// Parses the decimal grammar of billing-semantics §1: an optional `-`, digits with an
 /// optional fraction, and an optional exponent. No spaces, no `+` sign, no `.5`.
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "indices stay below the text's length, digits are 0-9, the mantissa is checked, the exponent is clamped to ±1,000,000, so the scale arithmetic in i64 cannot overflow"
+)]
 pub fn parse_decimal(text: &str) -> Result<Decimal, NumberError> {
     let bytes = text.as_bytes();
     let syntax = || NumberError::Syntax(text.to_owned());

@@ -52,6 +52,10 @@ impl Period {
     }
 
     /// The month after this one.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "months are 1-12 and years within chrono's range (Period::new), far from i32's ends"
+    )]
     pub fn next(&self) -> Period {
         if self.month == 12 {
             Period {
@@ -67,6 +71,10 @@ impl Period {
     }
 
     /// The month before this one.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "months are 1-12 and years within chrono's range (Period::new), far from i32's ends"
+    )]
     pub fn previous(&self) -> Period {
         if self.month == 1 {
             Period {
@@ -135,6 +143,10 @@ pub struct PeriodBounds {
 
 impl PeriodBounds {
     /// Real hours between the bounds, exact (fractional in half-hour-DST zones).
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "two timestamps in chrono's range differ by far less than i64; a Decimal divided by 3600 cannot overflow"
+    )]
     pub fn hours(&self) -> Decimal {
         let seconds = self.end.timestamp() - self.start.timestamp();
         Decimal::from(seconds) / Decimal::from(3600)
@@ -158,7 +170,10 @@ pub fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Tz> {
         match tz.from_local_datetime(&local) {
             LocalResult::Single(t) => return t,
             LocalResult::Ambiguous(early, _) => return early,
-            LocalResult::None => local += Duration::minutes(15),
+            LocalResult::None => match local.checked_add_signed(Duration::minutes(15)) {
+                Some(later) => local = later,
+                None => break,
+            },
         }
     }
     // No real zone skips a whole day at midnight apart from historic date-line moves,

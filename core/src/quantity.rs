@@ -52,6 +52,10 @@ impl Quantity {
     pub const ZERO: Quantity = Quantity { int: 0, frac: 0 };
 
     /// The exact value of a decimal (every `Decimal` has at most 28 places).
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "the scale is at most 28 and the remainder below 10^scale, so the product stays below 10^28"
+    )]
     pub fn from_decimal(d: Decimal) -> Quantity {
         let scale = d.scale();
         let p = pow10(scale) as i128;
@@ -65,6 +69,10 @@ impl Quantity {
 
     /// Parses the decimal grammar of [`parse_decimal`], accepting exactly the same texts
     /// with exactly the same values, with a fast path for plain `123.456` forms.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "the fast path takes at most 18 integer and 28 fraction digits: u64 and u128 hold them"
+    )]
     pub fn parse(text: &str) -> Option<Quantity> {
         let b = text.as_bytes();
         let (negative, digits) = match b.first() {
@@ -112,7 +120,29 @@ impl Quantity {
         Some(if negative { q.negated() } else { q })
     }
 
-    /// The negation (exact; the range is symmetric enough for any parsed value).
+    /// The negation, or `None` for the values whose negation would not fit (an integer
+    /// part of `i128::MIN` is never produced, so display and negation stay total).
+    pub fn checked_neg(self) -> Option<Quantity> {
+        let q = if self.frac == 0 {
+            Quantity {
+                int: self.int.checked_neg()?,
+                frac: 0,
+            }
+        } else {
+            Quantity {
+                int: self.int.checked_neg()?.checked_sub(1)?,
+                frac: ONE.checked_sub(self.frac)?,
+            }
+        };
+        (q.int != i128::MIN).then_some(q)
+    }
+
+    /// The negation of a value known to be negatable: a negative one (its integer part
+    /// lies in `(i128::MIN, 0)`), or a parsed one (at most ±10²⁹).
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "callers pass negative or parsed values only; see the doc comment"
+    )]
     fn negated(self) -> Quantity {
         if self.frac == 0 {
             Quantity {
@@ -128,6 +158,10 @@ impl Quantity {
     }
 
     /// The exact sum; `None` only beyond ±1.7e38.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "both fractions are below 10^28, so their sum fits u128; the carry is checked below"
+    )]
     pub fn checked_add(self, other: Quantity) -> Option<Quantity> {
         let mut frac = self.frac + other.frac;
         let mut carry = 0;
@@ -155,6 +189,10 @@ impl Quantity {
 
     /// The value as a `Decimal`: exact when it fits in 28 significant digits, otherwise
     /// rounded half-even to the nearest value that does. `None` beyond ±7.9e28.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "the fraction is below 10^28 and the powers at most 10^28; the mantissa is checked"
+    )]
     pub fn to_decimal(self) -> Option<Decimal> {
         let negative = self.is_negative();
         let Quantity { int, frac } = if negative { self.negated() } else { self };
@@ -227,10 +265,12 @@ impl Quantity {
         let frac = if frac_text.is_empty() {
             0
         } else {
-            frac_text.parse::<u128>().ok()? * pow10(28 - frac_text.len() as u32)
+            frac_text.parse::<u128>().ok()?.checked_mul(pow10(
+                28u32.checked_sub(u32::try_from(frac_text.len()).ok()?)?,
+            ))?
         };
         let q = Quantity { int, frac };
-        Some(if negative { q.negated() } else { q })
+        if negative { q.checked_neg() } else { Some(q) }
     }
 }
 
@@ -306,6 +346,18 @@ mod tests {
                 "{s}"
             );
         }
+    }
+
+    #[test]
+    fn negation_never_yields_the_one_value_it_cannot_undo() {
+        // i128::MAX + 0.5, negated, would need an integer part of i128::MIN, whose own
+        // negation (to display it) overflows: it is refused instead.
+        let edge = format!("{}.5", i128::MAX);
+        assert!(Quantity::parse_exact(&edge).is_some());
+        assert_eq!(Quantity::parse_exact(&format!("-{edge}")), None);
+        let q = Quantity::parse_exact("-12.25").unwrap();
+        assert_eq!(q.checked_neg(), Quantity::parse_exact("12.25"));
+        assert_eq!(q.to_string(), "-12.25");
     }
 
     #[test]

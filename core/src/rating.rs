@@ -239,6 +239,11 @@ pub fn rate(
         if amount <= Decimal::ZERO {
             continue;
         }
+        #[expect(
+            clippy::arithmetic_side_effects,
+            reason = "negating a Decimal flips its sign: it cannot overflow"
+        )]
+        let negative = -amount;
         lines[tenant].push(InvoiceLine {
             kind: LineKind::Credit,
             subscription: match holder {
@@ -251,7 +256,7 @@ pub fn rate(
             price_list: list.id.clone(),
             unit_rate: None,
             fx_rate: pot.conversion.shown(),
-            amount: -amount,
+            amount: negative,
         });
     }
 
@@ -338,7 +343,7 @@ fn commissions(scenario: &Scenario, invoices: &[Invoice]) -> Result<Vec<Commissi
             .checked_add(to_distributor)
             .ok_or_else(|| overflow(format!("the commission base of {}", distributor.id)))?;
     }
-    let mut out = Vec::with_capacity(h.partners.len() + h.distributors.len());
+    let mut out = Vec::with_capacity(h.partners.len().saturating_add(h.distributors.len()));
     let mut distributors: Vec<usize> = (0..h.distributors.len()).collect();
     distributors.sort_by(|&a, &b| h.distributors[a].id.cmp(&h.distributors[b].id));
     for di in distributors {

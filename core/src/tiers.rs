@@ -117,7 +117,7 @@ impl Tiers {
                 );
             }
             if i > 0 {
-                match bands[i - 1].to {
+                match bands[i.saturating_sub(1)].to {
                     Some(prev_to) if prev_to != band.from => problem(
                         Some(i),
                         BandField::From,
@@ -193,7 +193,7 @@ impl Tiers {
                 let mut total = Decimal::ZERO;
                 for band in &self.bands {
                     let upper = band.to.map_or(q, |to| q.min(to));
-                    let part = upper - band.from;
+                    let part = upper.checked_sub(band.from).ok_or(Overflow)?;
                     if part <= Decimal::ZERO {
                         break;
                     }
@@ -218,7 +218,7 @@ impl Tiers {
                 let mut out = Vec::new();
                 for (i, band) in self.bands.iter().enumerate() {
                     let upper = band.to.map_or(q, |to| q.min(to));
-                    let part = upper - band.from;
+                    let part = upper.checked_sub(band.from).ok_or(Overflow)?;
                     if part <= Decimal::ZERO {
                         break;
                     }
@@ -236,7 +236,7 @@ impl Tiers {
                     .bands
                     .iter()
                     .position(|b| b.to.is_none_or(|to| q <= to))
-                    .unwrap_or(self.bands.len() - 1);
+                    .unwrap_or(self.bands.len().saturating_sub(1));
                 let charge = q.checked_mul(self.bands[i].value).ok_or(Overflow)?;
                 Ok(vec![Share {
                     band: i,
@@ -252,7 +252,7 @@ impl Tiers {
         self.bands
             .iter()
             .find(|b| b.to.is_none_or(|to| q <= to))
-            .unwrap_or(&self.bands[self.bands.len() - 1])
+            .unwrap_or(&self.bands[self.bands.len().saturating_sub(1)])
     }
 }
 

@@ -120,12 +120,17 @@ pub fn parse_instant(text: &str) -> Option<i64> {
     }
 }
 
+#[expect(clippy::arithmetic_side_effects, reason = "two decimal digits")]
 fn two(b: &[u8], i: usize) -> Option<i64> {
     let (h, l) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
     (h < 10 && l < 10).then(|| i64::from(h) * 10 + i64::from(l))
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM`, no fraction, year 1970–2261.
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "every field is at most four decimal digits, so the seconds stay far inside i64"
+)]
 fn fast_instant(b: &[u8]) -> Option<i64> {
     if !(b.len() == 20 || b.len() == 25)
         || b[4] != b'-'
@@ -176,6 +181,10 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "years 0-9999, months 1-12, days 1-31: the day count stays far inside i64"
+)]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);

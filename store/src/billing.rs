@@ -333,7 +333,7 @@ pub async fn bill_selection(
     kept_issued.sort();
     kept_issued.dedup();
     Ok(BillReport {
-        previews: previews.len() - skipped.len(),
+        previews: previews.len().saturating_sub(skipped.len()),
         outcome,
         document,
         kept_issued,

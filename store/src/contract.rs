@@ -184,7 +184,7 @@ fn assign_with(seen: &mut HashMap<u64, u32>, rows: &mut [UsageRow]) {
             row.quantity.as_deref(),
         ]);
         let n = seen.entry(h).or_insert(0);
-        *n += 1;
+        *n = n.saturating_add(1);
         row.id = format!("~{h:016x}-{n}");
     }
 }
@@ -344,7 +344,14 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
             fx_rates.push(row);
         }
     }
-    report.nodes = distributors.len() + partners.len() + tenants.len() + subscriptions.len();
+    report.nodes = [
+        distributors.len(),
+        partners.len(),
+        tenants.len(),
+        subscriptions.len(),
+    ]
+    .into_iter()
+    .fold(0, usize::saturating_add);
     report.price_lists = price_lists.len();
     report.fx_rates = fx_rates.len();
     store
@@ -366,7 +373,9 @@ pub async fn import_scenario(store: &dyn Store, text_doc: &str) -> Result<Import
         window: period.bounds(scenario.platform().time_zone).nanos(),
     };
     for chunk in rows.chunks(5000) {
-        report.usage += store.ingest_usage(&batch, chunk).await?;
+        let done = store.ingest_usage(&batch, chunk).await?;
+        // Saturating sums (see the impl): the explicit call keeps the lint's eye on `+=`.
+        std::ops::AddAssign::add_assign(&mut report.usage, done);
     }
     Ok(report)
 }

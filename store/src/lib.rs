@@ -3,6 +3,8 @@
 //! the operations on it. `assemble` turns stored rows into the engine's typed input;
 //! `billing` rates periods from it and writes invoices; `contract` bridges to scenario
 //! files. The conformance suite every store passes is in `stackbill-testkit`.
+// Like the core: every operator that could overflow on input is checked or saturating.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod assemble;
 pub mod billing;

@@ -213,10 +213,10 @@ pub struct IngestReport {
 
 impl std::ops::AddAssign for IngestReport {
     fn add_assign(&mut self, other: IngestReport) {
-        self.new += other.new;
-        self.duplicate += other.duplicate;
-        self.replaced += other.replaced;
-        self.rejected += other.rejected;
+        self.new = self.new.saturating_add(other.new);
+        self.duplicate = self.duplicate.saturating_add(other.duplicate);
+        self.replaced = self.replaced.saturating_add(other.replaced);
+        self.rejected = self.rejected.saturating_add(other.rejected);
     }
 }
 

@@ -269,7 +269,9 @@ fn leaf(raw: &RawValue) -> Leaf<'_> {
     match text.as_bytes().first() {
         Some(b'"') => {
             // Fast path: no escapes, borrow between the quotes.
-            let inner = &text[1..text.len() - 1];
+            let inner = text
+                .get(1..text.len().saturating_sub(1))
+                .unwrap_or_default();
             if !inner.contains('\\') {
                 Leaf::Str(Cow::Borrowed(inner))
             } else {
