@@ -276,6 +276,98 @@ fn federated_id_tokens_are_verified_against_the_issuers_keys() {
 }
 
 #[test]
+fn federated_sign_in_binds_the_subject_and_needs_a_verified_e_mail() {
+    let server = Server::start(Db::Sqlite);
+    let admin = server.admin();
+    let idp = Provider::start();
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/identity",
+        Some(json!({
+            "allowLocalSignIn": true, "allowEntra": true, "allowGoogle": false,
+            "providers": [{"kind": "entra", "issuer": ISSUER, "audience": AUDIENCE, "jwksUri": idp.jwks_uri}]
+        })),
+    );
+    let anon = server.anonymous();
+    let t = now();
+    let token = |claims: Value| {
+        let mut c = json!({"iss": ISSUER, "aud": AUDIENCE, "iat": t, "nbf": t, "exp": t + 600});
+        for (k, v) in claims.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        anon.post(
+            "/api/v1/auth/federated",
+            json!({"idToken": idp.sign("k1", &c)}),
+        )
+    };
+    // An attacker's own directory account, named like the administrator: mutable claims
+    // never bind an account.
+    for (name, claims) in [
+        (
+            "unverified e-mail",
+            json!({"sub": "evil-1", "email": ADMIN, "email_verified": false}),
+        ),
+        (
+            "unverified, as text",
+            json!({"sub": "evil-2", "email": ADMIN, "email_verified": "false"}),
+        ),
+        (
+            "preferred_username only",
+            json!({"sub": "evil-3", "preferred_username": ADMIN}),
+        ),
+        ("upn only", json!({"sub": "evil-4", "upn": ADMIN})),
+    ] {
+        let (status, body) = token(claims);
+        assert_eq!(status, 401, "{name}: {body}");
+    }
+    // The first sign-in through a vouched-for address binds (issuer, subject)…
+    let (status, body) = token(json!({"sub": "admin-oid", "email": ADMIN, "email_verified": true}));
+    assert_eq!(status, 200, "{body}");
+    // …and later ones follow the binding whatever the e-mail claim says.
+    let (status, body) = token(json!({"sub": "admin-oid", "email": "renamed@contoso.example"}));
+    assert_eq!(status, 200, "{body}");
+    let me = anon
+        .with_token(body["token"].as_str().unwrap())
+        .ok("GET", "/api/v1/auth/me", None);
+    assert_eq!(me["emailAddress"], ADMIN);
+    let audit = admin.ok("GET", "/api/v1/audit?pageSize=1000", None);
+    assert!(
+        audit.to_string().contains("user.federated_linked"),
+        "{audit}"
+    );
+
+    // Required activation holds for federated sign-in too.
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/users",
+        Some(json!({"requireUserActivationCode": true})),
+    );
+    let created = admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "fed@contoso.example", "firstName": "F", "lastName": "D",
+                    "role": "PlatformReader", "federatedOnly": true}),
+        ),
+    );
+    let code = created["activationCode"].as_str().unwrap().to_owned();
+    let claims = json!({"sub": "fed-oid", "email": "fed@contoso.example"});
+    let (status, body) = token(claims);
+    assert_eq!(status, 401, "not activated: {body}");
+    assert!(body.to_string().contains("activat"), "{body}");
+    let (status, body) = anon.post(
+        "/api/v1/auth/federated",
+        json!({"idToken": idp.sign("k1", &{
+            let mut c = json!({"iss": ISSUER, "aud": AUDIENCE, "iat": t, "nbf": t, "exp": t + 600});
+            c["sub"] = json!("fed-oid");
+            c["email"] = json!("fed@contoso.example");
+            c
+        }), "activationCode": code}),
+    );
+    assert_eq!(status, 200, "activated with its code: {body}");
+}
+
+#[test]
 fn a_replayed_refresh_token_revokes_its_whole_family() {
     let server = Server::start(Db::Sqlite);
     let anon = server.anonymous();
