@@ -91,15 +91,8 @@ struct ServeArgs {
     /// subscriptions, price lists and a month of usage) if the database has no hierarchy.
     #[arg(long)]
     demo: bool,
-    /// File with the server's keys (token signing, MFA secret sealing); created with
-    /// mode 0600 if absent. Keep it with the database's backups.
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "stackbill.key",
-        env = "STACKBILL_KEY_FILE"
-    )]
-    key_file: PathBuf,
+    #[command(flatten)]
+    keys: KeyFileArg,
     /// Lifetime of access tokens, in seconds.
     #[arg(long, default_value_t = 900)]
     access_token_seconds: u64,
@@ -162,7 +155,15 @@ struct RecoveryArgs {
     email: String,
     #[command(flatten)]
     database: DatabaseArg,
-    /// The server's key file (failed sign-ins are counted under keyed hashes).
+    #[command(flatten)]
+    keys: KeyFileArg,
+}
+
+#[derive(Args)]
+struct KeyFileArg {
+    /// File with the server's keys (token signing, MFA secret sealing, the keyed hashes
+    /// failed sign-ins are counted under); created with mode 0600 if absent. Keep it
+    /// with the database's backups.
     #[arg(
         long,
         value_name = "FILE",
@@ -366,7 +367,7 @@ async fn serve(args: ServeArgs) -> ExitCode {
         Ok(store) => store,
         Err(e) => return store_failure(&e),
     };
-    let keys = match crate::api::secrets::Keys::load_or_create(&args.key_file) {
+    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
         Ok(keys) => keys,
         Err(e) => return fail(e),
     };
@@ -601,7 +602,7 @@ async fn users(command: UsersCommand) -> ExitCode {
     use crate::api::recovery;
     let done = match &command {
         UsersCommand::Unlock(args) => {
-            let keys = match crate::api::secrets::Keys::load_or_create(&args.key_file) {
+            let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
                 Ok(keys) => keys,
                 Err(e) => return fail(e),
             };

@@ -123,6 +123,30 @@ fn kill_after(args: &[&str], after: Duration) -> bool {
     killed
 }
 
+/// Starts `args` and SIGKILLs it at a random point within `window` until KILLS runs
+/// were really cut off (a run may finish before its kill point), calling `check` after
+/// each; returns how many runs were started.
+fn kill_repeatedly(
+    args: &[&str],
+    window: Duration,
+    random: &mut Random,
+    check: impl Fn(),
+) -> usize {
+    let (mut killed, mut attempts) = (0, 0);
+    while killed < KILLS {
+        attempts += 1;
+        assert!(
+            attempts <= 4 * KILLS,
+            "{args:?} keeps finishing before the kill"
+        );
+        if kill_after(args, random.below(window)) {
+            killed += 1;
+        }
+        check();
+    }
+    attempts
+}
+
 /// A small xorshift generator: the seed is printed, so a failure can be replayed.
 struct Random(u64);
 
@@ -227,40 +251,19 @@ fn survives_kill_9(mariadb: bool) {
     run(&["migrate", "--database", &crashed.url]);
     run(&["import-scenario", scenario, "--database", &crashed.url]);
     let mut random = Random::new();
-    let mut killed = 0;
-    let mut attempts = 0;
-    // Until KILLS runs were really cut off (a run may finish before its kill point).
-    while killed < KILLS {
-        attempts += 1;
-        assert!(
-            attempts <= 4 * KILLS,
-            "imports keep finishing before the kill"
-        );
-        let at = random.below(import_time);
-        if kill_after(
-            &[
-                "usage",
-                "import",
-                usage,
-                "--quiet",
-                "--database",
-                &crashed.url,
-            ],
-            at,
-        ) {
-            killed += 1;
-        }
-        // Whatever was cut off, the store opens and bills nothing half-imported.
-        assert!(crashed.previews().is_empty());
-    }
-    run(&[
+    let import = [
         "usage",
         "import",
         usage,
         "--quiet",
         "--database",
         &crashed.url,
-    ]);
+    ];
+    let attempts = kill_repeatedly(&import, import_time, &mut random, || {
+        // Whatever was cut off, the store opens and bills nothing half-imported.
+        assert!(crashed.previews().is_empty());
+    });
+    run(&import);
     let export = run(&[
         "export-scenario",
         "--period",
@@ -270,28 +273,15 @@ fn survives_kill_9(mariadb: bool) {
     ]);
     assert!(
         export == reference_export,
-        "after {killed} kills and a last import, the stored usage differs from an uninterrupted import"
+        "after {KILLS} kills and a last import, the stored usage differs from an uninterrupted import"
     );
     eprintln!(
-        "{}: {killed} imports killed mid-way ({attempts} started), all recovered",
+        "{}: {KILLS} imports killed mid-way ({attempts} started), all recovered",
         crashed.url
     );
 
-    let mut killed = 0;
-    let mut attempts = 0;
-    while killed < KILLS {
-        attempts += 1;
-        assert!(
-            attempts <= 4 * KILLS,
-            "bills keep finishing before the kill"
-        );
-        let at = random.below(bill_time);
-        if kill_after(
-            &["bill", "--period", PERIOD, "--database", &crashed.url],
-            at,
-        ) {
-            killed += 1;
-        }
+    let bill = ["bill", "--period", PERIOD, "--database", &crashed.url];
+    let attempts = kill_repeatedly(&bill, bill_time, &mut random, || {
         let previews = crashed.previews();
         assert!(
             previews.is_empty() || previews == reference_previews,
@@ -299,9 +289,9 @@ fn survives_kill_9(mariadb: bool) {
             previews.len(),
             reference_previews.len()
         );
-    }
+    });
     eprintln!(
-        "{}: {killed} bills killed mid-way ({attempts} started), none half-written",
+        "{}: {KILLS} bills killed mid-way ({attempts} started), none half-written",
         crashed.url
     );
     let bill = run(&[
@@ -314,7 +304,7 @@ fn survives_kill_9(mariadb: bool) {
     ]);
     assert!(
         bill == reference_bill,
-        "the bill after {killed} killed runs differs"
+        "the bill after {KILLS} killed runs differs"
     );
     assert_eq!(crashed.previews(), reference_previews);
     drop((reference, crashed));

@@ -189,19 +189,24 @@ impl Provider {
 const ISSUER: &str = "https://login.microsoftonline.com/contoso/v2.0";
 const AUDIENCE: &str = "api://stackbill";
 
+/// System Settings → Identity: the local provider as Microsoft Entra, allowed or not.
+fn trust(admin: &Api, idp: &Provider, allow: bool) {
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/identity",
+        Some(json!({
+            "allowLocalSignIn": true, "allowEntra": allow, "allowGoogle": false,
+            "providers": [{"kind": "entra", "issuer": ISSUER, "audience": AUDIENCE, "jwksUri": idp.jwks_uri}]
+        })),
+    );
+}
+
 #[test]
 fn federated_id_tokens_are_verified_against_the_issuers_keys() {
     let server = Server::start(Db::Sqlite);
     let admin = server.admin();
     let idp = Provider::start();
-    admin.ok(
-        "PUT",
-        "/api/v1/settings/identity",
-        Some(json!({
-            "allowLocalSignIn": true, "allowEntra": true, "allowGoogle": false,
-            "providers": [{"kind": "entra", "issuer": ISSUER, "audience": AUDIENCE, "jwksUri": idp.jwks_uri}]
-        })),
-    );
+    trust(&admin, &idp, true);
     let anon = server.anonymous();
     let t = now();
     let good = json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "email": ADMIN, "iat": t, "nbf": t, "exp": t + 600});
@@ -263,14 +268,7 @@ fn federated_id_tokens_are_verified_against_the_issuers_keys() {
     }
 
     // Settings choose the identity paths: Entra off refuses even a valid token.
-    admin.ok(
-        "PUT",
-        "/api/v1/settings/identity",
-        Some(json!({
-            "allowLocalSignIn": true, "allowEntra": false, "allowGoogle": false,
-            "providers": [{"kind": "entra", "issuer": ISSUER, "audience": AUDIENCE, "jwksUri": idp.jwks_uri}]
-        })),
-    );
+    trust(&admin, &idp, false);
     let (status, _) = exchange(&idp.sign("k1", &good));
     assert_eq!(status, 403);
 }
@@ -280,14 +278,7 @@ fn federated_sign_in_binds_the_subject_and_needs_a_verified_e_mail() {
     let server = Server::start(Db::Sqlite);
     let admin = server.admin();
     let idp = Provider::start();
-    admin.ok(
-        "PUT",
-        "/api/v1/settings/identity",
-        Some(json!({
-            "allowLocalSignIn": true, "allowEntra": true, "allowGoogle": false,
-            "providers": [{"kind": "entra", "issuer": ISSUER, "audience": AUDIENCE, "jwksUri": idp.jwks_uri}]
-        })),
-    );
+    trust(&admin, &idp, true);
     let anon = server.anonymous();
     let t = now();
     let token = |claims: Value| {
