@@ -602,6 +602,14 @@ async fn users(command: UsersCommand) -> ExitCode {
     use crate::api::recovery;
     let done = match &command {
         UsersCommand::Unlock(args) => {
+            // The server's own keys, never fresh ones: failures are counted under hashes
+            // keyed by them, and a new file would unlock nothing.
+            if !args.keys.key_file.exists() {
+                return fail(format!(
+                    "the key file {} does not exist: pass the server's --key-file",
+                    args.keys.key_file.display()
+                ));
+            }
             let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
                 Ok(keys) => keys,
                 Err(e) => return fail(e),
