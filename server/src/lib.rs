@@ -4,6 +4,8 @@
 //!
 //! Exit codes: 0 success; 1 the input could not be read (missing file, malformed JSON, bad
 //! CSV header); 2 the scenario is invalid (every problem is printed as JSON on stdout).
+// Every operator that could overflow on input is checked, saturating, or says why not.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod api;
 mod cli;

@@ -84,7 +84,7 @@ pub(crate) async fn import_usage(
         let mut flush = |rows: &mut Vec<UsageRow>, pending: &mut Vec<Vec<UsageRow>>, last: bool| {
             ids.assign(rows);
             for row in rows.drain(..) {
-                let w = (fnv1a(&row.id) % WRITERS as u64) as usize;
+                let w = (fnv1a(&row.id).checked_rem(WRITERS as u64).unwrap_or(0)) as usize;
                 pending[w].push(row);
             }
             for (w, part) in pending.iter_mut().enumerate() {
@@ -124,7 +124,10 @@ pub(crate) async fn import_usage(
                     source: source.clone(),
                     window: (starts.min().unwrap_or(0), ends.max().unwrap_or(0)),
                 };
-                report += store.ingest_usage(&batch, &rows).await?;
+                std::ops::AddAssign::add_assign(
+                    &mut report,
+                    store.ingest_usage(&batch, &rows).await?,
+                );
             }
             Ok::<IngestReport, StoreError>(report)
         }
@@ -135,11 +138,12 @@ pub(crate) async fn import_usage(
         .map_err(|e| format!("the reader failed: {e}"))?;
     let mut report = IngestReport::default();
     for r in results {
-        report += r.map_err(|e| {
+        let done = r.map_err(|e| {
             format!(
                 "{e} (batches before the failure were committed; re-running the import is safe)"
             )
         })?;
+        std::ops::AddAssign::add_assign(&mut report, done);
     }
     read.map_err(|e| e.to_string())?;
     Ok(report)

@@ -180,7 +180,7 @@ impl SqlStore {
                 .await
                 .and_then(|r| r.try_get(0))
                 .map_err(|e| self.attempt_err(e))?;
-        let number = format!("INV-{year}-{:06}", next - 1);
+        let number = format!("INV-{year}-{:06}", next.saturating_sub(1));
         let issued = sqlx::query("UPDATE invoices SET status = 'issued', number = ?, issue_date = ?, due_date = ? WHERE id = ? AND status = 'preview'")
             .bind(number)
             .bind(issue_date.to_owned())

@@ -367,8 +367,7 @@ pub(crate) async fn delete(store: &SqlStore, kind: NodeKind, id: &str) -> Result
                 .iter()
                 .filter_map(|r| r.try_get::<i64, _>(0).ok())
                 .sum();
-            let usage = rolled
-                + count("SELECT COUNT(*) FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id WHERE r.start_ns IS NULL AND k.subscription = ?").await?;
+            let usage = rolled.saturating_add(count("SELECT COUNT(*) FROM usage_rows r JOIN usage_keys k ON k.id = r.key_id WHERE r.start_ns IS NULL AND k.subscription = ?").await?);
             let lists = names(ids("SELECT id FROM price_lists WHERE scope_kind = 'subscription' AND scope_id = ? ORDER BY id").await?);
             blockers(vec![
                 (usage as usize, "usage records", vec![]),

@@ -3,6 +3,8 @@
 //! everything here; where they differ (schema, triggers, error codes) the store crates
 //! supply a [`Dialect`]. Upserts are written as look-up-then-write inside a transaction so
 //! that no dialect-specific `ON CONFLICT` syntax is needed.
+// Every operator that could overflow on input is checked, saturating, or says why not.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod checks;
 
@@ -186,7 +188,7 @@ impl SqlStore {
                 Ok(v) => return Ok(v),
                 Err((_, true)) => {
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_millis(200));
+                    delay = delay.saturating_mul(2).min(Duration::from_millis(200));
                 }
                 Err((e, _)) => return Err(e),
             }
@@ -420,10 +422,10 @@ impl Store for SqlStore {
             .collect();
         // A stable order keeps concurrent batches from locking in opposite orders.
         unique.sort_by(|a, b| a.id.cmp(&b.id));
-        let superseded = (rows.len() - unique.len()) as u64;
+        let superseded = rows.len().saturating_sub(unique.len()) as u64;
         let unique = &unique;
         let mut report = self.retrying(|| self.ingest_once(batch, unique)).await?;
-        report.replaced += superseded;
+        report.replaced = report.replaced.saturating_add(superseded);
         Ok(report)
     }
 

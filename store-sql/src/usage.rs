@@ -133,11 +133,16 @@ fn add_delta(
     let e = deltas
         .entry((day, key, invalid))
         .or_insert((Quantity::ZERO, 0));
-    let q = if sign < 0 { -q } else { q };
+    let q = if sign < 0 {
+        q.checked_neg()
+            .ok_or_else(|| StoreError::InvalidState("usage roll-up overflow".into()))?
+    } else {
+        q
+    };
     e.0 =
         e.0.checked_add(q)
             .ok_or_else(|| StoreError::InvalidState("usage roll-up overflow".into()))?;
-    e.1 += sign;
+    e.1 = e.1.saturating_add(sign);
     Ok(())
 }
 
@@ -200,7 +205,7 @@ impl SqlStore {
         let prepared: Vec<Prepared<'_>> = rows.iter().map(|r| prepare(r)).collect();
         let keys = self.key_ids(&mut tx, &prepared).await?;
         // Every seq this batch writes lies above the largest one visible now.
-        let first_seq = max_seq(&mut tx).await.map_err(e)? + 1;
+        let first_seq = max_seq(&mut tx).await.map_err(e)?.saturating_add(1);
 
         let mut report = IngestReport::default();
         let mut deltas = Deltas::new();
@@ -222,7 +227,7 @@ impl SqlStore {
                     for p in chunk {
                         fold(&mut deltas, p).map_err(|x| (x, false))?;
                     }
-                    report.new += chunk.len() as u64;
+                    report.new = report.new.saturating_add(chunk.len() as u64);
                     continue;
                 }
                 Err(sqlx::Error::Database(d))
@@ -234,7 +239,7 @@ impl SqlStore {
             for p in chunk {
                 let Some(s) = stored.get(&p.row.id) else {
                     fresh.push(p);
-                    report.new += 1;
+                    report.new = report.new.saturating_add(1);
                     continue;
                 };
                 let r = p.row;
@@ -244,7 +249,7 @@ impl SqlStore {
                     && s.quantity == r.quantity
                     && (s.flags & MALFORMED != 0) == r.malformed;
                 if same {
-                    report.duplicate += 1;
+                    report.duplicate = report.duplicate.saturating_add(1);
                     continue;
                 }
                 sqlx::query("DELETE FROM usage_rows WHERE seq = ?")
@@ -260,7 +265,7 @@ impl SqlStore {
                 )
                 .map_err(|x| (x, false))?;
                 fresh.push(p);
-                report.replaced += 1;
+                report.replaced = report.replaced.saturating_add(1);
             }
             if fresh.is_empty() {
                 continue;
@@ -376,7 +381,7 @@ impl SqlStore {
     fn remember_keys(&self, ids: HashMap<String, i64>) {
         let mut known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded: a store that sees millions of resources re-reads keys instead.
-        if known.len() + ids.len() > 1_000_000 {
+        if known.len().saturating_add(ids.len()) > 1_000_000 {
             known.clear();
         }
         known.extend(ids);
@@ -407,7 +412,7 @@ impl SqlStore {
                 // A key range (the chunk is sorted), not an IN list: MariaDB turns a long
                 // IN list under FOR UPDATE into a scan of the whole day. Rows of keys in
                 // the range but not in the chunk are locked too, and left alone.
-                let (lo, hi) = (chunk[0].0, chunk[chunk.len() - 1].0);
+                let (lo, hi) = (chunk[0].0, chunk[chunk.len().saturating_sub(1)].0);
                 let sql = format!(
                     "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ? AND key_id >= ? AND key_id <= ?{}",
                     self.dialect.lock_rows
@@ -441,7 +446,7 @@ impl SqlStore {
                         }
                         let t = totals.entry((*key, invalid)).or_insert((Quantity::ZERO, 0));
                         t.0 = t.0.checked_add(q).ok_or_else(overflow)?;
-                        t.1 += n;
+                        t.1 = t.1.saturating_add(n);
                     }
                 }
                 // Emptied roll-ups stay as zero rows (billing skips them): an upsert is one
@@ -683,7 +688,7 @@ impl SqlStore {
             for (batch, rows) in by_batch {
                 let prepared: Vec<Prepared<'_>> = rows.iter().map(prepare).collect();
                 let keys = self.key_ids(&mut tx, &prepared).await.map_err(|(e, _)| e)?;
-                let lo = max_seq(&mut tx).await.map_err(db)? + 1;
+                let lo = max_seq(&mut tx).await.map_err(db)?.saturating_add(1);
                 let refs: Vec<&Prepared<'_>> = prepared.iter().collect();
                 let mut deltas = Deltas::new();
                 for part in refs.chunks(INSERT_ROWS) {
@@ -703,7 +708,7 @@ impl SqlStore {
                 let hi = max_seq(&mut tx).await.map_err(db)?;
                 let span = spans.entry(batch).or_insert((lo, hi));
                 *span = (span.0.min(lo), span.1.max(hi));
-                moved += prepared.len() as u64;
+                moved = moved.saturating_add(prepared.len() as u64);
             }
             let sql = format!(
                 "DELETE FROM usage_legacy WHERE id IN ({})",

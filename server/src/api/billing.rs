@@ -205,7 +205,7 @@ async fn issue_invoice(
     };
     // The number series is per year of issue: a date far from now would open a stray one.
     let first = parse_period("period", &row.period)?.first_day();
-    if date < first || date > today + chrono::Duration::days(1) {
+    if date < first || date > today.succ_opt().unwrap_or(today) {
         return Err(ApiError::field(
             "issueDate",
             format!("must be between the period's first day ({first}) and today ({today})"),
@@ -374,7 +374,7 @@ pub(crate) async fn generate(
     };
     match stackbill_store::billing::bill_selection(store, &period, selection).await {
         Ok(report) => {
-            out.previews += report.previews;
+            out.previews = out.previews.saturating_add(report.previews);
             out.kept_issued.extend(report.kept_issued);
             if let Some(list) = report.document["unbilled"].as_array() {
                 out.unbilled.extend(list.iter().cloned());

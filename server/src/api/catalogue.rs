@@ -253,7 +253,7 @@ async fn process_region(
     if to < from {
         return Err(ApiError::field("to", "must not be before from"));
     }
-    if (to - from).num_days() > 366 {
+    if to.signed_duration_since(from).num_days() > 366 {
         return Err(ApiError::field("to", "the range may span at most 366 days"));
     }
     let mut periods = Vec::new();
@@ -284,7 +284,7 @@ async fn process_region(
         let selection = stackbill_store::billing::Selection::Tenants(&tenants);
         match stackbill_store::billing::bill_selection(store, period, selection).await {
             Ok(report) => {
-                previews += report.previews;
+                previews = previews.saturating_add(report.previews);
                 kept.extend(report.kept_issued);
             }
             Err(e) => {
@@ -295,7 +295,7 @@ async fn process_region(
                 return Err(e.into());
             }
         }
-        done += 1;
+        done = done.saturating_add(1);
         store
             .update_job(
                 job,
@@ -332,7 +332,7 @@ async fn process_region(
 }
 
 fn progress(done: usize, steps: usize) -> i64 {
-    i64::try_from(done * 100 / steps).unwrap_or(100)
+    i64::try_from(done.saturating_mul(100).checked_div(steps).unwrap_or(100)).unwrap_or(100)
 }
 
 /// A region's health as StackBill sees it.

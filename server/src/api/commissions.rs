@@ -493,7 +493,9 @@ async fn generate_commissions(
                 .update_job(
                     job,
                     "failed",
-                    (i * 100 / periods.len()) as i64,
+                    (i.saturating_mul(100)
+                        .checked_div(periods.len())
+                        .unwrap_or(100)) as i64,
                     &format!("{period}: {e}"),
                 )
                 .await?;
@@ -503,7 +505,10 @@ async fn generate_commissions(
             .update_job(
                 job,
                 "running",
-                ((i + 1) * 100 / periods.len()) as i64,
+                (i.saturating_add(1)
+                    .saturating_mul(100)
+                    .checked_div(periods.len())
+                    .unwrap_or(100)) as i64,
                 period,
             )
             .await?;

@@ -61,7 +61,7 @@ impl FuzzKeys {
                 aud: super::secrets::AUDIENCE.into(),
                 iat: now,
                 nbf: now,
-                exp: now + 600,
+                exp: now.saturating_add(600),
                 rst: None,
                 sep: 0,
             })

@@ -57,7 +57,7 @@ impl Throttle {
         if now.duration_since(entry.0) >= WINDOW {
             *entry = (now, 0);
         }
-        entry.1 += 1;
+        entry.1 = entry.1.saturating_add(1);
         if entry.1 > self.limit {
             let left = WINDOW.saturating_sub(now.duration_since(entry.0));
             return Err(left.as_secs().max(1));
@@ -72,7 +72,7 @@ pub(crate) fn back_off(failures: i64, threshold: i64) -> i64 {
     if failures < threshold {
         return 0;
     }
-    let doublings = u32::try_from(failures - threshold)
+    let doublings = u32::try_from(failures.saturating_sub(threshold))
         .unwrap_or(u32::MAX)
         .min(20);
     (1_i64 << doublings).min(MAX_DELAY)
@@ -113,7 +113,7 @@ impl SignInKeys {
         }
         match until {
             Some(until) => Err(ApiError::Throttled(
-                u64::try_from(until - now).unwrap_or(1).max(1),
+                u64::try_from(until.saturating_sub(now)).unwrap_or(1).max(1),
             )),
             None => Ok(()),
         }

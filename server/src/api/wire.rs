@@ -651,7 +651,9 @@ impl Paging {
         if page == 0 {
             return Err(ApiError::field("page", "pages start at 1"));
         }
-        let skip = (page as usize - 1).saturating_mul(size as usize);
+        let skip = (page as usize)
+            .saturating_sub(1)
+            .saturating_mul(size as usize);
         Result::Ok(items.into_iter().skip(skip).take(size as usize).collect())
     }
 }
