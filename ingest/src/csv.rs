@@ -90,6 +90,10 @@ impl Splitter {
     }
 
     /// Splits the row starting at `pos` (which must be < `data.len()`).
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "offsets stay within the buffer, whose length is far below usize::MAX; line counts are u64"
+    )]
     pub(crate) fn split(&mut self, data: &[u8], pos: usize) -> Row {
         self.bounds.clear();
         self.broken = false;
@@ -117,6 +121,10 @@ impl Splitter {
         self.split_quoted(data, pos)
     }
 
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "offsets stay within the buffer, whose length is far below usize::MAX; line counts are u64"
+    )]
     fn split_quoted(&mut self, data: &[u8], pos: usize) -> Row {
         self.quoted = true;
         self.scratch.clear();
@@ -201,7 +209,7 @@ impl Splitter {
 /// literal text there, and must not count as opening a quoted section here).
 pub(crate) fn last_record_end(data: &[u8]) -> Option<usize> {
     if memchr(b'"', data).is_none() {
-        return memchr::memrchr(b'\n', data).map(|i| i + 1);
+        return memchr::memrchr(b'\n', data).map(|i| i.saturating_add(1));
     }
     let mut splitter = Splitter::default();
     let mut last = None;

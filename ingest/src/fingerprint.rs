@@ -67,7 +67,7 @@ impl Fingerprints {
                     }
                 }
                 let Some((k, v)) = best else { break };
-                at[k] += 1;
+                at[k] = at[k].saturating_add(1);
                 if previous == Some(v) {
                     repeated.insert(v);
                 }

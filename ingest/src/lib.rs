@@ -5,6 +5,8 @@
 //! an id (its fingerprint, for "the last record with an id wins"); rows themselves are never
 //! kept. Every row that cannot be billed is counted (as `invalid_usage` when unreadable)
 //! and, if asked, listed with its line number: nothing silently vanishes.
+// Every operator that could overflow on input is checked, saturating, or says why not.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod csv;
 mod error;
@@ -12,6 +14,10 @@ mod fingerprint;
 mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+#[expect(
+    clippy::arithmetic_side_effects,
+    reason = "the generator of test and benchmark data computes from its own configuration, never from input"
+)]
 pub mod generate;
 mod pipeline;
 mod rows;

@@ -169,7 +169,7 @@ impl<'s> Worker<'s> {
         record: &UsageRecord<'_>,
         raw: &[u8],
     ) -> Result<(), IngestError> {
-        self.rows += 1;
+        self.rows = self.rows.saturating_add(1);
         match mode {
             Mode::Aggregate => {
                 self.partial.push(record)?;
@@ -218,6 +218,10 @@ impl<'s> Worker<'s> {
 
     /// The common case: no quote anywhere in the block. One SIMD scan finds every comma
     /// and newline, and the block is checked for UTF-8 once instead of field by field.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "offsets stay within the buffer, whose length is far below usize::MAX; line counts are u64"
+    )]
     fn plain_csv_block(
         &mut self,
         mode: &Mode<'_>,
@@ -274,6 +278,10 @@ impl<'s> Worker<'s> {
         result
     }
 
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "offsets stay within the buffer, whose length is far below usize::MAX; line counts are u64"
+    )]
     fn quoted_csv_block(
         &mut self,
         mode: &Mode<'_>,
@@ -402,7 +410,7 @@ fn inline_rows<'d>(doc: &'d Document<'d>) -> impl Iterator<Item = (u64, &'d RawU
     doc.usage()
         .iter()
         .enumerate()
-        .map(|(i, u)| (i as u64 + 1, u))
+        .map(|(i, u)| ((i as u64).saturating_add(1), u))
 }
 
 /// The text a panic carried, if any.
@@ -509,7 +517,7 @@ pub fn aggregate<'s>(
     options: &Options,
 ) -> Result<Ingest<'s>, IngestError> {
     let mut typed = Vec::with_capacity(files.len());
-    let mut total = 0;
+    let mut total: u64 = 0;
     for path in files {
         let format = Format::from_path(path)
             .ok_or_else(|| IngestError::UnknownFormat { path: path.clone() })?;
@@ -517,7 +525,7 @@ pub fn aggregate<'s>(
             path: path.clone(),
             source,
         })?;
-        total += meta.len();
+        total = total.saturating_add(meta.len());
         typed.push((path.clone(), format));
     }
     let mut sources = vec!["scenario".to_owned()];
@@ -533,19 +541,19 @@ pub fn aggregate<'s>(
         total,
     )?;
     let mut partial = Partial::new(scenario);
-    let mut rows = 0;
+    let mut rows: u64 = 0;
     let mut rejects = Vec::new();
     let mut fingerprints = Vec::with_capacity(workers.len());
     for w in workers {
         partial.merge(w.partial)?;
-        rows += w.rows;
+        rows = rows.saturating_add(w.rows);
         rejects.extend(w.rejects);
         fingerprints.push(w.fingerprints);
     }
     rejects.sort();
 
     let repeated = Fingerprints::repeated(fingerprints);
-    let mut superseded = 0;
+    let mut superseded: u64 = 0;
     if !repeated.is_empty() {
         let mode = Mode::Collect(&repeated);
         let workers = pass(
@@ -568,7 +576,7 @@ pub fn aggregate<'s>(
         for (i, (_, _, r)) in matches.iter().enumerate() {
             if last.get(r.id.as_str()) != Some(&i) {
                 partial.retract(&r.record())?;
-                superseded += 1;
+                superseded = superseded.saturating_add(1);
             }
         }
     }

@@ -89,7 +89,7 @@ pub fn read_rows<E: From<IngestError>>(
                             text: csv_row(&splitter, data, columns),
                         })?;
                     }
-                    line += row.lines;
+                    line = line.saturating_add(row.lines);
                     pos = row.next;
                 }
             }

@@ -80,7 +80,7 @@ impl BlockReader {
         let Some((path, format)) = self.files.get(self.next).cloned() else {
             return Ok(false);
         };
-        self.next += 1;
+        self.next = self.next.saturating_add(1);
         let file = File::open(&path).map_err(io(&path))?;
         let counting = Counting {
             inner: file,
@@ -112,6 +112,10 @@ impl BlockReader {
     }
 
     /// The next block, filling `buf` (whose allocation is reused); `None` at the end.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "offsets stay within the buffer, whose length is far below usize::MAX; line counts are u64"
+    )]
     pub(crate) fn next_block(&mut self, mut buf: Vec<u8>) -> Result<Option<Block>, IngestError> {
         loop {
             if self.current.is_none() && !self.open()? {
@@ -198,7 +202,7 @@ fn read_header(open: &mut Open) -> Result<(), IngestError> {
         path: open.path.clone(),
         message,
     })?;
-    open.line += row.lines;
+    open.line = open.line.saturating_add(row.lines);
     open.columns = Some(Arc::new(columns));
     open.carry = buf[end..].to_vec();
     Ok(())
