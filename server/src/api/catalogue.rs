@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{ManagePlans, ManageRegions, Platform, ProcessUsage, ReadPlans, ReadRegions};
-use super::hierarchy::{valid_id, valid_name, valid_zone};
+use super::fields::{valid_id, valid_name, valid_zone};
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, created, ok};
 
@@ -148,7 +148,7 @@ async fn create_region(
             }
             id
         }
-        None => super::hierarchy::new_id(),
+        None => super::fields::new_id(),
     };
     let base = RegionRow {
         id,
@@ -564,7 +564,7 @@ async fn create_plan(
             }
             id
         }
-        None => super::hierarchy::new_id(),
+        None => super::fields::new_id(),
     };
     let row = plan_row(id, body)?;
     state.store().put_plan(&row).await?;

@@ -11,6 +11,7 @@ mod contract;
 pub(crate) mod demo;
 pub(crate) mod email;
 mod federated;
+mod fields;
 pub(crate) mod fuzzing;
 mod fx;
 mod hardening;

@@ -400,7 +400,7 @@ async fn create_user(
     // sign-in (or an administrator activates the account).
     let code = (needs_activation || needs_code).then(|| secrets::random_token(9));
     let user = UserRow {
-        id: format!("user-{}", super::hierarchy::new_id()),
+        id: format!("user-{}", super::fields::new_id()),
         email,
         first_name: valid_person("firstName", &body.first_name)?,
         last_name: valid_person("lastName", &body.last_name)?,

@@ -20,7 +20,7 @@ use super::AppState;
 use super::access::{Allowed, ManagePricing, Platform, ReadPricing, UseEstimator};
 use super::billing::parse_period;
 use super::contract;
-use super::hierarchy::{valid_currency, valid_id};
+use super::fields::{valid_currency, valid_id};
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, created, ok};
 
@@ -266,7 +266,7 @@ async fn new_list_id(state: &AppState, given: Option<String>) -> ApiResult<Strin
             }
             Ok(id)
         }
-        None => Ok(super::hierarchy::new_id()),
+        None => Ok(super::fields::new_id()),
     }
 }
 

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{Allowed, CreateChild, DeleteNode, NodeKindIndex, ReadNode, UpdateNode};
-use super::hierarchy::{ListQuery, blocked_instead, choose_id, list_queries, parent, valid_name};
+use super::fields::valid_name;
+use super::hierarchy::{ListQuery, blocked_instead, choose_id, list_queries, parent};
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, Params, created, ok};
 

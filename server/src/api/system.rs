@@ -247,11 +247,11 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
         }
         Kind::Currency => {
             let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
-            json!(super::hierarchy::valid_currency(key, Some(text))?)
+            json!(super::fields::valid_currency(key, Some(text))?)
         }
         Kind::Zone => {
             let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
-            json!(super::hierarchy::valid_zone(key, Some(text))?)
+            json!(super::fields::valid_zone(key, Some(text))?)
         }
         Kind::Colour => {
             let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
