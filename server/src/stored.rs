@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use stackbill_store::billing::{self, SyntheticIds, usage_row_from_text};
-use stackbill_store::{IngestReport, Store, StoreError, UsageBatch, UsageRow};
-use stackbill_store_sql::SqlStore;
+use stackbill_store::{IngestReport, Store, StoreError, UsageRow};
+use stackbill_store_sql::{SqlStore, UsageChunk};
 
 /// Where a database is.
 pub(crate) fn default_database() -> String {
@@ -53,107 +53,85 @@ pub(crate) async fn migrate(url: &str) -> Result<String, StoreError> {
     Ok("migrated (mysql)".into())
 }
 
-/// Rows per ingest transaction.
-const BATCH: usize = 5000;
+/// Rows the reader hands to the writer at a time.
+const CHUNK: usize = 10_000;
 
-/// Writers ingesting concurrently (each on its own connection).
-const WRITERS: usize = 2;
+/// Why the reader stopped early.
+enum ReadStop {
+    /// The file could not be read.
+    File(stackbill_ingest::IngestError),
+    /// The writer stopped (on an error it reports).
+    Writer,
+}
 
-/// Imports a usage file, batch by batch: one thread reads and parses while the database
-/// writes, so memory holds a few batches, never the file. Rows are split between
-/// `WRITERS` by a hash of their id, so all rows of one id reach the same writer in file
-/// order and "the last record wins" holds however the writers interleave.
+impl From<stackbill_ingest::IngestError> for ReadStop {
+    fn from(e: stackbill_ingest::IngestError) -> Self {
+        Self::File(e)
+    }
+}
+
+/// Imports a usage file: one thread reads and parses while one writer streams the rows
+/// into the store ([`SqlStore::usage_import`]), so memory holds a few chunks, never the
+/// file, and rows reach the store in file order ("the last record wins" within the file).
 pub(crate) async fn import_usage(
     url: &str,
     path: &Path,
     progress: impl FnMut(u64) + Send + 'static,
 ) -> Result<IngestReport, String> {
     let store = open(url).await.map_err(|e| e.to_string())?;
-    let mut senders = Vec::with_capacity(WRITERS);
-    let mut receivers = Vec::with_capacity(WRITERS);
-    for _ in 0..WRITERS {
-        let (sender, receiver) = tokio::sync::mpsc::channel::<Vec<UsageRow>>(2);
-        senders.push(sender);
-        receivers.push(receiver);
-    }
+    let (sender, mut chunks) = tokio::sync::mpsc::channel::<UsageChunk>(4);
     let file = path.to_path_buf();
     let reader = tokio::task::spawn_blocking(move || {
         let mut ids = SyntheticIds::default();
-        let mut pending: Vec<Vec<UsageRow>> = (0..WRITERS).map(|_| Vec::new()).collect();
-        let mut current = Vec::with_capacity(BATCH);
-        let mut flush = |rows: &mut Vec<UsageRow>, pending: &mut Vec<Vec<UsageRow>>, last: bool| {
+        let mut current = Vec::with_capacity(CHUNK);
+        let mut send = |rows: &mut Vec<UsageRow>| {
             ids.assign(rows);
-            for row in rows.drain(..) {
-                let w = (fnv1a(&row.id).checked_rem(WRITERS as u64).unwrap_or(0)) as usize;
-                pending[w].push(row);
-            }
-            for (w, part) in pending.iter_mut().enumerate() {
-                if last || part.len() >= BATCH {
-                    // A closed channel means that writer stopped on an error it reports.
-                    let _ = senders[w].blocking_send(std::mem::take(part));
-                }
-            }
+            let full = std::mem::replace(rows, Vec::with_capacity(CHUNK));
+            // Prepared here, on the reader's thread, while the writer writes.
+            sender
+                .blocking_send(UsageChunk::new(full))
+                .map_err(|_| ReadStop::Writer)
         };
-        stackbill_ingest::read_rows::<stackbill_ingest::IngestError>(
+        stackbill_ingest::read_rows::<ReadStop>(
             &file,
             Arc::new(AtomicU64::new(0)),
             |row| {
                 current.push(usage_row_from_text(row.text));
-                if current.len() == BATCH {
-                    flush(&mut current, &mut pending, false);
+                if current.len() == CHUNK {
+                    send(&mut current)?;
                 }
                 Ok(())
             },
             progress,
         )?;
-        flush(&mut current, &mut pending, true);
-        Ok::<(), stackbill_ingest::IngestError>(())
+        if !current.is_empty() {
+            send(&mut current)?;
+        }
+        Ok::<(), ReadStop>(())
     });
     let source = path.display().to_string();
-    let writers = receivers.into_iter().map(|mut batches| {
-        let (store, source) = (&store, &source);
-        async move {
-            let mut report = IngestReport::default();
-            while let Some(rows) = batches.recv().await {
-                if rows.is_empty() {
-                    continue;
-                }
-                let starts = rows.iter().filter_map(|r| r.start_ns);
-                let ends = rows.iter().filter_map(|r| r.end_ns);
-                let batch = UsageBatch {
-                    source: source.clone(),
-                    window: (starts.min().unwrap_or(0), ends.max().unwrap_or(0)),
-                };
-                std::ops::AddAssign::add_assign(
-                    &mut report,
-                    store.ingest_usage(&batch, &rows).await?,
-                );
-            }
-            Ok::<IngestReport, StoreError>(report)
+    let written = async {
+        let mut import = store.usage_import(&source).await?;
+        while let Some(chunk) = chunks.recv().await {
+            import.push(&chunk).await?;
         }
-    });
-    let results = futures::future::join_all(writers).await;
+        import.finish().await
+    }
+    .await;
+    // A failed writer drops its receiver, which stops the reader.
+    drop(chunks);
     let read = reader
         .await
         .map_err(|e| format!("the reader failed: {e}"))?;
-    let mut report = IngestReport::default();
-    for r in results {
-        let done = r.map_err(|e| {
-            format!(
-                "{e} (batches before the failure were committed; re-running the import is safe)"
-            )
-        })?;
-        std::ops::AddAssign::add_assign(&mut report, done);
+    let report = written.map_err(|e| {
+        format!("{e} (batches before the failure were committed; re-running the import is safe)")
+    })?;
+    match read {
+        Ok(()) | Err(ReadStop::Writer) => Ok(report),
+        Err(ReadStop::File(e)) => Err(format!(
+            "{e} (rows before it were committed; re-running the import is safe)"
+        )),
     }
-    read.map_err(|e| e.to_string())?;
-    Ok(report)
-}
-
-/// A stable hash for splitting rows between writers.
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 /// Imports a scenario document.

@@ -16,6 +16,9 @@ mod people;
 mod pricing;
 mod system;
 mod usage;
+mod usage_write;
+
+pub use usage_write::{IMPORT_ROWS_PER_TRANSACTION, UsageChunk, UsageImport};
 
 use std::time::Duration;
 
@@ -62,8 +65,8 @@ type Tx = Transaction<'static, Any>;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
-    /// Usage key ids by digest: committed keys never change, so any process may remember
-    /// them (filled only after a commit).
+    /// Usage key ids by the key's fields (length-prefixed): committed keys never change,
+    /// so any process may remember them (filled only after a commit).
     keys: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
 }
 
@@ -410,23 +413,8 @@ impl Store for SqlStore {
 
     async fn ingest_usage(&self, batch: &UsageBatch, rows: &[UsageRow]) -> Result<IngestReport> {
         // Within one batch the last row of an id wins; earlier ones count as replaced.
-        let mut last: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (i, r) in rows.iter().enumerate() {
-            last.insert(r.id.as_str(), i);
-        }
-        let mut unique: Vec<&UsageRow> = rows
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| last.get(r.id.as_str()) == Some(i))
-            .map(|(_, r)| r)
-            .collect();
-        // A stable order keeps concurrent batches from locking in opposite orders.
-        unique.sort_by(|a, b| a.id.cmp(&b.id));
-        let superseded = rows.len().saturating_sub(unique.len()) as u64;
-        let unique = &unique;
-        let mut report = self.retrying(|| self.ingest_once(batch, unique)).await?;
-        report.replaced = report.replaced.saturating_add(superseded);
-        Ok(report)
+        let chunk = UsageChunk::new(rows.to_vec());
+        self.retrying(|| self.ingest_once(batch, &chunk)).await
     }
 
     async fn usage_page(

@@ -12,15 +12,15 @@ use std::collections::{BTreeMap, HashMap};
 
 use sha2::{Digest, Sha256};
 use stackbill_core::usage::parse_instant;
-use stackbill_store::billing::usage_record;
+use stackbill_store::billing::usage_record_parsed;
 use stackbill_store::{DAY_NS, KeyedUsageRow, UsageKey, UsageRollup};
 
 use super::*;
 
 /// Flag bits of `usage_rows.flags`.
 const SYNTHETIC: i64 = 1;
-const MALFORMED: i64 = 2;
-const INVALID: i64 = 4;
+pub(crate) const MALFORMED: i64 = 2;
+pub(crate) const INVALID: i64 = 4;
 
 /// Keys and roll-ups per statement (bounded IN lists and VALUES lists).
 const KEYS_PER_STATEMENT: usize = 400;
@@ -36,9 +36,11 @@ fn instant_text(text: Option<String>, ns: Option<i64>) -> Option<String> {
     text.or_else(|| ns.map(canonical_instant))
 }
 
-/// The digest naming a key: SHA-256 over the four fields, each length-prefixed and NULL
-/// distinct from the empty string, in hex.
+/// The digest naming a key in `usage_keys`: SHA-256 over the four fields, each
+/// length-prefixed and NULL distinct from the empty string, in hex. Computed only for
+/// keys not yet known to this process.
 fn key_digest(r: &UsageRow) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     for f in [&r.subscription, &r.meter, &r.sku, &r.resource] {
         match f {
@@ -50,40 +52,84 @@ fn key_digest(r: &UsageRow) -> String {
             }
         }
     }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let mut out = String::with_capacity(64);
+    for b in h.finalize() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    out
 }
 
-/// A row ready to write: what is derived from it once.
-struct Prepared<'a> {
-    row: &'a UsageRow,
-    digest: String,
-    start_ns: Option<i64>,
-    end_ns: Option<i64>,
+/// The in-memory name of a key: the four fields, each length-prefixed and NULL distinct
+/// from the empty string (as the digest is made), written into `out`. Cheaper to build
+/// and look up than the digest, which a known key never needs.
+fn key_text(r: &UsageRow, out: &mut String) {
+    use std::fmt::Write;
+    out.clear();
+    for f in [&r.subscription, &r.meter, &r.sku, &r.resource] {
+        match f {
+            None => out.push('N'),
+            Some(s) => {
+                let _ = write!(out, "S{}:", s.len());
+                out.push_str(s);
+            }
+        }
+    }
+}
+
+/// A row ready to write: what is derived from it once, without the database.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub(crate) row: UsageRow,
+    /// The key's in-memory name (see [`key_text`]).
+    pub(crate) key_text: String,
+    pub(crate) start_ns: Option<i64>,
+    pub(crate) end_ns: Option<i64>,
+    /// The parsed quantity; none (summed as zero) when absent or unreadable.
+    pub(crate) quantity: Option<Quantity>,
     /// Stored only when not canonical.
-    start_text: Option<String>,
-    end_text: Option<String>,
-    flags: i64,
+    pub(crate) start_text: Option<String>,
+    pub(crate) end_text: Option<String>,
+    pub(crate) flags: i64,
+}
+
+impl Prepared {
+    /// Where the row counts in the roll-ups.
+    pub(crate) fn contribution(&self) -> Option<(i64, bool, Quantity)> {
+        contribution(self.start_ns, self.flags, self.quantity)
+    }
 }
 
 /// Where a row counts in the roll-ups: (day, invalid) and its quantity, or nothing when
 /// it has no start.
-fn contribution(
+pub(crate) fn contribution(
     start_ns: Option<i64>,
     flags: i64,
-    quantity: Option<&str>,
+    quantity: Option<Quantity>,
 ) -> Option<(i64, bool, Quantity)> {
     let start = start_ns?;
-    let q = quantity.and_then(Quantity::parse).unwrap_or(Quantity::ZERO);
-    Some((start.div_euclid(DAY_NS), flags & INVALID != 0, q))
+    Some((
+        start.div_euclid(DAY_NS),
+        flags & INVALID != 0,
+        quantity.unwrap_or(Quantity::ZERO),
+    ))
 }
 
-fn prepare(row: &UsageRow) -> Prepared<'_> {
+/// Canonical spellings already made, by instant: a batch has few distinct instants.
+type Spellings = HashMap<i64, String>;
+
+fn prepare(row: UsageRow, spellings: &mut Spellings) -> Prepared {
     // The parsed instants are derived from the text here, exactly as billing derives
     // them, so the two can never disagree.
     let start_ns = row.start.as_deref().and_then(parse_instant);
     let end_ns = row.end.as_deref().and_then(parse_instant);
-    let keep = |text: &Option<String>, ns: Option<i64>| match (text, ns) {
-        (Some(t), Some(ns)) if *t == canonical_instant(ns) => None,
+    let quantity = row.quantity.as_deref().and_then(Quantity::parse);
+    let mut keep = |text: &Option<String>, ns: Option<i64>| match (text, ns) {
+        (Some(t), Some(ns))
+            if *t == *spellings.entry(ns).or_insert_with(|| canonical_instant(ns)) =>
+        {
+            None
+        }
         (t, _) => t.clone(),
     };
     let mut flags = 0;
@@ -93,35 +139,46 @@ fn prepare(row: &UsageRow) -> Prepared<'_> {
     if row.malformed {
         flags |= MALFORMED;
     }
-    if usage_record(row).is_invalid() {
+    if usage_record_parsed(&row, start_ns, end_ns, quantity).is_invalid() {
         flags |= INVALID;
     }
+    let mut text = String::new();
+    key_text(&row, &mut text);
     Prepared {
-        row,
-        digest: key_digest(row),
+        key_text: text,
         start_text: keep(&row.start, start_ns),
         end_text: keep(&row.end, end_ns),
+        row,
         start_ns,
         end_ns,
+        quantity,
         flags,
     }
 }
 
+/// Prepares `rows`, each once.
+pub(crate) fn prepare_all(rows: impl IntoIterator<Item = UsageRow>) -> Vec<Prepared> {
+    let mut spellings = Spellings::new();
+    rows.into_iter()
+        .map(|r| prepare(r, &mut spellings))
+        .collect()
+}
+
 /// A stored row as read for comparison and correction.
-struct Stored {
-    seq: i64,
-    key: i64,
-    start: Option<String>,
-    end: Option<String>,
-    start_ns: Option<i64>,
-    quantity: Option<String>,
-    flags: i64,
+pub(crate) struct Stored {
+    pub(crate) seq: i64,
+    pub(crate) key: i64,
+    pub(crate) start: Option<String>,
+    pub(crate) end: Option<String>,
+    pub(crate) start_ns: Option<i64>,
+    pub(crate) quantity: Option<String>,
+    pub(crate) flags: i64,
 }
 
 /// Roll-up changes of one transaction: (day, key, invalid) → (quantity, records).
-type Deltas = HashMap<(i64, i64, bool), (Quantity, i64)>;
+pub(crate) type Deltas = HashMap<(i64, i64, bool), (Quantity, i64)>;
 
-fn add_delta(
+pub(crate) fn add_delta(
     deltas: &mut Deltas,
     key: i64,
     c: Option<(i64, bool, Quantity)>,
@@ -178,207 +235,89 @@ fn placeholders(n: usize) -> String {
 }
 
 impl SqlStore {
-    /// One attempt at ingesting `rows` (unique ids, sorted).
-    pub(crate) async fn ingest_once(
-        &self,
-        batch: &UsageBatch,
-        rows: &[&UsageRow],
-    ) -> Attempt<IngestReport> {
-        let e = |e: sqlx::Error| self.attempt_err(e);
-        let mut tx = self.pool.begin().await.map_err(e)?;
-        // A client-made token names the new batch portably (no last-insert-id dialects).
-        let token = attempts::batch_token();
-        sqlx::query("INSERT INTO usage_batches (token, source, window_start, window_end) VALUES (?, ?, ?, ?)")
-            .bind(token.clone())
-            .bind(batch.source.clone())
-            .bind(batch.window.0)
-            .bind(batch.window.1)
-            .execute(&mut *tx)
-            .await
-            .map_err(e)?;
-        let batch_id: i64 = sqlx::query("SELECT id FROM usage_batches WHERE token = ?")
-            .bind(token)
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(e)?;
-        let prepared: Vec<Prepared<'_>> = rows.iter().map(|r| prepare(r)).collect();
-        let keys = self.key_ids(&mut tx, &prepared).await?;
-        // Every seq this batch writes lies above the largest one visible now.
-        let first_seq = max_seq(&mut tx).await.map_err(e)?.saturating_add(1);
-
-        let mut report = IngestReport::default();
-        let mut deltas = Deltas::new();
-        let fold = |deltas: &mut Deltas, p: &Prepared<'_>| {
-            add_delta(
-                deltas,
-                keys[&p.digest],
-                contribution(p.start_ns, p.flags, p.row.quantity.as_deref()),
-                1,
-            )
-        };
-        for chunk in prepared.chunks(INSERT_ROWS) {
-            // Optimistic first: on a first ingest no id is stored yet, so insert at once;
-            // a duplicate key (the statement alone is rolled back) sends the chunk
-            // through the look-up below.
-            let refs: Vec<&Prepared<'_>> = chunk.iter().collect();
-            match insert_rows(&mut tx, batch_id, &refs, &keys).await {
-                Ok(()) => {
-                    for p in chunk {
-                        fold(&mut deltas, p).map_err(|x| (x, false))?;
-                    }
-                    report.new = report.new.saturating_add(chunk.len() as u64);
-                    continue;
-                }
-                Err(sqlx::Error::Database(d))
-                    if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
-                Err(x) => return Err(e(x)),
-            }
-            let stored = stored_rows(&mut tx, chunk).await.map_err(e)?;
-            let mut fresh = Vec::new();
-            for p in chunk {
-                let Some(s) = stored.get(&p.row.id) else {
-                    fresh.push(p);
-                    report.new = report.new.saturating_add(1);
-                    continue;
-                };
-                let r = p.row;
-                let same = s.key == keys[&p.digest]
-                    && s.start == r.start
-                    && s.end == r.end
-                    && s.quantity == r.quantity
-                    && (s.flags & MALFORMED != 0) == r.malformed;
-                if same {
-                    report.duplicate = report.duplicate.saturating_add(1);
-                    continue;
-                }
-                sqlx::query("DELETE FROM usage_rows WHERE seq = ?")
-                    .bind(s.seq)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(e)?;
-                add_delta(
-                    &mut deltas,
-                    s.key,
-                    contribution(s.start_ns, s.flags, s.quantity.as_deref()),
-                    -1,
-                )
-                .map_err(|x| (x, false))?;
-                fresh.push(p);
-                report.replaced = report.replaced.saturating_add(1);
-            }
-            if fresh.is_empty() {
-                continue;
-            }
-            insert_rows(&mut tx, batch_id, &fresh, &keys)
-                .await
-                .map_err(e)?;
-            for p in fresh {
-                fold(&mut deltas, p).map_err(|x| (x, false))?;
-            }
-        }
-        self.apply_rollups(&mut tx, deltas).await?;
-        let last_seq = max_seq(&mut tx).await.map_err(e)?;
-
-        // Last, the commit sequence: the counter row stays locked until commit, so batches
-        // take sequences in commit order and a reader of the counter has seen every batch
-        // at or below it.
-        let starts = prepared.iter().filter_map(|p| p.start_ns);
-        let lo = starts.clone().min();
-        let hi = starts.max();
-        let unstarted = prepared.iter().filter(|p| p.start_ns.is_none()).count() as i64;
-        sqlx::query("UPDATE usage_counter SET value = value + 1 WHERE id = 1")
-            .execute(&mut *tx)
-            .await
-            .map_err(e)?;
-        let seq: i64 = sqlx::query("SELECT value FROM usage_counter WHERE id = 1")
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(e)?;
-        sqlx::query("UPDATE usage_batches SET new_rows = ?, duplicate_rows = ?, replaced_rows = ?, seq = ?, min_start_ns = ?, max_start_ns = ?, first_seq = ?, last_seq = ?, unstarted_rows = ? WHERE id = ?")
-            .bind(report.new as i64)
-            .bind(report.duplicate as i64)
-            .bind(report.replaced as i64)
-            .bind(seq)
-            .bind(lo)
-            .bind(hi)
-            .bind(first_seq)
-            .bind(last_seq)
-            .bind(unstarted)
-            .bind(batch_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(e)?;
-        tx.commit().await.map_err(e)?;
-        self.remember_keys(keys);
-        Ok(report)
-    }
-
-    /// The key id of every row, creating missing keys. Ids of committed keys never
-    /// change, so they are remembered across calls (only after a commit).
-    async fn key_ids(
+    /// The key id of every row (in order), creating missing keys, and the keys to
+    /// remember once the transaction commits (ids of committed keys never change, so they
+    /// are kept across calls; an uncommitted one might roll back).
+    pub(crate) async fn key_ids(
         &self,
         tx: &mut Tx,
-        prepared: &[Prepared<'_>],
-    ) -> Attempt<HashMap<String, i64>> {
+        prepared: &[Prepared],
+    ) -> Attempt<(Vec<i64>, Vec<(String, i64)>)> {
         let e = |e: sqlx::Error| self.attempt_err(e);
-        let mut ids: HashMap<String, i64> = HashMap::new();
-        let mut wanted: BTreeMap<&str, &UsageRow> = BTreeMap::new();
+        let mut ids = vec![0; prepared.len()];
+        // Rows whose key is not known yet, by digest: the rows' indexes.
+        let mut wanted: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         {
             let known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            for p in prepared {
-                match known.get(&p.digest) {
-                    Some(&id) => {
-                        ids.insert(p.digest.clone(), id);
-                    }
-                    None => {
-                        wanted.insert(&p.digest, p.row);
-                    }
+            let mut by_text: HashMap<&str, String> = HashMap::new();
+            for (i, p) in prepared.iter().enumerate() {
+                if let Some(&id) = known.get(p.key_text.as_str()) {
+                    ids[i] = id;
+                    continue;
+                }
+                let digest = by_text
+                    .entry(p.key_text.as_str())
+                    .or_insert_with(|| key_digest(&p.row));
+                wanted.entry(digest.clone()).or_default().push(i);
+            }
+        }
+        let wanted: Vec<(String, Vec<usize>)> = wanted.into_iter().collect();
+        let mut remember = Vec::with_capacity(wanted.len());
+        for chunk in wanted.chunks(KEYS_PER_STATEMENT) {
+            let mut found = select_keys(tx, chunk.iter().map(|(d, _)| d.as_str()))
+                .await
+                .map_err(e)?;
+            let missing: Vec<&(String, Vec<usize>)> = chunk
+                .iter()
+                .filter(|(d, _)| !found.contains_key(d))
+                .collect();
+            if !missing.is_empty() {
+                let sql = format!(
+                    "INSERT INTO usage_keys (digest, subscription, meter, sku, resource) VALUES {}",
+                    vec!["(?, ?, ?, ?, ?)"; missing.len()].join(", ")
+                );
+                let mut q = sqlx::query(&sql);
+                for (d, rows) in &missing {
+                    let r = &prepared[rows[0]].row;
+                    q = q
+                        .bind(d.clone())
+                        .bind(r.subscription.clone())
+                        .bind(r.meter.clone())
+                        .bind(r.sku.clone())
+                        .bind(r.resource.clone());
+                }
+                // A concurrent insert of the same key is retried (and then found).
+                q.execute(&mut **tx).await.map_err(|x| {
+                    let unique = matches!(&x, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation);
+                    let (err, again) = self.attempt_err(x);
+                    (err, again || unique)
+                })?;
+                found.extend(
+                    select_keys(tx, missing.iter().map(|(d, _)| d.as_str()))
+                        .await
+                        .map_err(e)?,
+                );
+            }
+            for (digest, rows) in chunk {
+                let id = *found.get(digest).ok_or_else(|| {
+                    (
+                        StoreError::InvalidState(format!("usage key {digest} was not stored")),
+                        false,
+                    )
+                })?;
+                remember.push((prepared[rows[0]].key_text.clone(), id));
+                for &i in rows {
+                    ids[i] = id;
                 }
             }
         }
-        let wanted: Vec<(&str, &UsageRow)> = wanted.into_iter().collect();
-        for chunk in wanted.chunks(KEYS_PER_STATEMENT) {
-            let found = select_keys(tx, chunk.iter().map(|(d, _)| *d))
-                .await
-                .map_err(e)?;
-            let missing: Vec<&(&str, &UsageRow)> = chunk
-                .iter()
-                .filter(|(d, _)| !found.contains_key(*d))
-                .collect();
-            ids.extend(found);
-            if missing.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "INSERT INTO usage_keys (digest, subscription, meter, sku, resource) VALUES {}",
-                vec!["(?, ?, ?, ?, ?)"; missing.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (d, r) in &missing {
-                q = q
-                    .bind(d.to_string())
-                    .bind(r.subscription.clone())
-                    .bind(r.meter.clone())
-                    .bind(r.sku.clone())
-                    .bind(r.resource.clone());
-            }
-            // A concurrent insert of the same key is retried (and then found).
-            q.execute(&mut **tx).await.map_err(|x| {
-                let unique = matches!(&x, sqlx::Error::Database(d) if d.kind() == sqlx::error::ErrorKind::UniqueViolation);
-                let (err, again) = self.attempt_err(x);
-                (err, again || unique)
-            })?;
-            let created = select_keys(tx, missing.iter().map(|(d, _)| *d))
-                .await
-                .map_err(e)?;
-            ids.extend(created);
-        }
-        Ok(ids)
+        Ok((ids, remember))
     }
 
-    fn remember_keys(&self, ids: HashMap<String, i64>) {
+    pub(crate) fn remember_keys(&self, ids: Vec<(String, i64)>) {
+        if ids.is_empty() {
+            return;
+        }
         let mut known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         // Bounded: a store that sees millions of resources re-reads keys instead.
         if known.len().saturating_add(ids.len()) > 1_000_000 {
@@ -389,7 +328,7 @@ impl SqlStore {
 
     /// Adds `deltas` to the stored roll-ups. Rows of the touched keys are read (locked
     /// where the dialect can), summed exactly in Rust and written back.
-    async fn apply_rollups(&self, tx: &mut Tx, deltas: Deltas) -> Attempt<()> {
+    pub(crate) async fn apply_rollups(&self, tx: &mut Tx, deltas: Deltas) -> Attempt<()> {
         let e = |e: sqlx::Error| self.attempt_err(e);
         let mut by_day: BTreeMap<i64, BTreeMap<i64, [(Quantity, i64); 2]>> = BTreeMap::new();
         for ((day, key, invalid), d) in deltas {
@@ -686,21 +625,17 @@ impl SqlStore {
                 by_batch.entry(get_i(r, "batch_id")?).or_default().push(row);
             }
             for (batch, rows) in by_batch {
-                let prepared: Vec<Prepared<'_>> = rows.iter().map(prepare).collect();
-                let keys = self.key_ids(&mut tx, &prepared).await.map_err(|(e, _)| e)?;
+                let prepared = prepare_all(rows);
+                // Not remembered: this transaction may still roll back.
+                let (keys, _) = self.key_ids(&mut tx, &prepared).await.map_err(|(e, _)| e)?;
                 let lo = max_seq(&mut tx).await.map_err(db)?.saturating_add(1);
-                let refs: Vec<&Prepared<'_>> = prepared.iter().collect();
+                let refs: Vec<(&Prepared, i64)> = prepared.iter().zip(keys).collect();
                 let mut deltas = Deltas::new();
                 for part in refs.chunks(INSERT_ROWS) {
-                    insert_rows(&mut tx, batch, part, &keys).await.map_err(db)?;
+                    insert_rows(&mut tx, batch, part).await.map_err(db)?;
                 }
-                for p in &prepared {
-                    add_delta(
-                        &mut deltas,
-                        keys[&p.digest],
-                        contribution(p.start_ns, p.flags, p.row.quantity.as_deref()),
-                        1,
-                    )?;
+                for (p, key) in &refs {
+                    add_delta(&mut deltas, *key, p.contribution(), 1)?;
                 }
                 self.apply_rollups(&mut tx, deltas)
                     .await
@@ -735,7 +670,7 @@ impl SqlStore {
     }
 }
 
-async fn max_seq(tx: &mut Tx) -> std::result::Result<i64, sqlx::Error> {
+pub(crate) async fn max_seq(tx: &mut Tx) -> std::result::Result<i64, sqlx::Error> {
     let row = sqlx::query("SELECT MAX(seq) FROM usage_rows")
         .fetch_one(&mut **tx)
         .await?;
@@ -769,16 +704,16 @@ async fn select_keys<'d>(
         .collect()
 }
 
-async fn stored_rows(
+pub(crate) async fn stored_rows(
     tx: &mut Tx,
-    chunk: &[Prepared<'_>],
+    chunk: &[(&Prepared, i64)],
 ) -> std::result::Result<HashMap<String, Stored>, sqlx::Error> {
     let sql = format!(
         "SELECT seq, id, key_id, start_ns, end_ns, quantity, start_text, end_text, flags FROM usage_rows WHERE id IN ({})",
         placeholders(chunk.len())
     );
     let mut q = sqlx::query(&sql);
-    for p in chunk {
+    for (p, _) in chunk {
         q = q.bind(p.row.id.clone());
     }
     let mut out = HashMap::new();
@@ -802,22 +737,21 @@ async fn stored_rows(
 }
 
 /// One multi-row INSERT of usage rows.
-async fn insert_rows(
+pub(crate) async fn insert_rows(
     tx: &mut Tx,
     batch_id: i64,
-    rows: &[&Prepared<'_>],
-    keys: &HashMap<String, i64>,
+    rows: &[(&Prepared, i64)],
 ) -> std::result::Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO usage_rows (id, batch_id, key_id, start_ns, end_ns, quantity, start_text, end_text, flags) VALUES {}",
         vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
     );
     let mut q = sqlx::query(&sql);
-    for p in rows {
+    for (p, key) in rows {
         q = q
             .bind(p.row.id.clone())
             .bind(batch_id)
-            .bind(keys[&p.digest])
+            .bind(*key)
             .bind(p.start_ns)
             .bind(p.end_ns)
             .bind(p.row.quantity.clone())

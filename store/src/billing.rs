@@ -81,14 +81,31 @@ pub(crate) async fn each_usage(
 /// that the store and a scenario file can never disagree; stores classify rows with it
 /// (valid or not) when they roll them up.
 pub fn usage_record(row: &UsageRow) -> UsageRecord<'_> {
+    usage_record_parsed(
+        row,
+        row.start.as_deref().and_then(parse_instant),
+        row.end.as_deref().and_then(parse_instant),
+        row.quantity.as_deref().and_then(Quantity::parse),
+    )
+}
+
+/// [`usage_record`] for a caller that has already parsed the row's start, end and
+/// quantity from its text (with `parse_instant` and `Quantity::parse`), so they are not
+/// parsed twice.
+pub fn usage_record_parsed(
+    row: &UsageRow,
+    start: Option<i64>,
+    end: Option<i64>,
+    quantity: Option<Quantity>,
+) -> UsageRecord<'_> {
     UsageRecord {
         id: (!row.synthetic).then_some(row.id.as_str()),
         subscription: row.subscription.as_deref(),
         meter: row.meter.as_deref(),
         sku: row.sku.as_deref(),
-        start: row.start.as_deref().and_then(parse_instant),
-        end: row.end.as_deref().and_then(parse_instant),
-        quantity: row.quantity.as_deref().and_then(Quantity::parse),
+        start,
+        end,
+        quantity,
         malformed: row.malformed,
     }
 }

@@ -16,6 +16,7 @@ use stackbill_store::{
 mod billing_runs;
 mod directory_keys;
 mod offboarding;
+mod usage_import;
 
 pub use billing_runs::{
     branch_runs_write_their_commissions, concurrent_bill_and_issue,
@@ -23,6 +24,7 @@ pub use billing_runs::{
 };
 pub use directory_keys::ids_unique_in_any_case;
 pub use offboarding::{closing_a_tenant_ends_its_billing, imports_are_all_or_nothing};
+pub use usage_import::{batch_rollups_equal_rows, streamed_import_rollups_equal_rows};
 
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -852,6 +854,19 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn idempotent_reingest() {
                 run(|s| Box::pin(c::idempotent_reingest(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn batch_rollups_equal_rows() {
+                run(|s| Box::pin(c::batch_rollups_equal_rows(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn streamed_import_rollups_equal_rows() {
+                let (store, _guard) = $make.await;
+                if let Err(e) = c::streamed_import_rollups_equal_rows(&store).await {
+                    panic!("{e}");
+                }
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
