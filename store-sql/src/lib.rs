@@ -10,6 +10,7 @@ pub mod checks;
 
 mod attempts;
 mod catalogue;
+mod collection;
 mod directory;
 mod imports;
 mod people;
@@ -34,9 +35,9 @@ use stackbill_core::quantity::Quantity;
 use stackbill_store::{
     AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import, IngestReport,
     InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, KeyedUsageRow, MeterRow, NodeKind,
-    PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, Result,
-    RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageKey,
-    UsageRollup, UsageRow, UserRow,
+    PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow,
+    RejectedUsageRow, Result, RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow,
+    UsageBatch, UsageKey, UsageRollup, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -626,6 +627,26 @@ impl Store for SqlStore {
 
     async fn delete_region(&self, id: &str) -> Result<()> {
         catalogue::delete_region(self, id).await
+    }
+
+    async fn collection_state(&self, region: &str) -> Result<Option<serde_json::Value>> {
+        collection::collection_state(self, region).await
+    }
+
+    async fn put_collection_state(&self, region: &str, state: &serde_json::Value) -> Result<()> {
+        collection::put_collection_state(self, region, state).await
+    }
+
+    async fn add_rejected_usage(&self, rows: &[RejectedUsageRow]) -> Result<u64> {
+        collection::add_rejected_usage(self, rows).await
+    }
+
+    async fn rejected_usage(
+        &self,
+        region: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RejectedUsageRow>> {
+        collection::rejected_usage(self, region, limit).await
     }
 
     async fn put_meter(&self, m: &MeterRow) -> Result<()> {

@@ -155,6 +155,21 @@ pub trait Store: Send + Sync {
     async fn regions(&self) -> Result<Vec<RegionRow>>;
     /// Deletes a region; refused while subscriptions or price lists use it.
     async fn delete_region(&self, id: &str) -> Result<()>;
+    /// Where a region's usage collection stands (the collector's own document), if it
+    /// ever ran.
+    async fn collection_state(&self, region: &str) -> Result<Option<serde_json::Value>>;
+    /// Replaces where a region's usage collection stands.
+    async fn put_collection_state(&self, region: &str, state: &serde_json::Value) -> Result<()>;
+    /// Keeps rows a region sent that could not be read; a row already kept (same id) is
+    /// not kept twice. Returns how many were new.
+    async fn add_rejected_usage(&self, rows: &[RejectedUsageRow]) -> Result<u64>;
+    /// Rejected rows, of one region or all, oldest window first, at most `limit`.
+    async fn rejected_usage(
+        &self,
+        region: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RejectedUsageRow>>;
+
     /// Creates or updates a meter of the catalogue.
     async fn put_meter(&self, row: &MeterRow) -> Result<()>;
     /// The meter catalogue, by id.

@@ -455,6 +455,23 @@ pub struct RoleAssignmentRow {
     pub tenant: Option<String>,
 }
 
+/// A usage row a region sent that could not be read: kept verbatim with the reason so
+/// that nothing a stamp reported is lost and an operator can see and fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedUsageRow {
+    /// Stable id (a digest of region, reported window and raw text), so that
+    /// re-collecting a window keeps a rejected row once.
+    pub id: String,
+    /// The region that sent it.
+    pub region: String,
+    /// The reported window it came in, Unix nanoseconds `[start, end)`.
+    pub window: (i64, i64),
+    /// What was wrong, naming the field.
+    pub reason: String,
+    /// The row as received.
+    pub raw: String,
+}
+
 /// A background job (usage processing, billing run) and how far it got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobRow {

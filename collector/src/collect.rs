@@ -1,0 +1,599 @@
+//! A collection run: reported hours `[from, to)` of one region, page by page, each page
+//! stored and then checkpointed.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use reqwest::Url;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use stackbill_store::{RejectedUsageRow, Store, SubscriptionRow, UsageBatch, UsageRow};
+
+use crate::arm::{Arm, redact};
+use crate::identity::Identities;
+use crate::page::{Page, parse_page};
+use crate::region::same_origin;
+use crate::{CollectError, Stats};
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+const USAGE_API: &str = "2015-06-01-preview";
+const SUBSCRIPTIONS_API: &str = "2015-11-01";
+
+/// How a run behaves.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Skip the all-subscriber query and ask per subscriber from the start.
+    pub per_subscriber: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunReport {
+    /// Reported hours completed.
+    pub windows: u64,
+    /// Pages stored.
+    pub pages: u64,
+    /// Rows stored for the first time.
+    pub new: u64,
+    /// Rows already stored, unchanged.
+    pub duplicate: u64,
+    /// Rows that replaced a stored row of the same id (a corrected re-report).
+    pub replaced: u64,
+    /// Rows that could not be read, kept with the reason.
+    pub rejected: u64,
+    /// Rows of subscriptions StackBill does not know (stored, reported unbilled).
+    pub unknown_subscription_rows: u64,
+    /// Rows of the provider's own subscriptions (stored, never billed to a tenant).
+    pub provider_rows: u64,
+    /// Subscriptions created under the configured tenant (Auto Create Missing
+    /// Subscriptions).
+    pub created_subscriptions: Vec<String>,
+    /// Meter ids not in the catalogue (stored; they need a meter and a price).
+    pub unknown_meters: Vec<String>,
+    /// Hours collected per subscriber after the all-subscriber query kept timing out.
+    pub per_subscriber_windows: u64,
+    /// Subscribers the stamp refused to report on (not a direct tenant), with why.
+    pub skipped_subscribers: Vec<String>,
+    /// Requests sent, retries among them, tokens fetched.
+    pub requests: u64,
+    /// Requests retried.
+    pub retries: u64,
+    /// Tokens fetched.
+    pub tokens: u64,
+    /// Whether the run continued an interrupted one.
+    pub resumed: bool,
+}
+
+/// Where a run stands after each stored page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cursor {
+    from: i64,
+    to: i64,
+    /// The reported hour being collected.
+    window: i64,
+    /// The next page of it, when one or more pages are stored.
+    next_link: Option<String>,
+    /// Per-subscriber mode: the subscribers and the one being collected.
+    subscribers: Option<Vec<String>>,
+    subscriber: usize,
+}
+
+/// The region's collection document in the store.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct State {
+    /// An unfinished run.
+    cursor: Option<Cursor>,
+    /// The last finished run: when, its range and report.
+    last_run: Option<serde_json::Value>,
+    /// The last failure, if the last run failed.
+    last_error: Option<String>,
+}
+
+/// Progress of a run, after each page.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// Reported hours done.
+    pub windows_done: u64,
+    /// Reported hours in the run.
+    pub windows_total: u64,
+    /// Rows stored so far (new, duplicate or replaced).
+    pub rows: u64,
+}
+
+/// Collects one region's usage into a store.
+pub struct Collector {
+    arm: Arm,
+    store: Arc<dyn Store>,
+    options: Options,
+    stats: Stats,
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("region", &self.arm.region().id)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+fn instant(ns: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Whether an id looks like an Azure subscription GUID.
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+struct Known {
+    /// Lower-cased id → StackBill's spelling.
+    subscriptions: HashMap<String, String>,
+    meters: HashSet<String>,
+    provider: HashSet<String>,
+    auto_create_tenant: Option<String>,
+}
+
+impl Collector {
+    /// A collector for the region `arm` talks to.
+    pub fn new(arm: Arm, store: Arc<dyn Store>, options: Options) -> Self {
+        Collector {
+            arm,
+            store,
+            options,
+            stats: Stats::default(),
+        }
+    }
+
+    /// Collects reported hours `[from, to)` (Unix nanoseconds, on whole hours). An
+    /// unfinished run of the same range continues at the page after its last stored one;
+    /// an unfinished run of another range that stopped earlier is folded in, so no hour
+    /// is ever skipped.
+    pub async fn collect(
+        &self,
+        from: i64,
+        to: i64,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<RunReport, CollectError> {
+        if from % HOUR_NS != 0 || to % HOUR_NS != 0 || to <= from {
+            return Err(CollectError::Range(format!(
+                "the range must be whole hours with from before to (got {} to {})",
+                instant(from),
+                instant(to)
+            )));
+        }
+        let region = self.arm.region().id.clone();
+        let mut state: State = match self.store.collection_state(&region).await? {
+            Some(v) => serde_json::from_value(v).unwrap_or_default(),
+            None => State::default(),
+        };
+        let mut report = RunReport::default();
+        let (from, mut cursor) = match state.cursor.take() {
+            Some(c) if c.from == from && c.to == to => {
+                report.resumed = true;
+                (from, c)
+            }
+            Some(c) if c.window < from => (c.window, fresh(c.window, to)),
+            _ => (from, fresh(from, to)),
+        };
+        let mut known = self.known().await?;
+        let mut unknown_meters = BTreeSet::new();
+        let total = u64::try_from((to - from) / HOUR_NS).unwrap_or(0);
+        let result = async {
+            while cursor.window < to {
+                self.window(
+                    &mut cursor,
+                    &mut known,
+                    &mut report,
+                    &mut unknown_meters,
+                    &mut state,
+                )
+                .await?;
+                report.windows = report.windows.saturating_add(1);
+                cursor.window = cursor.window.saturating_add(HOUR_NS);
+                cursor.next_link = None;
+                cursor.subscribers = None;
+                cursor.subscriber = 0;
+                state.cursor = Some(cursor.clone());
+                self.save(&region, &state).await?;
+                progress(Progress {
+                    windows_done: u64::try_from((cursor.window - from) / HOUR_NS).unwrap_or(0),
+                    windows_total: total,
+                    rows: report.new + report.duplicate + report.replaced,
+                });
+            }
+            Ok::<(), CollectError>(())
+        }
+        .await;
+        report.unknown_meters = unknown_meters.into_iter().collect();
+        report.requests = self.stats.requests();
+        report.retries = self.stats.retries();
+        report.tokens = self.stats.tokens();
+        match result {
+            Ok(()) => {
+                state.cursor = None;
+                state.last_error = None;
+                state.last_run = Some(serde_json::json!({
+                    "finishedAt": instant(Utc::now().timestamp_nanos_opt().unwrap_or(0)),
+                    "from": instant(from),
+                    "to": instant(to),
+                    "report": report,
+                }));
+                self.save(&region, &state).await?;
+                Ok(report)
+            }
+            Err(e) => {
+                state.last_error = Some(e.to_string());
+                // The cursor stays: the next run of this range resumes at it.
+                self.save(&region, &state).await.ok();
+                Err(e)
+            }
+        }
+    }
+
+    async fn save(&self, region: &str, state: &State) -> Result<(), CollectError> {
+        let doc = serde_json::to_value(state)
+            .map_err(|e| CollectError::Protocol(format!("collection state: {e}")))?;
+        Ok(self.store.put_collection_state(region, &doc).await?)
+    }
+
+    async fn known(&self) -> Result<Known, CollectError> {
+        let subscriptions = self
+            .store
+            .subscriptions()
+            .await?
+            .into_iter()
+            .map(|s| (s.id.to_ascii_lowercase(), s.id))
+            .collect();
+        let meters = self
+            .store
+            .meters()
+            .await?
+            .into_iter()
+            .map(|m| stackbill_core::meter::canonical_meter(&m.id))
+            .collect();
+        let settings = self.store.settings().await?;
+        let subs = settings.get("subscriptions");
+        let switch = subs
+            .and_then(|s| s.get("autoCreateMissingSubscriptions"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        let tenant = subs
+            .and_then(|s| s.get("autoCreatedSubscriptionTenantId"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        let mut provider = HashSet::new();
+        provider.insert(self.arm.region().provider_subscription.to_ascii_lowercase());
+        Ok(Known {
+            subscriptions,
+            meters,
+            provider,
+            auto_create_tenant: if switch { tenant } else { None },
+        })
+    }
+
+    fn first_url(&self, window: i64, subscriber: Option<&str>) -> Result<Url, CollectError> {
+        let region = self.arm.region();
+        let mut url = region
+            .arm
+            .join(&format!(
+                "subscriptions/{}/providers/Microsoft.Commerce.Admin/subscriberUsageAggregates",
+                region.provider_subscription
+            ))
+            .map_err(|e| CollectError::Protocol(e.to_string()))?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("api-version", USAGE_API)
+                .append_pair("reportedStartTime", &instant(window))
+                .append_pair("reportedEndTime", &instant(window + HOUR_NS))
+                .append_pair("aggregationGranularity", "Hourly");
+            if let Some(s) = subscriber {
+                q.append_pair("subscriberId", s);
+            }
+        }
+        Ok(url)
+    }
+
+    /// Collects one reported hour from where `cursor` stands.
+    async fn window(
+        &self,
+        cursor: &mut Cursor,
+        known: &mut Known,
+        report: &mut RunReport,
+        unknown_meters: &mut BTreeSet<String>,
+        state: &mut State,
+    ) -> Result<(), CollectError> {
+        let region = self.arm.region().id.clone();
+        let window = (cursor.window, cursor.window + HOUR_NS);
+        let mut ids = Identities::new(&region, window);
+        if cursor.subscribers.is_none() && !self.options.per_subscriber {
+            match self
+                .pages(cursor, None, &mut ids, known, report, unknown_meters, state)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(CollectError::GatewayTimeout(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // The all-subscriber query keeps timing out (or was not wanted): ask per
+        // subscriber, as Microsoft's own scripts do on large stamps.
+        if cursor.subscribers.is_none() {
+            cursor.subscribers = Some(self.subscribers().await?);
+            cursor.subscriber = 0;
+            cursor.next_link = None;
+        }
+        report.per_subscriber_windows = report.per_subscriber_windows.saturating_add(1);
+        let subscribers = cursor.subscribers.clone().unwrap_or_default();
+        while cursor.subscriber < subscribers.len() {
+            let s = &subscribers[cursor.subscriber];
+            match self
+                .pages(
+                    cursor,
+                    Some(s),
+                    &mut ids,
+                    known,
+                    report,
+                    unknown_meters,
+                    state,
+                )
+                .await
+            {
+                Ok(()) => {}
+                Err(CollectError::Api {
+                    status: 400,
+                    code,
+                    message,
+                }) if code == "SubscriberIdIsNotDirectTenant" => {
+                    report.skipped_subscribers.push(format!("{s}: {message}"));
+                }
+                Err(e) => return Err(e),
+            }
+            cursor.subscriber += 1;
+            cursor.next_link = None;
+        }
+        Ok(())
+    }
+
+    /// The subscribers to ask one by one: the stamp's user subscriptions and every
+    /// GUID subscription StackBill knows (a deleted subscription still reports usage).
+    async fn subscribers(&self) -> Result<Vec<String>, CollectError> {
+        #[derive(Deserialize)]
+        struct List {
+            #[serde(default)]
+            value: Vec<Item>,
+            #[serde(rename = "nextLink")]
+            next_link: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Item {
+            subscription_id: Option<String>,
+        }
+        let region = self.arm.region();
+        let mut url = region
+            .arm
+            .join(&format!(
+                "subscriptions/{}/providers/Microsoft.Subscriptions.Admin/subscriptions",
+                region.provider_subscription
+            ))
+            .map_err(|e| CollectError::Protocol(e.to_string()))?;
+        url.query_pairs_mut()
+            .append_pair("api-version", SUBSCRIPTIONS_API);
+        let mut all = BTreeSet::new();
+        let mut seen = HashSet::new();
+        loop {
+            let body = self.arm.get(&url, &self.stats).await?;
+            let list: List = serde_json::from_slice(&body)
+                .map_err(|e| CollectError::Protocol(format!("subscription list: {e}")))?;
+            all.extend(
+                list.value
+                    .into_iter()
+                    .filter_map(|i| i.subscription_id)
+                    .map(|s| s.to_ascii_lowercase()),
+            );
+            match list.next_link.filter(|l| !l.is_empty()) {
+                None => break,
+                Some(link) => url = self.next(&link, &mut seen)?,
+            }
+        }
+        for s in self.store.subscriptions().await? {
+            if is_guid(&s.id) {
+                all.insert(s.id.to_ascii_lowercase());
+            }
+        }
+        all.remove(&region.provider_subscription.to_ascii_lowercase());
+        Ok(all.into_iter().collect())
+    }
+
+    /// A `nextLink` to follow: the region's own origin, never seen before in this walk.
+    fn next(&self, link: &str, seen: &mut HashSet<String>) -> Result<Url, CollectError> {
+        let url = Url::parse(link)
+            .map_err(|e| CollectError::Protocol(format!("nextLink is not a URL: {e}")))?;
+        if !same_origin(&url, &self.arm.region().arm) {
+            return Err(CollectError::Protocol(format!(
+                "nextLink leads to another host ({}); not following it with the region's token",
+                redact(&url)
+            )));
+        }
+        if !seen.insert(link.to_owned()) {
+            return Err(CollectError::Protocol(format!(
+                "nextLink repeats ({}): the stamp is paging in a loop",
+                redact(&url)
+            )));
+        }
+        Ok(url)
+    }
+
+    /// Walks the pages of one query from the cursor, storing and checkpointing each.
+    #[allow(clippy::too_many_arguments)]
+    async fn pages(
+        &self,
+        cursor: &mut Cursor,
+        subscriber: Option<&str>,
+        ids: &mut Identities<'_>,
+        known: &mut Known,
+        report: &mut RunReport,
+        unknown_meters: &mut BTreeSet<String>,
+        state: &mut State,
+    ) -> Result<(), CollectError> {
+        let mut seen = HashSet::new();
+        let mut url = match cursor.next_link.clone() {
+            Some(link) => self.next(&link, &mut seen)?,
+            None => self.first_url(cursor.window, subscriber)?,
+        };
+        loop {
+            let body = self.arm.get(&url, &self.stats).await?;
+            let page = parse_page(&body)
+                .map_err(|e| CollectError::Protocol(format!("{}: {e}", redact(&url))))?;
+            let next = match page.next_link.as_deref() {
+                Some(link) => Some((self.next(link, &mut seen)?, link.to_owned())),
+                None => None,
+            };
+            self.store_page(cursor.window, page, ids, known, report, unknown_meters)
+                .await?;
+            report.pages = report.pages.saturating_add(1);
+            cursor.next_link = next.as_ref().map(|(_, l)| l.clone());
+            state.cursor = Some(cursor.clone());
+            self.save(&self.arm.region().id, state).await?;
+            match next {
+                Some((u, _)) => url = u,
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// Stores one page: rows through the idempotent usage ingest, unreadable rows kept.
+    async fn store_page(
+        &self,
+        window: i64,
+        page: Page,
+        ids: &mut Identities<'_>,
+        known: &mut Known,
+        report: &mut RunReport,
+        unknown_meters: &mut BTreeSet<String>,
+    ) -> Result<(), CollectError> {
+        let region = self.arm.region().id.clone();
+        let span = (window, window + HOUR_NS);
+        let mut rows = Vec::with_capacity(page.rows.len());
+        for a in &page.rows {
+            let id = ids.id(a);
+            if !known.meters.contains(&a.meter) {
+                unknown_meters.insert(a.meter.clone());
+            }
+            let subscription = match known.subscriptions.get(&a.subscription) {
+                Some(s) => s.clone(),
+                None if known.provider.contains(&a.subscription) => {
+                    report.provider_rows = report.provider_rows.saturating_add(1);
+                    a.subscription.clone()
+                }
+                None => match &known.auto_create_tenant {
+                    Some(tenant) => {
+                        self.store
+                            .put_subscription(&SubscriptionRow {
+                                id: a.subscription.clone(),
+                                tenant: tenant.clone(),
+                                region: region.clone(),
+                                name: format!("Azure Stack subscription {}", a.subscription),
+                                plan: None,
+                                status: "active".into(),
+                                ends_on: None,
+                            })
+                            .await?;
+                        known
+                            .subscriptions
+                            .insert(a.subscription.clone(), a.subscription.clone());
+                        report.created_subscriptions.push(a.subscription.clone());
+                        a.subscription.clone()
+                    }
+                    None => {
+                        report.unknown_subscription_rows =
+                            report.unknown_subscription_rows.saturating_add(1);
+                        a.subscription.clone()
+                    }
+                },
+            };
+            rows.push(UsageRow {
+                id,
+                synthetic: false,
+                subscription: Some(subscription),
+                meter: Some(a.meter.clone()),
+                sku: a.sku.clone(),
+                resource: a.resource.clone(),
+                start: Some(instant(a.start_ns)),
+                end: Some(instant(a.end_ns)),
+                quantity: Some(a.quantity.clone()),
+                start_ns: Some(a.start_ns),
+                end_ns: Some(a.end_ns),
+                malformed: false,
+            });
+        }
+        if !rows.is_empty() {
+            let batch = UsageBatch {
+                source: format!("collector:{region}"),
+                window: span,
+            };
+            let r = self.store.ingest_usage(&batch, &rows).await?;
+            report.new = report.new.saturating_add(r.new);
+            report.duplicate = report.duplicate.saturating_add(r.duplicate);
+            report.replaced = report.replaced.saturating_add(r.replaced);
+        }
+        if !page.rejected.is_empty() {
+            let rejected: Vec<RejectedUsageRow> = page
+                .rejected
+                .into_iter()
+                .map(|r| {
+                    let mut h = Sha256::new();
+                    h.update(region.as_bytes());
+                    h.update(span.0.to_le_bytes());
+                    h.update(r.raw.as_bytes());
+                    let id = h
+                        .finalize()
+                        .iter()
+                        .map(|b| format!("{b:02x}"))
+                        .collect::<String>();
+                    RejectedUsageRow {
+                        id,
+                        region: region.clone(),
+                        window: span,
+                        reason: r.reason,
+                        raw: r.raw,
+                    }
+                })
+                .collect();
+            report.rejected = report.rejected.saturating_add(rejected.len() as u64);
+            self.store.add_rejected_usage(&rejected).await?;
+        }
+        Ok(())
+    }
+}
+
+fn fresh(from: i64, to: i64) -> Cursor {
+    Cursor {
+        from,
+        to,
+        window: from,
+        next_link: None,
+        subscribers: None,
+        subscriber: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids() {
+        assert!(is_guid("b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1"));
+        assert!(!is_guid("sub-00001"));
+    }
+}

@@ -1,0 +1,20 @@
+-- Usage collection from Azure Stack Hub regions: where each region's run stands (so an
+-- interrupted run resumes at the page after the last one stored), and the rows a region
+-- sent that could not be read, kept verbatim with the reason instead of being dropped.
+
+CREATE TABLE collection_state (
+  region_id VARCHAR(191) NOT NULL PRIMARY KEY,
+  document LONGTEXT NOT NULL,
+  updated_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+CREATE TABLE rejected_usage (
+  id CHAR(64) NOT NULL PRIMARY KEY,
+  region_id VARCHAR(191) NOT NULL,
+  window_start BIGINT NOT NULL,
+  window_end BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  raw LONGTEXT NOT NULL,
+  received_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  KEY ix_rejected_region (region_id, window_start)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -1,0 +1,20 @@
+-- Usage collection from Azure Stack Hub regions: where each region's run stands (so an
+-- interrupted run resumes at the page after the last one stored), and the rows a region
+-- sent that could not be read, kept verbatim with the reason instead of being dropped.
+
+CREATE TABLE collection_state (
+  region_id TEXT NOT NULL PRIMARY KEY,
+  document TEXT NOT NULL,
+  updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+
+CREATE TABLE rejected_usage (
+  id TEXT NOT NULL PRIMARY KEY,
+  region_id TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  window_end INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  raw TEXT NOT NULL,
+  received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+);
+CREATE INDEX ix_rejected_region ON rejected_usage (region_id, window_start);
