@@ -388,6 +388,21 @@ impl Arm {
         }
     }
 
+    /// Checks a region end to end without reading usage: discovery, a token, and the
+    /// Commerce admin operations list (a cheap authenticated call). Returns the token
+    /// audience.
+    pub async fn probe(&self, stats: &Stats) -> Result<String, CollectError> {
+        let audience = self.login(stats).await?.audience;
+        let mut url = self
+            .region
+            .arm
+            .join("providers/Microsoft.Commerce.Admin/operations")
+            .map_err(|e| CollectError::Protocol(e.to_string()))?;
+        url.set_query(Some("api-version=2015-06-01-preview"));
+        self.get(&url, stats).await?;
+        Ok(audience)
+    }
+
     /// GETs an ARM URL with the region's token; on a 401 fetches a new token once and
     /// tries again (a token can be revoked or expire early).
     pub async fn get(&self, url: &Url, stats: &Stats) -> Result<Vec<u8>, CollectError> {

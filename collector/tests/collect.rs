@@ -1,28 +1,22 @@
 //! The collector against a local stamp (`fake/`) and a real SQLite store.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod fake;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use fake::{CLIENT, Fake, Fault, PROVIDER, SECRET, StampRow, TENANT, row};
-use serde_json::{Value, json};
+use serde_json::json;
 use stackbill_collector::{
     Arm, CollectError, Collector, Options, RegionConfig, RetryPolicy, RunReport, Secret,
 };
 use stackbill_core::scenario::json as sj;
 use stackbill_store::billing::{bill, import_scenario};
 use stackbill_store::{RegionRow, Store};
+use stackbill_testkit::fake_stamp::{
+    BLOB_OUT, CLIENT, Fake, Fault, PROVIDER, SECRET, StampRow, TENANT, fixture, fixture_scenario,
+    fixture_usage,
+};
 
 const HOUR: i64 = 3_600_000_000_000;
-const SUB_A: &str = "b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1";
-const SUB_B: &str = "3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67";
-const WIN_CORES: &str = "9cd92d4c-bafd-4492-b278-bedc2de8232a";
-const VM_HOURS: &str = "6dab500f-a4fd-49c4-956d-229bb9c8c793";
-const PAGE_BLOB: &str = "B5C15376-6C94-4FDD-B655-1A69D138ACA3";
-const BLOB_OUT: &str = "3023FEF4-ECA5-4D7B-87B3-CFBC061931E8";
-
 fn ns(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text)
         .expect("instant")
@@ -43,7 +37,7 @@ impl Drop for Setup {
 }
 
 async fn setup(name: &str, adfs: bool) -> Setup {
-    let fake = Fake::start(adfs).await;
+    let fake = Fake::start(adfs).await.expect("fake stamp");
     let dir = std::env::temp_dir().join(format!("sb-collect-{name}-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).expect("dir");
@@ -101,72 +95,6 @@ async fn run(s: &Setup, from: &str, to: &str) -> Result<RunReport, CollectError>
         .await
         .collect(ns(from), ns(to), &|_| {})
         .await
-}
-
-/// The fixture of the reference (§7): six rows in the reported hour 10:00–11:00, two of
-/// them reported late (usage hours 08:00 and 09:00), across two pages.
-fn fixture(fake: &Fake) {
-    let reported = ns("2025-03-04T10:00:00Z");
-    let rows = [
-        (
-            SUB_A,
-            WIN_CORES,
-            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/rg-erp-prod/providers/Microsoft.Compute/virtualMachines/erp-app-01",
-            "2025-03-04T09:00:00+00:00",
-            "2.0",
-            Some("Standard_DS2_v2"),
-        ),
-        (
-            SUB_A,
-            VM_HOURS,
-            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/rg-erp-prod/providers/Microsoft.Compute/virtualMachines/erp-app-01",
-            "2025-03-04T09:00:00+00:00",
-            "1.0",
-            Some("Standard_DS2_v2"),
-        ),
-        (
-            SUB_A,
-            PAGE_BLOB,
-            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourcegroups/rg-erp-prod/providers/Microsoft.Storage/storageAccounts/erpdiag7731",
-            "2025-03-04T09:00:00+00:00",
-            "37.91846084594727",
-            None,
-        ),
-        (
-            SUB_A,
-            "d5f7731b-f639-404a-89d0-e46186e22c8d",
-            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/RG-ERP-PROD/providers/Microsoft.Compute/disks/erp-app-01_DataDisk_0",
-            "2025-03-04T10:00:00+00:00",
-            "0.0013440860215053765",
-            None,
-        ),
-        (
-            SUB_B,
-            "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
-            "/subscriptions/3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-lnx-02",
-            "2025-03-04T08:00:00+00:00",
-            "2.0",
-            Some("Standard_F2s_v2"),
-        ),
-        (
-            SUB_B,
-            BLOB_OUT,
-            "/subscriptions/3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67/resourcegroups/rg-web/providers/Microsoft.Storage/storageAccounts/webassets02",
-            "2025-03-04T09:00:00+00:00",
-            "4.57763671875e-05",
-            None,
-        ),
-    ];
-    fake.with(|s| {
-        s.subscriptions = vec![SUB_A.into(), SUB_B.into()];
-        for (sub, meter, res, start, q, sku) in rows {
-            s.rows.push(StampRow {
-                reported,
-                subscription: sub.into(),
-                json: row(sub, meter, res, start, q, sku),
-            });
-        }
-    });
 }
 
 #[tokio::test]
@@ -482,33 +410,7 @@ async fn bad_ranges_and_foreign_next_links_are_refused() {
 async fn collected_usage_bills_like_rating_the_rows_directly() {
     let s = setup("billing", false).await;
     fixture(&s.fake);
-    let meters = [
-        WIN_CORES,
-        VM_HOURS,
-        PAGE_BLOB,
-        BLOB_OUT,
-        "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
-        "d5f7731b-f639-404a-89d0-e46186e22c8d",
-    ];
-    let items: Vec<Value> = meters
-        .iter()
-        .zip(["0.0425", "0.011", "0.00015", "0.087", "0.0317", "3.2"])
-        .map(|(m, r)| json!({"meter": m, "rate": r}))
-        .collect();
-    let mut scenario = json!({
-        "period": "2025-03",
-        "platform": {"currency": "EUR", "time_zone": "UTC", "monthly_variable_pricing": false, "rounding": "half_even"},
-        "distributors": [{"id": "dist", "currency": "EUR"}],
-        "partners": [{"id": "part", "distributor": "dist"}],
-        "tenants": [{"id": "ten-a", "partner": "part"}, {"id": "ten-b", "partner": "part"}],
-        "subscriptions": [
-            {"id": SUB_A.to_ascii_uppercase(), "tenant": "ten-a", "region": "fra01"},
-            {"id": SUB_B, "tenant": "ten-b", "region": "fra01"}
-        ],
-        "price_lists": [{"id": "fra01", "scope": {"region": "fra01"}, "currency": "EUR", "effective_from": "2025-01-01", "items": items}],
-        "fx_rates": [],
-        "usage": []
-    });
+    let mut scenario = fixture_scenario();
     import_scenario(s.store.as_ref(), &scenario.to_string())
         .await
         .expect("import");
@@ -519,31 +421,8 @@ async fn collected_usage_bills_like_rating_the_rows_directly() {
     let billed = bill(s.store.as_ref(), "2025-03", None).await.expect("bill");
     let billed = sj::outcome_to_value(&billed.outcome);
     // The same six rows as a scenario's usage, written from the fixture by hand.
-    let usage: Vec<Value> = s.fake.with(|f| {
-        f.rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let p = &r.json["properties"];
-                let instance: Value =
-                    serde_json::from_str(p["instanceData"].as_str().unwrap_or("{}")).unwrap_or_default();
-                let info = instance["Microsoft.Resources"]["additionalInfo"].as_str().unwrap_or("");
-                let sku = serde_json::from_str::<Value>(info).ok().map(|v| v["ServiceType"].clone());
-                json!({
-                    "sku": sku.unwrap_or(Value::Null),
-                    "id": format!("u{i}"),
-                    // StackBill's spelling of the subscription, as an operator's own
-                    // export would have it (the stamp reports GUIDs in lower case).
-                    "subscription": if p["subscriptionId"] == SUB_A { json!(SUB_A.to_ascii_uppercase()) } else { p["subscriptionId"].clone() },
-                    "meter": p["meterId"],
-                    "start": p["usageStartTime"],
-                    "end": p["usageEndTime"],
-                    "quantity": p["quantity"],
-                })
-            })
-            .collect()
-    });
-    scenario["usage"] = Value::Array(usage);
+    let usage = fixture_usage(&s.fake);
+    scenario["usage"] = usage;
     let direct = sj::rate_document(&scenario.to_string()).expect("rate");
     let direct = sj::outcome_to_value(&direct);
     assert_eq!(billed["invoices"], direct["invoices"]);

@@ -54,6 +54,12 @@ enum Command {
     /// Account recovery for administrators locked out of the API.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Azure Stack Hub regions usage is collected from: add, list, test.
+    #[command(subcommand)]
+    Region(crate::collecting::RegionCommand),
+    /// Collect a region's usage (reported hours [--from, --to), by default the 48 hours
+    /// that closed at least an hour ago) into the database.
+    Collect(crate::collecting::CollectArgs),
     /// Bill a period from a database: write preview invoices (replacing earlier previews of
     /// the period) and commission summaries.
     Bill {
@@ -108,7 +114,7 @@ struct ServeArgs {
 }
 
 #[derive(Args)]
-struct DatabaseArg {
+pub(crate) struct DatabaseArg {
     /// Database URL: sqlite://FILE (the default, `sqlite://stackbill.db`, or
     /// $STACKBILL_DATABASE), mysql://USER@HOST:PORT/DB or mariadb://….
     #[arg(long, value_name = "URL")]
@@ -116,7 +122,7 @@ struct DatabaseArg {
 }
 
 impl DatabaseArg {
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.database
             .clone()
             .unwrap_or_else(crate::stored::default_database)
@@ -321,6 +327,8 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 }
             })
         }
+        Command::Region(command) => block_on(crate::collecting::region(command)),
+        Command::Collect(args) => block_on(crate::collecting::collect(args)),
         Command::Fx(command) => block_on(fx(command)),
         Command::Users(command) => block_on(users(command)),
         Command::Bill {
@@ -407,7 +415,7 @@ fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
 
 /// Store errors: an invalid scenario prints every problem (exit 2); other mistakes of the
 /// caller print one line (exit 2); database faults print one line (exit 1).
-fn store_failure(e: &stackbill_store::StoreError) -> ExitCode {
+pub(crate) fn store_failure(e: &stackbill_store::StoreError) -> ExitCode {
     match e {
         stackbill_store::StoreError::Invalid(invalid) => {
             print_json(&json::invalid_to_value(invalid));
@@ -421,7 +429,7 @@ fn store_failure(e: &stackbill_store::StoreError) -> ExitCode {
     }
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
+pub(crate) fn fail(message: impl std::fmt::Display) -> ExitCode {
     eprintln!("stackbill: {message}");
     ExitCode::from(1)
 }
@@ -438,7 +446,7 @@ fn read_input(file: &Path) -> Result<String, String> {
     }
 }
 
-fn print_json(value: &serde_json::Value) -> ExitCode {
+pub(crate) fn print_json(value: &serde_json::Value) -> ExitCode {
     let mut out = BufWriter::new(std::io::stdout().lock());
     let written = serde_json::to_writer_pretty(&mut out, value)
         .map_err(std::io::Error::from)
@@ -452,7 +460,7 @@ fn print_json(value: &serde_json::Value) -> ExitCode {
 
 /// A progress bar on stderr that appears only when stderr is a terminal and the work has
 /// lasted more than a second.
-struct Bar {
+pub(crate) struct Bar {
     bar: ProgressBar,
     started: Instant,
     enabled: bool,
@@ -460,12 +468,17 @@ struct Bar {
 
 impl Bar {
     fn new(total: u64, unit_bytes: bool, quiet: bool) -> Arc<Bar> {
-        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         let template = if unit_bytes {
             "{spinner} {msg} [{bar:40}] {binary_bytes}/{binary_total_bytes} ({binary_bytes_per_sec}, eta {eta})"
         } else {
             "{spinner} {msg} [{bar:40}] {human_pos}/{human_len} rows ({per_sec}, eta {eta})"
         };
+        Bar::with_template(total, template, quiet)
+    }
+
+    /// A bar counting in `template`'s own unit (`{human_pos}/{human_len} hours`).
+    pub(crate) fn with_template(total: u64, template: &str, quiet: bool) -> Arc<Bar> {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -476,7 +489,7 @@ impl Bar {
         })
     }
 
-    fn update(&self, message: &'static str, position: u64) {
+    pub(crate) fn update(&self, message: &'static str, position: u64) {
         if !self.enabled {
             return;
         }
@@ -487,7 +500,7 @@ impl Bar {
         self.bar.set_position(position);
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         self.bar.finish_and_clear();
     }
 }

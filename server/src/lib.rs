@@ -9,6 +9,7 @@
 
 mod api;
 mod cli;
+mod collecting;
 mod stored;
 
 use std::process::ExitCode;

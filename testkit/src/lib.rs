@@ -4,6 +4,7 @@
 //! walk over the repository's case files.
 
 pub mod conformance;
+pub mod fake_stamp;
 
 /// The repository interface the suite drives (named by `conformance_tests!`).
 pub use stackbill_store::Store;

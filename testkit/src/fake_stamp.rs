@@ -5,8 +5,6 @@
 //! subscription list, and injected faults (429 with `Retry-After`, 503, 504, tokens
 //! revoked mid-run).
 
-#![allow(dead_code, unreachable_pub)]
-
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -24,6 +22,142 @@ pub const AUDIENCE: &str = "https://adminmanagement.example-operator.onmicrosoft
 pub const CLIENT: &str = "collector-app";
 pub const SECRET: &str = "fake-client-secret";
 pub const TENANT: &str = "operator.onmicrosoft.com";
+
+pub const SUB_A: &str = "b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1";
+pub const SUB_B: &str = "3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67";
+pub const WIN_CORES: &str = "9cd92d4c-bafd-4492-b278-bedc2de8232a";
+pub const VM_HOURS: &str = "6dab500f-a4fd-49c4-956d-229bb9c8c793";
+pub const PAGE_BLOB: &str = "B5C15376-6C94-4FDD-B655-1A69D138ACA3";
+pub const BLOB_OUT: &str = "3023FEF4-ECA5-4D7B-87B3-CFBC061931E8";
+
+/// The fixture of the reference (§7): six rows in the reported hour 10:00–11:00, two of
+/// them reported late (usage hours 08:00 and 09:00), across two pages.
+pub fn fixture(fake: &Fake) {
+    let reported = 1_741_082_400_000_000_000; // 2025-03-04T10:00:00Z
+    let rows = [
+        (
+            SUB_A,
+            WIN_CORES,
+            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/rg-erp-prod/providers/Microsoft.Compute/virtualMachines/erp-app-01",
+            "2025-03-04T09:00:00+00:00",
+            "2.0",
+            Some("Standard_DS2_v2"),
+        ),
+        (
+            SUB_A,
+            VM_HOURS,
+            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/rg-erp-prod/providers/Microsoft.Compute/virtualMachines/erp-app-01",
+            "2025-03-04T09:00:00+00:00",
+            "1.0",
+            Some("Standard_DS2_v2"),
+        ),
+        (
+            SUB_A,
+            PAGE_BLOB,
+            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourcegroups/rg-erp-prod/providers/Microsoft.Storage/storageAccounts/erpdiag7731",
+            "2025-03-04T09:00:00+00:00",
+            "37.91846084594727",
+            None,
+        ),
+        (
+            SUB_A,
+            "d5f7731b-f639-404a-89d0-e46186e22c8d",
+            "/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/RG-ERP-PROD/providers/Microsoft.Compute/disks/erp-app-01_DataDisk_0",
+            "2025-03-04T10:00:00+00:00",
+            "0.0013440860215053765",
+            None,
+        ),
+        (
+            SUB_B,
+            "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
+            "/subscriptions/3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/web-lnx-02",
+            "2025-03-04T08:00:00+00:00",
+            "2.0",
+            Some("Standard_F2s_v2"),
+        ),
+        (
+            SUB_B,
+            BLOB_OUT,
+            "/subscriptions/3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67/resourcegroups/rg-web/providers/Microsoft.Storage/storageAccounts/webassets02",
+            "2025-03-04T09:00:00+00:00",
+            "4.57763671875e-05",
+            None,
+        ),
+    ];
+    fake.with(|s| {
+        s.subscriptions = vec![SUB_A.into(), SUB_B.into()];
+        for (sub, meter, res, start, q, sku) in rows {
+            s.rows.push(StampRow {
+                reported,
+                subscription: sub.into(),
+                json: row(sub, meter, res, start, q, sku).unwrap_or_default(),
+            });
+        }
+    });
+}
+
+/// The scenario the fixture is billed under: two tenants, the fixture's subscriptions
+/// (the first spelled in upper case, as an operator may have typed it), a price for each
+/// of its meters, and no usage.
+pub fn fixture_scenario() -> Value {
+    let meters = [
+        WIN_CORES,
+        VM_HOURS,
+        PAGE_BLOB,
+        BLOB_OUT,
+        "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
+        "d5f7731b-f639-404a-89d0-e46186e22c8d",
+    ];
+    let items: Vec<Value> = meters
+        .iter()
+        .zip(["0.0425", "0.011", "0.00015", "0.087", "0.0317", "3.2"])
+        .map(|(m, r)| json!({"meter": m, "rate": r}))
+        .collect();
+    json!({
+        "period": "2025-03",
+        "platform": {"currency": "EUR", "time_zone": "UTC", "monthly_variable_pricing": false, "rounding": "half_even"},
+        "distributors": [{"id": "dist", "currency": "EUR"}],
+        "partners": [{"id": "part", "distributor": "dist"}],
+        "tenants": [{"id": "ten-a", "partner": "part"}, {"id": "ten-b", "partner": "part"}],
+        "subscriptions": [
+            {"id": SUB_A.to_ascii_uppercase(), "tenant": "ten-a", "region": "fra01"},
+            {"id": SUB_B, "tenant": "ten-b", "region": "fra01"}
+        ],
+        "price_lists": [{"id": "fra01", "scope": {"region": "fra01"}, "currency": "EUR", "effective_from": "2025-01-01", "items": items}],
+        "fx_rates": [],
+        "usage": []
+    })
+}
+
+/// The fixture's rows as scenario usage records, written from the stamp's rows by hand
+/// (ids, StackBill's spelling of the subscription, the VM size from `additionalInfo`).
+pub fn fixture_usage(fake: &Fake) -> Value {
+    let rows: Vec<Value> = fake.with(|f| {
+        f.rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let p = &r.json["properties"];
+                let instance: Value =
+                    serde_json::from_str(p["instanceData"].as_str().unwrap_or("{}")).unwrap_or_default();
+                let info = instance["Microsoft.Resources"]["additionalInfo"].as_str().unwrap_or("");
+                let sku = serde_json::from_str::<Value>(info).ok().map(|v| v["ServiceType"].clone());
+                json!({
+                    "sku": sku.unwrap_or(Value::Null),
+                    "id": format!("u{i}"),
+                    // StackBill's spelling of the subscription, as an operator's own
+                    // export would have it (the stamp reports GUIDs in lower case).
+                    "subscription": if p["subscriptionId"] == SUB_A { json!(SUB_A.to_ascii_uppercase()) } else { p["subscriptionId"].clone() },
+                    "meter": p["meterId"],
+                    "start": p["usageStartTime"],
+                    "end": p["usageEndTime"],
+                    "quantity": p["quantity"],
+                })
+            })
+            .collect()
+    });
+    Value::Array(rows)
+}
 
 /// One injected answer to the next usage request.
 #[derive(Debug, Clone, Copy)]
@@ -69,24 +203,23 @@ pub struct Inner {
     pub fail_after: Option<u64>,
 }
 
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Fake {
     pub inner: Arc<Mutex<Inner>>,
     pub base: String,
 }
 
 impl Fake {
-    pub async fn start(adfs: bool) -> Fake {
+    /// Starts a stamp on a free loopback port (AD FS or Entra style sign-in).
+    pub async fn start(adfs: bool) -> std::io::Result<Fake> {
         let inner = Arc::new(Mutex::new(Inner {
             adfs,
             page_size: 4,
             token_lifetime_secs: 3599,
             ..Inner::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
         let fake = Fake { inner, base };
         let app = Router::new()
             .route("/metadata/endpoints", get(metadata))
@@ -97,6 +230,10 @@ impl Fake {
                 get(usage),
             )
             .route(
+                "/providers/Microsoft.Commerce.Admin/operations",
+                get(operations),
+            )
+            .route(
                 "/subscriptions/{provider}/providers/Microsoft.Subscriptions.Admin/subscriptions",
                 get(subscriptions),
             )
@@ -104,11 +241,11 @@ impl Fake {
         tokio::spawn(async move {
             axum::serve(listener, app).await.ok();
         });
-        fake
+        Ok(fake)
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
-        f(&mut self.inner.lock().expect("fake state"))
+        f(&mut self.inner.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
 
@@ -275,10 +412,8 @@ async fn usage(
                 "TooManyRequests",
                 "throttled",
             );
-            r.headers_mut().insert(
-                "retry-after",
-                HeaderValue::from_str(&retry_after.to_string()).expect("header"),
-            );
+            r.headers_mut()
+                .insert("retry-after", HeaderValue::from(retry_after));
             return r;
         }
         Some(Ok(Fault::Unavailable)) => {
@@ -360,11 +495,20 @@ async fn usage(
                 );
             }
             let text = decoded(&query, "continuationToken").unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD
+            let bookmark = base64::engine::general_purpose::STANDARD
                 .decode(text)
-                .expect("our token");
-            let v: Value = serde_json::from_slice(&bytes).expect("our token");
-            v["skip"].as_u64().unwrap_or(0) as usize
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+            match bookmark.and_then(|v| v["skip"].as_u64()) {
+                Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                None => {
+                    return arm_error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidContinuationToken",
+                        "the continuation token is invalid",
+                    );
+                }
+            }
         }
     };
     let (value, more) = fake.with(|s| {
@@ -436,6 +580,19 @@ fn gateway_timeout() -> Response {
     r
 }
 
+async fn operations(State(fake): State<Fake>, headers: HeaderMap) -> Response {
+    if !authorised(&fake, &headers) {
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
+    }
+    axum::Json(json!({"value": [{"name": "Microsoft.Commerce.Admin/subscriberUsageAggregates/read",
+        "display": {"provider": "Microsoft Commerce Admin", "operation": "List subscriber usage aggregates"}}]}))
+    .into_response()
+}
+
 async fn subscriptions(State(fake): State<Fake>, headers: HeaderMap) -> Response {
     if !authorised(&fake, &headers) {
         return arm_error(
@@ -452,7 +609,8 @@ async fn subscriptions(State(fake): State<Fake>, headers: HeaderMap) -> Response
     axum::Json(json!({ "value": value })).into_response()
 }
 
-/// A usage row in the API's exact shape.
+/// A usage row in the API's exact shape; `quantity` is the JSON number's text, kept
+/// exactly. `None` when `start` is not RFC 3339 or `quantity` not a JSON number.
 pub fn row(
     subscription: &str,
     meter: &str,
@@ -460,23 +618,31 @@ pub fn row(
     start: &str,
     quantity: &str,
     sku: Option<&str>,
-) -> Value {
-    let start_t = chrono::DateTime::parse_from_rfc3339(start).expect("start");
+) -> Option<Value> {
+    let start_t = chrono::DateTime::parse_from_rfc3339(start).ok()?;
     let end = (start_t + chrono::Duration::hours(1)).to_rfc3339();
     let info = match sku {
-        Some(s) => format!("{{\"ServiceType\":\"{s}\",\"ImageType\":null}}"),
+        Some(s) => json!({"ServiceType": s, "ImageType": null}).to_string(),
         None => String::new(),
     };
     let instance = json!({"Microsoft.Resources": {
         "resourceUri": resource, "location": "fra01", "tags": "", "additionalInfo": info
     }})
     .to_string();
-    let text = format!(
-        r#"{{"id":"/subscriptions/{PROVIDER}/providers/Microsoft.Commerce/UsageAggregate/{subscription}-{meter}",
-        "name":"{subscription}-{meter}","type":"Microsoft.Commerce/UsageAggregate",
-        "properties":{{"subscriptionId":"{subscription}","usageStartTime":"{start}","usageEndTime":"{end}",
-        "instanceData":{instance},"quantity":{quantity},"meterId":"{meter}","name":"{subscription}-{meter}"}}}}"#,
-        instance = serde_json::to_string(&instance).expect("string"),
-    );
-    serde_json::from_str(&text).expect("row json")
+    let quantity: serde_json::Number = serde_json::from_str(quantity).ok()?;
+    let name = format!("{subscription}-{meter}");
+    Some(json!({
+        "id": format!("/subscriptions/{PROVIDER}/providers/Microsoft.Commerce/UsageAggregate/{name}"),
+        "name": name,
+        "type": "Microsoft.Commerce/UsageAggregate",
+        "properties": {
+            "subscriptionId": subscription,
+            "usageStartTime": start,
+            "usageEndTime": end,
+            "instanceData": instance,
+            "quantity": quantity,
+            "meterId": meter,
+            "name": name,
+        }
+    }))
 }
