@@ -19,7 +19,7 @@ mod stats;
 pub use arm::{Arm, RetryPolicy};
 pub use collect::{Collector, Options, Progress, RunReport};
 pub use identity::Identities;
-pub use region::{Identity, RegionConfig};
+pub use region::{Identity, RegionConfig, check_endpoint};
 pub use secret::{Secret, resolve as resolve_secret};
 pub use stats::Stats;
 

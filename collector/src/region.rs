@@ -72,6 +72,25 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// Reads an admin endpoint as the collector will call it: a URL that is https, or
+/// plain http to a loopback address.
+pub fn check_endpoint(text: &str) -> Result<Url, CollectError> {
+    let mut base = text.trim().to_owned();
+    if !base.ends_with('/') {
+        base.push('/');
+    }
+    let url = Url::parse(&base)
+        .map_err(|e| config("adminEndpoint", format!("{base:?} is not a URL: {e}")))?;
+    if url.host_str().is_none_or(str::is_empty) || !url.username().is_empty() {
+        return Err(config(
+            "adminEndpoint",
+            format!("{base:?} has no host, or has credentials"),
+        ));
+    }
+    check_transport(&url, "adminEndpoint")?;
+    Ok(url)
+}
+
 /// Whether two URLs share scheme, host and port: a `nextLink` is followed only to the
 /// region's own origin, because the bearer token goes with it.
 pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
@@ -92,13 +111,7 @@ impl RegionConfig {
                 .map(str::to_owned)
                 .ok_or_else(|| config(name, "is required for collection"))
         };
-        let mut base = row.admin_endpoint.trim().to_owned();
-        if !base.ends_with('/') {
-            base.push('/');
-        }
-        let arm = Url::parse(&base)
-            .map_err(|e| config("adminEndpoint", format!("{base:?} is not a URL: {e}")))?;
-        check_transport(&arm, "adminEndpoint")?;
+        let arm = check_endpoint(&row.admin_endpoint)?;
         let identity = match text("identity")?.to_ascii_lowercase().as_str() {
             "entra" | "azuread" | "aad" => Identity::Entra {
                 tenant: text("directoryTenant")?,

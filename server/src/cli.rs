@@ -111,6 +111,11 @@ struct ServeArgs {
     /// Sign-in attempts allowed per client address per minute (then 429).
     #[arg(long, default_value_t = 20)]
     auth_attempts_per_minute: u32,
+    /// Collect every region that has collection settings this often, in seconds (its
+    /// last 48 closed hours; one server process per region at a time, by a lease in the
+    /// database). 0 turns scheduled collection off.
+    #[arg(long, default_value_t = 3600)]
+    collect_every_seconds: u64,
 }
 
 #[derive(Args)]
@@ -396,6 +401,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
         && let Err(e) = crate::api::demo::load(&state).await
     {
         return fail(format!("cannot load the demo dataset: {e}"));
+    }
+    if args.collect_every_seconds > 0 {
+        crate::api::collection::spawn_schedule(
+            state.clone(),
+            Duration::from_secs(args.collect_every_seconds),
+        );
     }
     match crate::api::serve(state, args.bind).await {
         Ok(()) => ExitCode::SUCCESS,

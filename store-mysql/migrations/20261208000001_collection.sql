@@ -18,3 +18,11 @@ CREATE TABLE rejected_usage (
   received_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   KEY ix_rejected_region (region_id, window_start)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- Leases: a named piece of work (a region's scheduled collection) held by one process
+-- until it expires; taken by a conditional update, so two processes never both hold it.
+CREATE TABLE leases (
+  name VARCHAR(191) NOT NULL PRIMARY KEY,
+  owner VARCHAR(191) NOT NULL,
+  expires_at BIGINT NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -99,3 +99,47 @@ pub(crate) async fn rejected_usage(
         })
         .collect()
 }
+
+pub(crate) async fn try_lease(
+    store: &SqlStore,
+    name: &str,
+    owner: &str,
+    now: i64,
+    until: i64,
+) -> Result<bool> {
+    // The row is created once (a concurrent creator's insert fails on the key and falls
+    // through); the claim itself is the conditional update, whose row count says who won.
+    let created = sqlx::query("INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)")
+        .bind(name.to_owned())
+        .bind(owner.to_owned())
+        .bind(until)
+        .execute(&store.pool)
+        .await;
+    match created {
+        Ok(_) => return Ok(true),
+        Err(sqlx::Error::Database(d)) if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+        Err(e) => return Err(db(e)),
+    }
+    let claimed = sqlx::query(
+        "UPDATE leases SET owner = ?, expires_at = ? WHERE name = ? AND (expires_at <= ? OR owner = ?)",
+    )
+    .bind(owner.to_owned())
+    .bind(until)
+    .bind(name.to_owned())
+    .bind(now)
+    .bind(owner.to_owned())
+    .execute(&store.pool)
+    .await
+    .map_err(db)?;
+    Ok(claimed.rows_affected() == 1)
+}
+
+pub(crate) async fn release_lease(store: &SqlStore, name: &str, owner: &str) -> Result<()> {
+    sqlx::query("UPDATE leases SET expires_at = 0 WHERE name = ? AND owner = ?")
+        .bind(name.to_owned())
+        .bind(owner.to_owned())
+        .execute(&store.pool)
+        .await
+        .map_err(db)?;
+    Ok(())
+}

@@ -637,6 +637,14 @@ impl Store for SqlStore {
         collection::put_collection_state(self, region, state).await
     }
 
+    async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {
+        collection::try_lease(self, name, owner, now, until).await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        collection::release_lease(self, name, owner).await
+    }
+
     async fn add_rejected_usage(&self, rows: &[RejectedUsageRow]) -> Result<u64> {
         collection::add_rejected_usage(self, rows).await
     }

@@ -18,3 +18,11 @@ CREATE TABLE rejected_usage (
   received_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX ix_rejected_region ON rejected_usage (region_id, window_start);
+
+-- Leases: a named piece of work (a region's scheduled collection) held by one process
+-- until it expires; taken by a conditional update, so two processes never both hold it.
+CREATE TABLE leases (
+  name TEXT NOT NULL PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+);

@@ -170,6 +170,14 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<RejectedUsageRow>>;
 
+    /// Takes or renews the lease `name` for `owner` until `until` (Unix seconds) when it is
+    /// free, expired at `now`, or already `owner`'s. Returns whether `owner` holds it: the
+    /// answer rests on one committed conditional write, so of several processes asking
+    /// at once exactly one gets it.
+    async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
+    /// Gives the lease up, if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+
     /// Creates or updates a meter of the catalogue.
     async fn put_meter(&self, row: &MeterRow) -> Result<()>;
     /// The meter catalogue, by id.

@@ -197,6 +197,11 @@ pub struct Inner {
     pub continuations_received: Vec<String>,
     pub continuations_sent: Vec<String>,
     pub usage_requests: u64,
+    /// Each usage request takes this long (to make overlapping callers visible).
+    pub delay_ms: u64,
+    /// Usage requests being answered now, and the most ever at once.
+    pub in_flight: u64,
+    pub max_in_flight: u64,
     /// Answer every usage page with this `nextLink` (a loop, another host).
     pub next_link_override: Option<String>,
     /// Stop answering (500) after this many more usage requests, to interrupt a run.
@@ -386,7 +391,20 @@ async fn usage(
             "The access token is invalid.",
         );
     }
-    let query = query.unwrap_or_default();
+    let delay = fake.with(|s| {
+        s.in_flight += 1;
+        s.max_in_flight = s.max_in_flight.max(s.in_flight);
+        s.delay_ms
+    });
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let response = usage_page(&fake, &provider, query.unwrap_or_default()).await;
+    fake.with(|s| s.in_flight -= 1);
+    response
+}
+
+async fn usage_page(fake: &Fake, provider: &str, query: String) -> Response {
     let subscriber = decoded(&query, "subscriberId");
     let fault = fake.with(|s| {
         s.usage_requests += 1;

@@ -36,6 +36,9 @@ pub(crate) struct RegionIn {
     /// Where the collector's secret lives: `env:NAME`, `file:/path` or `vault:NAME`.
     #[serde(default)]
     credential_ref: Option<String>,
+    /// How usage is collected from the stamp (absent: the region is not collected).
+    #[serde(default)]
+    collection: Option<super::collection::RegionCollection>,
 }
 
 /// A region.
@@ -48,6 +51,7 @@ pub(crate) struct Region {
     admin_endpoint: String,
     collection_window_hours: i64,
     credential_ref: Option<String>,
+    collection: Option<super::collection::RegionCollection>,
 }
 
 impl From<&RegionRow> for Region {
@@ -59,6 +63,7 @@ impl From<&RegionRow> for Region {
             admin_endpoint: r.admin_endpoint.clone(),
             collection_window_hours: r.collection_window_hours,
             credential_ref: r.credential_ref.clone(),
+            collection: super::collection::RegionCollection::of(r),
         }
     }
 }
@@ -66,17 +71,13 @@ impl From<&RegionRow> for Region {
 fn region_fields(body: RegionIn, base: RegionRow) -> ApiResult<RegionRow> {
     let zone = valid_zone("timeZone", Some(&body.time_zone))?.unwrap_or_default();
     let endpoint = body.admin_endpoint.trim();
-    let host_ok = endpoint
-        .strip_prefix("https://")
-        .map(|rest| {
-            let host = rest.split('/').next().unwrap_or("");
-            !host.is_empty() && !host.contains(['@', ' '])
-        })
-        .unwrap_or(false);
-    if !host_ok || endpoint.len() > 500 {
+    if endpoint.len() > 500
+        || endpoint.contains(' ')
+        || stackbill_collector::check_endpoint(endpoint).is_err()
+    {
         return Err(ApiError::field(
             "adminEndpoint",
-            "must be an https URL of the stamp's admin endpoint",
+            "must be an https URL of the stamp's admin endpoint (plain http only to a loopback address)",
         ));
     }
     if !(1..=168).contains(&body.collection_window_hours) {
@@ -99,14 +100,18 @@ fn region_fields(body: RegionIn, base: RegionRow) -> ApiResult<RegionRow> {
             Some(r.to_owned())
         }
     };
-    Ok(RegionRow {
+    let details = super::collection::RegionCollection::apply(body.collection, base.details.clone());
+    let row = RegionRow {
         name: valid_name("name", &body.name)?,
         time_zone: zone,
         admin_endpoint: endpoint.to_owned(),
         collection_window_hours: body.collection_window_hours,
         credential_ref,
+        details,
         ..base
-    })
+    };
+    super::collection::check(&row)?;
+    Ok(row)
 }
 
 async fn find_region(state: &AppState, id: &str) -> ApiResult<RegionRow> {
@@ -232,6 +237,8 @@ pub(crate) struct ProcessIn {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Processed {
     job_id: i64,
+    /// The collection job that fetched the range again first (collected regions only).
+    collect_job_id: Option<i64>,
     /// The billing periods re-rated into preview invoices.
     periods: Vec<String>,
     /// Preview invoices written.
@@ -263,6 +270,8 @@ async fn process_region(
         periods.push(format!("{:04}-{:02}", p.year(), p.month()));
         p = p.next();
     }
+    // A collected region's usage for the range is fetched again first.
+    let collect_job = super::collection::recollect_days(&state, &region, from, to).await?;
     let dir = state.snapshot().await?.directory.clone();
     let mut tenants: Vec<String> = dir
         .subscriptions
@@ -320,11 +329,14 @@ async fn process_region(
             "usage.process",
             &region.id,
             None,
-            Some(json!({"from": body.from, "to": body.to, "periods": periods, "jobId": job})),
+            Some(
+                json!({"from": body.from, "to": body.to, "periods": periods, "jobId": job, "collectJobId": collect_job}),
+            ),
         )
         .await?;
     Ok(ok(Processed {
         job_id: job,
+        collect_job_id: collect_job,
         periods,
         previews,
         kept_issued: kept,
@@ -347,6 +359,10 @@ pub(crate) struct Health {
     /// The latest usage processing job, if any.
     #[schema(value_type = Option<Object>)]
     last_processing: Option<Value>,
+    /// Usage collection: the last run (when, range, report), the last error, whether a
+    /// run is in progress, and whether the credential is readable by this server.
+    #[schema(value_type = Option<Object>)]
+    collection: Option<Value>,
 }
 
 async fn region_health(
@@ -363,7 +379,9 @@ async fn region_health(
             j.kind == "usage.process" && j.message.contains(&format!("region {}:", region.id))
         })
         .map(|j| json!({"jobId": j.id, "status": j.status, "message": j.message}));
+    let collection = super::collection::health(state.store(), &region).await?;
     Ok(ok(Health {
+        collection,
         credential_configured: region.credential_ref.is_some(),
         subscriptions: dir
             .subscriptions

@@ -6,6 +6,7 @@ mod access;
 mod auth;
 mod billing;
 mod catalogue;
+pub(crate) mod collection;
 mod commissions;
 mod contract;
 pub(crate) mod demo;
@@ -139,6 +140,11 @@ impl AppState {
 
     /// The store.
     pub(crate) fn store(&self) -> &dyn Store {
+        &self.store
+    }
+
+    /// The store itself, for work that outlives a request (a cheap clone of a pool).
+    pub(crate) fn sql_store(&self) -> &SqlStore {
         &self.store
     }
 
@@ -410,6 +416,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(subscriptions::ops());
     all.extend(people::ops());
     all.extend(catalogue::ops());
+    all.extend(collection::ops());
     all.extend(pricing::ops());
     all.extend(fx::ops());
     all.extend(usage::ops());

@@ -46,3 +46,46 @@ pub async fn collection_records(store: &dyn Store) -> Result<()> {
         "the limit".into()
     })
 }
+
+/// A lease is held by one owner until it expires or is released; of several owners
+/// asking at once, exactly one gets it.
+pub async fn leases(store: &dyn Store) -> Result<()> {
+    let steps: [(&str, i64, i64, bool); 7] = [
+        ("a", 0, 100, true),
+        ("b", 50, 200, false),
+        ("a", 50, 150, true),
+        ("a", 60, 150, true),
+        ("b", 150, 300, true),
+        ("a", 151, 400, false),
+        ("b", 160, 300, true),
+    ];
+    for (i, (owner, now, until, want)) in steps.into_iter().enumerate() {
+        let got = store.try_lease("collect:fra01", owner, now, until).await?;
+        check(got == want, || {
+            format!("step {i}: {owner} at {now} until {until}: got {got}")
+        })?;
+    }
+    store.release_lease("collect:fra01", "a").await?;
+    check(
+        !store.try_lease("collect:fra01", "c", 170, 500).await?,
+        || "a release by a non-owner freed the lease".into(),
+    )?;
+    store.release_lease("collect:fra01", "b").await?;
+    check(
+        store.try_lease("collect:fra01", "c", 170, 500).await?,
+        || "a released lease was not free".into(),
+    )?;
+    let claims = futures::future::join_all((0..8).map(|n| async move {
+        store
+            .try_lease("collect:ber1", &format!("p{n}"), 1_000, 2_000)
+            .await
+    }))
+    .await;
+    let won = claims
+        .into_iter()
+        .collect::<Result<Vec<bool>>>()?
+        .into_iter()
+        .filter(|w| *w)
+        .count();
+    check(won == 1, || format!("{won} of 8 concurrent claims won"))
+}

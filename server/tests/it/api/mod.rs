@@ -3,6 +3,7 @@
 //! database on 127.0.0.1:3306 that is dropped afterwards) and talks to it with reqwest.
 
 mod authz;
+mod collection;
 mod commissions;
 mod offboarding;
 mod quick_start;
@@ -92,6 +93,11 @@ impl Server {
 
     /// A server with extra arguments; `admin_env` sets STACKBILL_ADMIN_EMAIL/PASSWORD.
     pub(crate) fn start_with(db: Db, admin_env: bool, args: &[&str]) -> Self {
+        Self::start_env(db, admin_env, args, &[])
+    }
+
+    /// A server with extra arguments and environment variables.
+    pub(crate) fn start_env(db: Db, admin_env: bool, args: &[&str], env: &[(&str, &str)]) -> Self {
         let dir = std::env::temp_dir().join(unique("stackbill-api-"));
         std::fs::create_dir_all(&dir).unwrap();
         let (url, guard) = match db {
@@ -127,6 +133,7 @@ impl Server {
             .env_remove("STACKBILL_ADMIN_PASSWORD")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
+        cmd.envs(env.iter().copied());
         if admin_env {
             cmd.env("STACKBILL_ADMIN_EMAIL", ADMIN)
                 .env("STACKBILL_ADMIN_PASSWORD", ADMIN_PASSWORD);

@@ -1,0 +1,455 @@
+//! Usage collection from the regions, as the API and the server's schedule run it: a
+//! region's collection settings, `POST /regions/{id}/collect`, the rows a region sent
+//! that could not be read, and the scheduled run every server process takes part in
+//! (one process per region at a time, by a lease in the database).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+use chrono::{DateTime, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use stackbill_collector::{
+    Arm, CollectError, Collector, Options, RegionConfig, RetryPolicy, RunReport, resolve_secret,
+};
+use stackbill_store::{RegionRow, Store};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::access::{Platform, ProcessUsage, ReadRegions};
+use super::ops::{Op, many, one};
+use super::wire::{self, ApiError, ApiResult, Body, ok};
+
+const HOUR_NS: i64 = 3_600_000_000_000;
+/// Hours a scheduled run collects again (late usage and corrections arrive within them).
+const RECOLLECT_HOURS: i64 = 48;
+
+/// How a region's usage is collected (absent: the region is not collected from).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RegionCollection {
+    /// The provider subscription the usage API is called under (normally the Default
+    /// Provider Subscription).
+    provider_subscription_id: String,
+    /// `entra` (Microsoft Entra ID) or `adfs`.
+    identity: String,
+    /// Entra only: the stamp's home directory (domain or GUID).
+    #[serde(default)]
+    directory_tenant: Option<String>,
+    /// The service principal's application id; its secret is the region's
+    /// `credentialRef`.
+    client_id: String,
+    /// A PEM file of the stamp's root CA on the server, trusted besides the system roots.
+    #[serde(default)]
+    ca_bundle: Option<String>,
+}
+
+const KEYS: [&str; 5] = [
+    "providerSubscriptionId",
+    "identity",
+    "directoryTenant",
+    "clientId",
+    "caBundle",
+];
+
+impl RegionCollection {
+    /// The collection settings kept in a region's details.
+    pub(crate) fn of(row: &RegionRow) -> Option<Self> {
+        let d = &row.details;
+        d.get("identity")?;
+        let mut only = serde_json::Map::new();
+        for k in KEYS {
+            if let Some(v) = d.get(k) {
+                only.insert(k.to_owned(), v.clone());
+            }
+        }
+        serde_json::from_value(Value::Object(only)).ok()
+    }
+
+    /// `details` with the collection settings replaced by `settings` (removed when none).
+    pub(crate) fn apply(settings: Option<Self>, mut details: Value) -> Value {
+        if !details.is_object() {
+            details = json!({});
+        }
+        if let Some(map) = details.as_object_mut() {
+            for k in KEYS {
+                map.remove(k);
+            }
+            if let Some(Value::Object(s)) = settings.and_then(|s| serde_json::to_value(s).ok()) {
+                for (k, v) in s {
+                    if !v.is_null() {
+                        map.insert(k, v);
+                    }
+                }
+            }
+        }
+        details
+    }
+}
+
+/// Checks a region's collection settings as the collector will read them, naming the
+/// field (`collection.clientId`, `credentialRef`, …).
+pub(crate) fn check(row: &RegionRow) -> ApiResult<()> {
+    if RegionCollection::of(row).is_none() {
+        return Ok(());
+    }
+    match RegionConfig::from_row(row) {
+        Ok(_) => Ok(()),
+        Err(CollectError::Config { field, message }) => {
+            let path = if matches!(field, "adminEndpoint" | "credentialRef") {
+                field.to_owned()
+            } else {
+                format!("collection.{field}")
+            };
+            Err(ApiError::field(path, message))
+        }
+        Err(e) => Err(ApiError::field("collection", e.to_string())),
+    }
+}
+
+/// Re-collects the reported hours of the days `from` to `to` (inclusive, UTC) and one
+/// day more (usage of those days reported late), up to the last closed hour: "Update
+/// Usage" for a region that is collected from. `None` for a region that is not.
+pub(crate) async fn recollect_days(
+    state: &AppState,
+    region: &RegionRow,
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> ApiResult<Option<i64>> {
+    if RegionCollection::of(region).is_none() {
+        return Ok(None);
+    }
+    let start = from
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_utc().timestamp_nanos_opt())
+        .ok_or_else(|| ApiError::field("from", "out of range"))?;
+    let end = to
+        .checked_add_days(chrono::Days::new(2))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| t.and_utc().timestamp_nanos_opt())
+        .ok_or_else(|| ApiError::field("to", "out of range"))?
+        .min(closed_until(Utc::now()));
+    if end <= start {
+        return Ok(None);
+    }
+    let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
+    let (job, _) = run(store, region, start, end)
+        .await
+        .map_err(|(_, e)| region_error(&region.id, e))?;
+    Ok(Some(job))
+}
+
+/// A collection request: reported hours `[from, to)`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CollectIn {
+    /// First reported hour (RFC 3339, whole hour; default: 48 hours before `to`).
+    #[serde(default)]
+    from: Option<String>,
+    /// End of the last reported hour, exclusive (default: the start of the hour that
+    /// began at least an hour ago).
+    #[serde(default)]
+    to: Option<String>,
+}
+
+/// What a collection run did.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Collected {
+    job_id: i64,
+    /// The run's report: hours, pages, rows new / duplicate / replaced / rejected,
+    /// unknown meters and subscriptions, requests and retries.
+    #[schema(value_type = Object)]
+    report: Value,
+}
+
+/// A row a region sent that could not be read.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RejectedRow {
+    id: String,
+    /// The reported window it came in.
+    window_start: String,
+    window_end: String,
+    /// What was wrong, naming the field.
+    reason: String,
+    /// The row as received.
+    raw: String,
+}
+
+fn instant(ns: i64) -> String {
+    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn whole_hour(field: &str, text: &str) -> ApiResult<i64> {
+    let ns = DateTime::parse_from_rfc3339(text.trim())
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+        .ok_or_else(|| ApiError::field(field, format!("{text:?} is not an RFC 3339 instant")))?;
+    if ns.rem_euclid(HOUR_NS) != 0 {
+        return Err(ApiError::field(field, "must be on a whole hour"));
+    }
+    Ok(ns)
+}
+
+/// The start of the hour that began at least an hour ago: every hour before it is
+/// closed on the stamp.
+pub(crate) fn closed_until(now: DateTime<Utc>) -> i64 {
+    let t = now
+        .checked_sub_signed(chrono::Duration::hours(1))
+        .unwrap_or(now);
+    t.with_minute(0)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap_or(t)
+        .timestamp_nanos_opt()
+        .unwrap_or(0)
+}
+
+async fn find(state: &AppState, id: &str) -> ApiResult<RegionRow> {
+    state
+        .store()
+        .regions()
+        .await?
+        .into_iter()
+        .find(|r| r.id.eq_ignore_ascii_case(id))
+        .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))
+}
+
+pub(crate) fn region_error(region: &str, e: CollectError) -> ApiError {
+    match e {
+        CollectError::Store(e) => e.into(),
+        CollectError::Config { field, message } => ApiError::field(
+            if matches!(field, "adminEndpoint" | "credentialRef") {
+                field.to_owned()
+            } else {
+                format!("collection.{field}")
+            },
+            message,
+        ),
+        CollectError::Range(m) => ApiError::field("from", m),
+        e => ApiError::Status(
+            StatusCode::BAD_GATEWAY,
+            "region_failed",
+            format!("region {region}: {e}"),
+        ),
+    }
+}
+
+/// Collects `[from, to)` of `region` as a job (`usage.collect`), returning the job id and
+/// the report. Failures are recorded on the job and in the region's collection state.
+pub(crate) async fn run(
+    store: Arc<dyn Store>,
+    region: &RegionRow,
+    from: i64,
+    to: i64,
+) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
+    if RegionCollection::of(region).is_none() {
+        return Err((
+            None,
+            CollectError::Config {
+                field: "identity",
+                message: "the region has no collection settings".into(),
+            },
+        ));
+    }
+    let job = store
+        .start_job("usage.collect")
+        .await
+        .map_err(|e| (None, e.into()))?;
+    let result = async {
+        let config = RegionConfig::from_row(region)?;
+        let secret = resolve_secret(&config.credential_ref)?;
+        let arm = Arm::new(config, secret, RetryPolicy::default())?;
+        Collector::new(arm, store.clone(), Options::default())
+            .collect(from, to, &|_| {})
+            .await
+    }
+    .await;
+    let span = format!("{} to {}", instant(from), instant(to));
+    match result {
+        Ok(report) => {
+            let message = format!(
+                "region {}: {span}: {} new, {} duplicate, {} replaced, {} rejected{}",
+                region.id,
+                report.new,
+                report.duplicate,
+                report.replaced,
+                report.rejected,
+                if report.unknown_meters.is_empty() {
+                    String::new()
+                } else {
+                    format!("; unknown meters {}", report.unknown_meters.join(", "))
+                }
+            );
+            store
+                .update_job(job, "succeeded", 100, &message)
+                .await
+                .map_err(|e| (Some(job), e.into()))?;
+            Ok((job, report))
+        }
+        Err(e) => {
+            let message = format!("region {}: {span}: {e}", region.id);
+            store.update_job(job, "failed", 0, &message).await.ok();
+            Err((Some(job), e))
+        }
+    }
+}
+
+async fn collect(
+    State(state): State<AppState>,
+    Platform(auth): Platform<ProcessUsage>,
+    Path(id): Path<String>,
+    Body(body): Body<CollectIn>,
+) -> ApiResult<wire::Ok<Collected>> {
+    let region = find(&state, &id).await?;
+    if RegionCollection::of(&region).is_none() {
+        return Err(ApiError::field(
+            "collection",
+            "the region has no collection settings; add them with PUT /api/v1/regions/{id}",
+        ));
+    }
+    let to = match body.to.as_deref() {
+        Some(t) => whole_hour("to", t)?,
+        None => closed_until(Utc::now()),
+    };
+    let from = match body.from.as_deref() {
+        Some(t) => whole_hour("from", t)?,
+        None => to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS)),
+    };
+    if from >= to {
+        return Err(ApiError::field("to", "must be after from"));
+    }
+    if to > closed_until(Utc::now()).saturating_add(HOUR_NS) {
+        return Err(ApiError::field("to", "must not be in the future"));
+    }
+    let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
+    let (job, report) = run(store, &region, from, to)
+        .await
+        .map_err(|(_, e)| region_error(&region.id, e))?;
+    let report = serde_json::to_value(&report).unwrap_or(Value::Null);
+    state
+        .audit(
+            &auth.caller.actor(),
+            "usage.collect",
+            &region.id,
+            None,
+            Some(json!({"from": instant(from), "to": instant(to), "jobId": job})),
+        )
+        .await?;
+    Ok(ok(Collected {
+        job_id: job,
+        report,
+    }))
+}
+
+async fn rejected(
+    State(state): State<AppState>,
+    Platform(_auth): Platform<ReadRegions>,
+    Path(id): Path<String>,
+) -> ApiResult<wire::Ok<Vec<RejectedRow>>> {
+    let region = find(&state, &id).await?;
+    let rows = state.store().rejected_usage(Some(&region.id), 1000).await?;
+    Ok(ok(rows
+        .into_iter()
+        .map(|r| RejectedRow {
+            id: r.id,
+            window_start: instant(r.window.0),
+            window_end: instant(r.window.1),
+            reason: r.reason,
+            raw: r.raw,
+        })
+        .collect()))
+}
+
+/// The collection part of a region's health: the last run and the last error, and a
+/// run in progress.
+pub(crate) async fn health(store: &dyn Store, region: &RegionRow) -> ApiResult<Option<Value>> {
+    if RegionCollection::of(region).is_none() {
+        return Ok(None);
+    }
+    let state = store.collection_state(&region.id).await?;
+    let secret =
+        RegionConfig::from_row(region).and_then(|c| resolve_secret(&c.credential_ref).map(|_| ()));
+    Ok(Some(json!({
+        "lastRun": state.as_ref().and_then(|s| s.get("lastRun")).cloned(),
+        "lastError": state.as_ref().and_then(|s| s.get("lastError")).cloned(),
+        "inProgress": state.as_ref().and_then(|s| s.get("cursor")).is_some_and(|c| !c.is_null()),
+        "credential": match secret {
+            Ok(()) => json!("readable"),
+            Err(e) => json!(e.to_string()),
+        },
+    })))
+}
+
+/// Collects every collected region's last 48 closed hours every `every`, in each server
+/// process; a lease in the database lets one process at a time collect a region.
+pub(crate) fn spawn_schedule(state: AppState, every: Duration) {
+    let owner = format!(
+        "{}-{}-{:x}",
+        std::process::id(),
+        Utc::now().timestamp(),
+        rand::random::<u32>()
+    );
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            scheduled_pass(&state, &owner, every).await;
+        }
+    });
+}
+
+async fn scheduled_pass(state: &AppState, owner: &str, every: Duration) {
+    let Ok(regions) = state.store().regions().await else {
+        return;
+    };
+    let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
+    for region in regions.iter().filter(|r| RegionCollection::of(r).is_some()) {
+        let now = Utc::now();
+        let lease = format!("collect:{}", region.id);
+        let hold = i64::try_from(every.as_secs()).unwrap_or(3600).max(300);
+        match store
+            .try_lease(
+                &lease,
+                owner,
+                now.timestamp(),
+                now.timestamp().saturating_add(hold),
+            )
+            .await
+        {
+            Ok(true) => {}
+            _ => continue,
+        }
+        let to = closed_until(now);
+        let from = to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS));
+        // A failure is on the job and in the region's health; the next pass retries.
+        let _ = run(store.clone(), region, from, to).await;
+        store.release_lease(&lease, owner).await.ok();
+    }
+}
+
+pub(crate) fn ops() -> Vec<Op> {
+    let t = "Catalogue";
+    vec![
+        Op::new(
+            Method::POST,
+            "/api/v1/regions/{id}/collect",
+            t,
+            "Collect a region's usage for reported hours [from, to)",
+            post(collect),
+        )
+        .body(one::<CollectIn>())
+        .data(one::<Collected>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/regions/{id}/rejected-usage",
+            t,
+            "List the rows a region sent that could not be read",
+            get(rejected),
+        )
+        .data(many::<RejectedRow>()),
+    ]
+}

@@ -1,0 +1,271 @@
+//! Usage collection through the API and the server's schedule, against a local Azure
+//! Stack Hub usage API over real HTTP, on both stores.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, StampRow, TENANT, fixture};
+
+use super::{Db, Server};
+
+fn stamp() -> (tokio::runtime::Runtime, Fake) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = runtime.block_on(Fake::start(false)).unwrap();
+    fixture(&fake);
+    (runtime, fake)
+}
+
+fn region(endpoint: &str) -> Value {
+    json!({
+        "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
+        "adminEndpoint": endpoint, "collectionWindowHours": 1,
+        "credentialRef": "env:FRA01_SECRET",
+        "collection": {"providerSubscriptionId": PROVIDER, "identity": "entra",
+                        "directoryTenant": TENANT, "clientId": CLIENT}
+    })
+}
+
+fn collected_through_the_api(db: Db) {
+    let (_rt, fake) = stamp();
+    let server = Server::start_env(
+        db,
+        true,
+        &["--collect-every-seconds", "0"],
+        &[("FRA01_SECRET", SECRET)],
+    );
+    let admin = server.admin();
+
+    // Settings the collector could not use are refused, naming the field.
+    let mut bad = region(&fake.base);
+    bad["collection"]["identity"] = json!("kerberos");
+    let (status, body) = admin.post("/api/v1/regions", bad);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "collection.identity", "{body}");
+    let mut bad = region(&fake.base);
+    bad["collection"]
+        .as_object_mut()
+        .unwrap()
+        .remove("directoryTenant");
+    let (status, body) = admin.post("/api/v1/regions", bad);
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("collection.directoryTenant"))
+    );
+    let mut bad = region("http://stamp.example.net");
+    bad["id"] = json!("fra02");
+    assert_eq!(admin.post("/api/v1/regions", bad).0, 400);
+
+    let created = admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    assert_eq!(created["collection"]["clientId"], CLIENT);
+    let window = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T12:00:00Z"});
+    let first = admin.ok(
+        "POST",
+        "/api/v1/regions/fra01/collect",
+        Some(window.clone()),
+    );
+    assert_eq!(first["report"]["new"], 6, "{first}");
+    assert_eq!(first["report"]["windows"], 2);
+    let again = admin.ok(
+        "POST",
+        "/api/v1/regions/fra01/collect",
+        Some(window.clone()),
+    );
+    assert_eq!(
+        (
+            again["report"]["new"].as_u64(),
+            again["report"]["duplicate"].as_u64()
+        ),
+        (Some(0), Some(6))
+    );
+
+    // Unreadable rows are kept with their reason and listed.
+    fake.with(|f| {
+        let mut bad = f.rows[0].clone();
+        bad.json["properties"]["quantity"] = json!("lots");
+        f.rows.push(bad);
+    });
+    let third = admin.ok("POST", "/api/v1/regions/fra01/collect", Some(window));
+    assert_eq!(third["report"]["rejected"], 1, "{third}");
+    let rejected = admin.ok("GET", "/api/v1/regions/fra01/rejected-usage", None);
+    assert_eq!(rejected.as_array().map(Vec::len), Some(1));
+    assert!(
+        rejected[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("properties.quantity")
+    );
+    assert!(rejected[0]["raw"].as_str().unwrap().contains("lots"));
+
+    let health = admin.ok("GET", "/api/v1/regions/fra01/health", None);
+    let c = &health["collection"];
+    assert_eq!(c["credential"], "readable", "{health}");
+    assert_eq!(c["lastRun"]["report"]["rejected"], 1, "{health}");
+    assert_eq!(c["lastError"], Value::Null);
+
+    // Bad requests are refused by field; a stamp that fails is a 502 naming the region.
+    let (status, body) = admin.post(
+        "/api/v1/regions/fra01/collect",
+        json!({"from": "2025-03-04T10:30:00Z", "to": "2025-03-04T12:00:00Z"}),
+    );
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("from")),
+        "{body}"
+    );
+    let (status, _) = admin.post(
+        "/api/v1/regions/fra01/collect",
+        json!({"from": "2025-03-04T10:00:00Z", "to": "2099-01-01T00:00:00Z"}),
+    );
+    assert_eq!(status, 400);
+    fake.with(|f| f.fail_after = Some(0));
+    let (status, body) = admin.post(
+        "/api/v1/regions/fra01/collect",
+        json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T11:00:00Z"}),
+    );
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["errors"][0]["code"], "region_failed", "{body}");
+    assert!(!body.to_string().contains(SECRET));
+    let health = admin.ok("GET", "/api/v1/regions/fra01/health", None);
+    assert!(
+        health["collection"]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("500"),
+        "{health}"
+    );
+    let jobs = admin.ok("GET", "/api/v1/jobs", None);
+    assert!(
+        jobs.as_array()
+            .unwrap()
+            .iter()
+            .any(|j| j["kind"] == "usage.collect" && j["status"] == "failed"),
+        "{jobs}"
+    );
+}
+
+#[test]
+fn regions_are_collected_through_the_api_on_sqlite() {
+    collected_through_the_api(Db::Sqlite);
+}
+
+#[test]
+fn regions_are_collected_through_the_api_on_mariadb() {
+    collected_through_the_api(Db::Mariadb);
+}
+
+/// A second `stackbill serve` on the same database.
+struct Second(Child);
+
+impl Drop for Second {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn second_server(url: &str, dir: &std::path::Path) -> Second {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database", url])
+        .args(["--collect-every-seconds", "1"])
+        .arg("--key-file")
+        .arg(dir.join("stackbill.key"))
+        .env("FRA01_SECRET", SECRET)
+        .env_remove("STACKBILL_ADMIN_EMAIL")
+        .env_remove("STACKBILL_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if line.contains("listening on") {
+                let _ = tx.send(());
+            }
+        }
+    });
+    rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    Second(child)
+}
+
+/// Two server processes on one database collect on a schedule, one at a time per region.
+fn scheduled_on_two_processes(db: Db) {
+    let (_rt, fake) = stamp();
+    // Recent rows: the schedule collects the last 48 closed hours.
+    let hour = 3_600_000_000_000_i64;
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap();
+    let recent = now - now.rem_euclid(hour) - 3 * hour;
+    fake.with(|f| {
+        let rows: Vec<StampRow> = f.rows.clone();
+        f.rows = rows
+            .into_iter()
+            .map(|mut r| {
+                r.reported = recent;
+                r
+            })
+            .collect();
+        f.delay_ms = 20;
+    });
+    let server = Server::start_env(
+        db,
+        true,
+        &["--collect-every-seconds", "1"],
+        &[("FRA01_SECRET", SECRET)],
+    );
+    let admin = server.admin();
+    admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    let url = match server.mariadb_name() {
+        Some(name) => format!("mysql://root@127.0.0.1:3306/{name}"),
+        None => format!("sqlite://{}/db.sqlite", server.dir.display()),
+    };
+    let _second = second_server(&url, &server.dir);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let succeeded = loop {
+        let jobs = admin.ok("GET", "/api/v1/jobs", None);
+        let done = jobs
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|j| j["kind"] == "usage.collect" && j["status"] == "succeeded")
+            .count();
+        if done >= 3 || Instant::now() > deadline {
+            break done;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(succeeded >= 3, "scheduled runs: {succeeded}");
+    let health = admin.ok("GET", "/api/v1/regions/fra01/health", None);
+    assert_eq!(health["collection"]["lastError"], Value::Null, "{health}");
+    // Every run asked its hours one at a time, and never two processes at once.
+    assert_eq!(fake.with(|f| f.max_in_flight), 1);
+    // Each row was stored once: the first run found six new rows, the others none.
+    let jobs = admin.ok("GET", "/api/v1/jobs", None);
+    let new: u64 = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "usage.collect" && j["status"] == "succeeded")
+        .filter_map(|j| {
+            let m = j["message"].as_str()?;
+            m.split(": ").nth(2)?.split(' ').next()?.parse::<u64>().ok()
+        })
+        .sum();
+    assert_eq!(new, 6, "{jobs}");
+}
+
+#[test]
+fn scheduled_collection_runs_once_per_region_across_processes_on_sqlite() {
+    scheduled_on_two_processes(Db::Sqlite);
+}
+
+#[test]
+fn scheduled_collection_runs_once_per_region_across_processes_on_mariadb() {
+    scheduled_on_two_processes(Db::Mariadb);
+}
