@@ -446,27 +446,41 @@ impl Collector {
         state: &mut State,
     ) -> Result<(), CollectError> {
         let mut seen = HashSet::new();
-        let mut url = match cursor.next_link.clone() {
+        let url = match cursor.next_link.clone() {
             Some(link) => self.next(&link, &mut seen)?,
             None => self.first_url(cursor.window, subscriber)?,
         };
+        let mut body = self.arm.get(&url, &self.stats).await;
+        let mut url = url;
         loop {
-            let body = self.arm.get(&url, &self.stats).await?;
-            let page = parse_page(&body)
+            let page = parse_page(&body?)
                 .map_err(|e| CollectError::Protocol(format!("{}: {e}", redact(&url))))?;
             let next = match page.next_link.as_deref() {
                 Some(link) => Some((self.next(link, &mut seen)?, link.to_owned())),
                 None => None,
             };
-            self.store_page(cursor.window, page, ids, known, report, unknown_meters)
-                .await?;
+            // The next page is fetched while this one is stored: one request to the stamp
+            // at a time, and the database never waits for the network.
+            let (stored, fetched) = tokio::join!(
+                self.store_page(cursor.window, page, ids, known, report, unknown_meters),
+                async {
+                    match &next {
+                        Some((u, _)) => Some(self.arm.get(u, &self.stats).await),
+                        None => None,
+                    }
+                }
+            );
+            stored?;
             report.pages = report.pages.saturating_add(1);
             cursor.next_link = next.as_ref().map(|(_, l)| l.clone());
             state.cursor = Some(cursor.clone());
             self.save(&self.arm.region().id, state).await?;
-            match next {
-                Some((u, _)) => url = u,
-                None => return Ok(()),
+            match (next, fetched) {
+                (Some((u, _)), Some(b)) => {
+                    url = u;
+                    body = b;
+                }
+                _ => return Ok(()),
             }
         }
     }

@@ -664,3 +664,86 @@ pub fn row(
         }
     }))
 }
+
+/// Meters the generated usage cycles through: (meter id as the stamp spells it, VM size,
+/// quantity text), covering upper- and lower-case ids, VM sizes from `additionalInfo`,
+/// monthly meters as hourly fractions and exponent quantities.
+const GENERATED: [(&str, Option<&str>, &str); 6] = [
+    (
+        "9cd92d4c-bafd-4492-b278-bedc2de8232a",
+        Some("Standard_DS2_v2"),
+        "2.0",
+    ),
+    (
+        "6dab500f-a4fd-49c4-956d-229bb9c8c793",
+        Some("Standard_DS2_v2"),
+        "1.0",
+    ),
+    (
+        "B5C15376-6C94-4FDD-B655-1A69D138ACA3",
+        None,
+        "37.91846084594727",
+    ),
+    (
+        "d5f7731b-f639-404a-89d0-e46186e22c8d",
+        None,
+        "0.0013440860215053765",
+    ),
+    (
+        "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
+        Some("Standard_F2s_v2"),
+        "2.0",
+    ),
+    (
+        "3023FEF4-ECA5-4D7B-87B3-CFBC061931E8",
+        None,
+        "4.57763671875e-05",
+    ),
+];
+
+/// `per_hour` rows for each of `hours` reported hours from `first_reported` (Unix
+/// nanoseconds), spread over `subscriptions` subscriptions, each usage hour one to two
+/// hours before its reported hour.
+pub fn generated_rows(
+    first_reported: i64,
+    hours: i64,
+    per_hour: usize,
+    subscriptions: usize,
+) -> Vec<StampRow> {
+    let mut out = Vec::with_capacity(per_hour.saturating_mul(usize::try_from(hours).unwrap_or(0)));
+    for h in 0..hours {
+        let reported = first_reported.saturating_add(h.saturating_mul(3_600_000_000_000));
+        for i in 0..per_hour {
+            let sub_n = i % subscriptions.max(1);
+            let subscription = format!("{sub_n:08x}-0000-4000-8000-{:012x}", sub_n);
+            let (meter, sku, quantity) = GENERATED[i % GENERATED.len()];
+            let late = 1 + (i % 2) as i64;
+            let start = chrono::DateTime::from_timestamp_nanos(
+                reported.saturating_sub(late.saturating_mul(3_600_000_000_000)),
+            )
+            .to_rfc3339();
+            let resource = format!(
+                "/subscriptions/{subscription}/resourceGroups/rg-{}/providers/Microsoft.Compute/virtualMachines/vm-{}",
+                i % 7,
+                i / subscriptions.max(1)
+            );
+            if let Some(json) = row(&subscription, meter, &resource, &start, quantity, sku) {
+                out.push(StampRow {
+                    reported,
+                    subscription,
+                    json,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A page body of `rows` in the API's exact shape (for parsing benchmarks).
+pub fn page_body(rows: &[StampRow], next_link: Option<&str>) -> String {
+    let mut body = json!({ "value": rows.iter().map(|r| r.json.clone()).collect::<Vec<_>>() });
+    if let Some(link) = next_link {
+        body["nextLink"] = json!(link);
+    }
+    body.to_string()
+}
