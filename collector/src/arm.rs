@@ -6,8 +6,8 @@
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use reqwest::header::{ACCEPT, HeaderMap, RETRY_AFTER};
-use reqwest::{StatusCode, Url};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
@@ -327,13 +327,30 @@ impl Arm {
         bearer: Option<&str>,
         stats: &Stats,
     ) -> Result<Vec<u8>, CollectError> {
+        self.send_with(Method::GET, url, None, bearer, stats).await
+    }
+
+    /// One request with retries (only idempotent methods are sent: GET, PUT, DELETE).
+    async fn send_with(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        bearer: Option<&str>,
+        stats: &Stats,
+    ) -> Result<Vec<u8>, CollectError> {
         let mut attempt = 0u32;
         loop {
             attempt = attempt.saturating_add(1);
             let mut req = self
                 .http
-                .get(url.clone())
+                .request(method.clone(), url.clone())
                 .header(ACCEPT, "application/json");
+            if let Some(body) = body {
+                req = req
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.to_vec());
+            }
             if let Some(token) = bearer {
                 req = req.bearer_auth(token);
             }
@@ -401,6 +418,29 @@ impl Arm {
         url.set_query(Some("api-version=2015-06-01-preview"));
         self.get(&url, stats).await?;
         Ok(audience)
+    }
+
+    /// Sends `method` (PUT or DELETE) with a JSON body to an ARM URL with the region's
+    /// token, like [`Arm::get`]; returns the response body.
+    pub(crate) async fn write(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        stats: &Stats,
+    ) -> Result<Vec<u8>, CollectError> {
+        let token = self.token(stats).await?;
+        match self
+            .send_with(method.clone(), url, body, Some(&token), stats)
+            .await
+        {
+            Err(CollectError::Unauthorized(_)) => {
+                self.drop_token().await;
+                let token = self.token(stats).await?;
+                self.send_with(method, url, body, Some(&token), stats).await
+            }
+            other => other,
+        }
     }
 
     /// GETs an ARM URL with the region's token; on a 401 fetches a new token once and

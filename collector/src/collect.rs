@@ -64,6 +64,11 @@ pub struct RunReport {
     pub tokens: u64,
     /// Whether the run continued an interrupted one.
     pub resumed: bool,
+    /// The stamp's user subscriptions compared with StackBill's of the region, after
+    /// the usage was collected (or why the comparison could not be made).
+    pub reconciliation: Option<crate::provision::Reconciliation>,
+    /// Why the subscription lists could not be compared, if they could not.
+    pub reconciliation_error: Option<String>,
 }
 
 /// Where a run stands after each stored page.
@@ -214,6 +219,12 @@ impl Collector {
         }
         .await;
         report.unknown_meters = unknown_meters.into_iter().collect();
+        if result.is_ok() {
+            match self.reconcile(&region).await {
+                Ok(r) => report.reconciliation = Some(r),
+                Err(e) => report.reconciliation_error = Some(e.to_string()),
+            }
+        }
         report.requests = self.stats.requests();
         report.retries = self.stats.retries();
         report.tokens = self.stats.tokens();
@@ -237,6 +248,22 @@ impl Collector {
                 Err(e)
             }
         }
+    }
+
+    /// The stamp's user subscriptions against StackBill's subscriptions of the region.
+    async fn reconcile(
+        &self,
+        region: &str,
+    ) -> Result<crate::provision::Reconciliation, CollectError> {
+        let ours: Vec<String> = self
+            .store
+            .subscriptions()
+            .await?
+            .into_iter()
+            .filter(|s| s.region.eq_ignore_ascii_case(region))
+            .map(|s| s.id)
+            .collect();
+        crate::provision::reconcile(&self.arm, &ours, &self.stats).await
     }
 
     async fn save(&self, region: &str, state: &State) -> Result<(), CollectError> {

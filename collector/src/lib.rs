@@ -12,6 +12,7 @@ mod arm;
 mod collect;
 mod identity;
 pub mod page;
+pub mod provision;
 mod region;
 mod secret;
 mod stats;

@@ -429,3 +429,149 @@ async fn collected_usage_bills_like_rating_the_rows_directly() {
     assert!(billed["invoices"].as_array().is_some_and(|a| a.len() == 2));
     assert_eq!(billed["unbilled"], direct["unbilled"]);
 }
+
+/// The reference's fixture pages (`collector/tests/pages/`, copied from the fact sheet)
+/// read as it documents: six rows of two subscriptions and six meters, usage hours 08:00
+/// to 10:00 from one reported hour; error bodies are not pages.
+#[test]
+fn the_reference_pages_read_as_documented() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pages");
+    let read = |name: &str| std::fs::read(dir.join(name)).expect(name);
+    let first =
+        stackbill_collector::page::parse_page(&read("fixture-page-1.json")).expect("page 1");
+    let link = first.next_link.clone().expect("page 1 links on");
+    assert!(
+        link.ends_with("continuationToken=eyJydCI6IjIwMjUtMDMtMDRUMTA6MDA6MDBaIiwic2tpcCI6NH0%3D")
+    );
+    let second =
+        stackbill_collector::page::parse_page(&read("fixture-page-2.json")).expect("page 2");
+    assert!(second.next_link.is_none());
+    let rows: Vec<_> = first.rows.iter().chain(&second.rows).collect();
+    assert_eq!(rows.len(), 6);
+    assert!(first.rejected.is_empty() && second.rejected.is_empty());
+    let subs: std::collections::BTreeSet<_> = rows.iter().map(|r| &r.subscription).collect();
+    let meters: std::collections::BTreeSet<_> = rows.iter().map(|r| &r.meter).collect();
+    let hours: std::collections::BTreeSet<_> = rows.iter().map(|r| r.start_ns).collect();
+    assert_eq!((subs.len(), meters.len(), hours.len()), (2, 6, 3));
+    let empty = stackbill_collector::page::parse_page(&read("empty-page.json")).expect("empty");
+    assert!(empty.rows.is_empty() && empty.next_link.is_none());
+    for error in [
+        "error-end-in-future.json",
+        "error-not-direct-tenant.json",
+        "error-gateway-timeout.json",
+    ] {
+        assert!(
+            stackbill_collector::page::parse_page(&read(error)).is_err(),
+            "{error}"
+        );
+    }
+}
+
+/// User subscriptions created, read, disabled, deleted and reconciled on the stamp; a
+/// refusal (an offer the stamp does not have) is an error that names it.
+#[tokio::test]
+async fn subscriptions_are_provisioned_on_the_stamp() {
+    use stackbill_collector::provision::{
+        StampSubscription, delete_subscription, get_subscription, put_subscription, reconcile,
+    };
+    let s = setup("provision", false).await;
+    fixture(&s.fake);
+    let region = s.store.regions().await.expect("regions").remove(0);
+    let arm = Arm::new(
+        RegionConfig::from_row(&region).expect("config"),
+        Secret::new(SECRET),
+        fast(),
+    )
+    .expect("arm");
+    let stats = stackbill_collector::Stats::default();
+    let new_id = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+    let mut sub = StampSubscription {
+        subscription_id: new_id.into(),
+        display_name: Some("Production".into()),
+        owner: Some("owner@contoso.example".into()),
+        tenant_id: Some("0f6b2f32-1a1e-4b1a-9b1a-3c2d1e0f9a8b".into()),
+        offer_id: Some("/delegatedProviders/default/offers/platinum".into()),
+        state: Some("Enabled".into()),
+    };
+    let e = put_subscription(&arm, &sub, &stats)
+        .await
+        .expect_err("unknown offer");
+    assert!(e.to_string().contains("OfferNotFound"), "{e}");
+    assert_eq!(
+        get_subscription(&arm, new_id, &stats).await.expect("get"),
+        None
+    );
+
+    sub.offer_id = Some("/delegatedProviders/default/offers/gold".into());
+    put_subscription(&arm, &sub, &stats).await.expect("created");
+    let got = get_subscription(&arm, new_id, &stats)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got.owner.as_deref(), Some("owner@contoso.example"));
+    let known = vec![
+        SUB_A_UPPER.to_owned(),
+        new_id.to_owned(),
+        "9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913".into(),
+        "sub-local".into(),
+    ];
+    let r = reconcile(&arm, &known, &stats).await.expect("reconcile");
+    assert_eq!(
+        r.only_on_stamp,
+        vec!["3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67".to_owned()]
+    );
+    assert_eq!(
+        r.only_in_stackbill,
+        vec!["9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913".to_owned()]
+    );
+
+    sub.state = Some("Disabled".into());
+    put_subscription(&arm, &sub, &stats)
+        .await
+        .expect("disabled");
+    let got = get_subscription(&arm, new_id, &stats)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(got.state.as_deref(), Some("Disabled"));
+    delete_subscription(&arm, new_id, &stats)
+        .await
+        .expect("deleted");
+    delete_subscription(&arm, new_id, &stats)
+        .await
+        .expect("deleting again is no error");
+    assert_eq!(
+        get_subscription(&arm, new_id, &stats).await.expect("get"),
+        None
+    );
+}
+
+const SUB_A_UPPER: &str = "B7E41C02-9D3A-4F6B-8E15-2C9A07D6F4E1";
+
+/// Each run compares the stamp's subscriptions with StackBill's of the region.
+#[tokio::test]
+async fn each_run_reconciles_the_subscription_lists() {
+    let s = setup("reconcile", false).await;
+    fixture(&s.fake);
+    let mut scenario = fixture_scenario();
+    // StackBill knows the first fixture subscription and one the stamp does not have.
+    scenario["subscriptions"] = json!([
+        {"id": SUB_A_UPPER, "tenant": "ten-a", "region": "fra01"},
+        {"id": "9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913", "tenant": "ten-b", "region": "fra01"}
+    ]);
+    import_scenario(s.store.as_ref(), &scenario.to_string())
+        .await
+        .expect("import");
+    let r = run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
+        .await
+        .expect("run");
+    let rec = r.reconciliation.expect("reconciled");
+    assert_eq!(
+        rec.only_on_stamp,
+        vec!["3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67".to_owned()]
+    );
+    assert_eq!(
+        rec.only_in_stackbill,
+        vec!["9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913".to_owned()]
+    );
+}

@@ -26,3 +26,6 @@ CREATE TABLE leases (
   owner VARCHAR(191) NOT NULL,
   expires_at BIGINT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+
+-- A plan names the Azure Stack Hub offer its subscriptions are created from on a stamp.
+ALTER TABLE plans ADD COLUMN offer_id VARCHAR(500) NULL;

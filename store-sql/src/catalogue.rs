@@ -133,10 +133,11 @@ pub(crate) async fn put_plan(store: &SqlStore, p: &PlanRow) -> Result<()> {
             unique: "id",
             id: &p.id,
             parent: None,
-            columns: &["name", "quotas"],
+            columns: &["name", "quotas", "offer_id"],
             values: vec![
                 Param::text(&p.name),
                 Param::Text(Some(json_text(&p.quotas))),
+                Param::Text(p.offer.clone()),
             ],
         })
         .await
@@ -144,12 +145,16 @@ pub(crate) async fn put_plan(store: &SqlStore, p: &PlanRow) -> Result<()> {
 
 pub(crate) async fn plans(store: &SqlStore) -> Result<Vec<PlanRow>> {
     store
-        .list("SELECT id, name, quotas FROM plans ORDER BY id", |r| {
-            Ok(PlanRow {
-                id: get_s(r, "id")?,
-                name: get_s(r, "name")?,
-                quotas: parse_json(get_os(r, "quotas")?).unwrap_or(Value::Null),
-            })
-        })
+        .list(
+            "SELECT id, name, quotas, offer_id FROM plans ORDER BY id",
+            |r| {
+                Ok(PlanRow {
+                    id: get_s(r, "id")?,
+                    name: get_s(r, "name")?,
+                    quotas: parse_json(get_os(r, "quotas")?).unwrap_or(Value::Null),
+                    offer: get_os(r, "offer_id")?,
+                })
+            },
+        )
         .await
 }

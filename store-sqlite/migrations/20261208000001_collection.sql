@@ -26,3 +26,6 @@ CREATE TABLE leases (
   owner TEXT NOT NULL,
   expires_at INTEGER NOT NULL
 );
+
+-- A plan names the Azure Stack Hub offer its subscriptions are created from on a stamp.
+ALTER TABLE plans ADD COLUMN offer_id TEXT NULL;

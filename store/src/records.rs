@@ -365,6 +365,9 @@ pub struct PlanRow {
     pub name: String,
     /// Quotas, as the plan defines them (e.g. `{"cores": 64, "storage_gb": 2048}`).
     pub quotas: Value,
+    /// The Azure Stack Hub offer subscriptions of this plan are created from on a stamp
+    /// (`/delegatedProviders/default/offers/basic`), if they are provisioned there.
+    pub offer: Option<String>,
 }
 
 /// A user and their security state. Secrets are stored only in protected form: an

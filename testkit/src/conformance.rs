@@ -457,6 +457,7 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
         id: "gold".into(),
         name: "Gold".into(),
         quotas: json!({"cores": 64, "storage_gb": 2048}),
+        offer: Some("/delegatedProviders/default/offers/gold".into()),
     };
     store.put_plan(&plan).await?;
     check(store.plans().await? == vec![plan], || "plan".into())?;

@@ -189,6 +189,12 @@ pub struct Inner {
     pub all_subscriber_timeout: bool,
     /// Subscriptions the admin list returns.
     pub subscriptions: Vec<String>,
+    /// What was PUT for a subscription (owner, offer, state, …), by lower-case id.
+    pub subscription_details: HashMap<String, Value>,
+    /// Offers a subscription may be created from.
+    pub offers: Vec<String>,
+    /// Refuse every subscription PUT and DELETE (409), as a stamp under maintenance.
+    pub refuse_writes: bool,
     /// Token → expiry.
     pub tokens: HashMap<String, Instant>,
     pub token_lifetime_secs: u64,
@@ -220,6 +226,7 @@ impl Fake {
         let inner = Arc::new(Mutex::new(Inner {
             adfs,
             page_size: 4,
+            offers: vec!["/delegatedProviders/default/offers/gold".into()],
             token_lifetime_secs: 3599,
             ..Inner::default()
         }));
@@ -237,6 +244,12 @@ impl Fake {
             .route(
                 "/providers/Microsoft.Commerce.Admin/operations",
                 get(operations),
+            )
+            .route(
+                "/subscriptions/{provider}/providers/Microsoft.Subscriptions.Admin/subscriptions/{id}",
+                get(get_subscription)
+                    .put(put_subscription)
+                    .delete(delete_subscription),
             )
             .route(
                 "/subscriptions/{provider}/providers/Microsoft.Subscriptions.Admin/subscriptions",
@@ -611,6 +624,146 @@ async fn operations(State(fake): State<Fake>, headers: HeaderMap) -> Response {
     .into_response()
 }
 
+fn subscription_json(id: &str, details: Option<&Value>) -> Value {
+    let mut v = json!({
+        "id": format!("/subscriptions/{PROVIDER}/providers/Microsoft.Subscriptions.Admin/subscriptions/{id}"),
+        "subscriptionId": id, "state": "Enabled", "offerId": "/delegatedProviders/default/offers/basic"
+    });
+    if let (Some(Value::Object(d)), Some(out)) = (details, v.as_object_mut()) {
+        for (k, val) in d {
+            out.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+async fn get_subscription(
+    State(fake): State<Fake>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&fake, &headers) {
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
+    }
+    let id = id.to_ascii_lowercase();
+    match fake.with(|s| {
+        s.subscriptions
+            .iter()
+            .any(|x| x.eq_ignore_ascii_case(&id))
+            .then(|| subscription_json(&id, s.subscription_details.get(&id)))
+    }) {
+        Some(v) => axum::Json(v).into_response(),
+        None => arm_error(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            "no such subscription",
+        ),
+    }
+}
+
+async fn put_subscription(
+    State(fake): State<Fake>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    if !authorised(&fake, &headers) {
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
+    }
+    if fake.with(|s| s.refuse_writes) {
+        return arm_error(
+            StatusCode::CONFLICT,
+            "OperationNotAllowed",
+            "the stamp refuses changes now",
+        );
+    }
+    let id = id.to_ascii_lowercase();
+    let Ok(Value::Object(b)) = serde_json::from_slice::<Value>(&body) else {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            "the body is not a JSON object",
+        );
+    };
+    let text = |k: &str| b.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+    if !text("subscriptionId").eq_ignore_ascii_case(&id) {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidProperty",
+            "subscriptionId differs from the path",
+        );
+    }
+    if text("owner").is_empty() {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidProperty",
+            "owner is required",
+        );
+    }
+    let offer = text("offerId");
+    if !fake.with(|s| s.offers.iter().any(|o| o.eq_ignore_ascii_case(&offer))) {
+        return arm_error(
+            StatusCode::NOT_FOUND,
+            "OfferNotFound",
+            &format!("offer {offer} was not found"),
+        );
+    }
+    let details = Value::Object(b);
+    let out = fake.with(|s| {
+        if !s.subscriptions.iter().any(|x| x.eq_ignore_ascii_case(&id)) {
+            s.subscriptions.push(id.clone());
+        }
+        s.subscription_details.insert(id.clone(), details);
+        subscription_json(&id, s.subscription_details.get(&id))
+    });
+    axum::Json(out).into_response()
+}
+
+async fn delete_subscription(
+    State(fake): State<Fake>,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorised(&fake, &headers) {
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "The access token is invalid.",
+        );
+    }
+    if fake.with(|s| s.refuse_writes) {
+        return arm_error(
+            StatusCode::CONFLICT,
+            "OperationNotAllowed",
+            "the stamp refuses changes now",
+        );
+    }
+    let id = id.to_ascii_lowercase();
+    let found = fake.with(|s| {
+        let before = s.subscriptions.len();
+        s.subscriptions.retain(|x| !x.eq_ignore_ascii_case(&id));
+        s.subscription_details.remove(&id);
+        before != s.subscriptions.len()
+    });
+    if found {
+        StatusCode::OK.into_response()
+    } else {
+        arm_error(
+            StatusCode::NOT_FOUND,
+            "SubscriptionNotFound",
+            "no such subscription",
+        )
+    }
+}
+
 async fn subscriptions(State(fake): State<Fake>, headers: HeaderMap) -> Response {
     if !authorised(&fake, &headers) {
         return arm_error(
@@ -619,11 +772,12 @@ async fn subscriptions(State(fake): State<Fake>, headers: HeaderMap) -> Response
             "The access token is invalid.",
         );
     }
-    let subs = fake.with(|s| s.subscriptions.clone());
-    let value: Vec<Value> = subs
-        .iter()
-        .map(|s| json!({"id": format!("/subscriptions/{PROVIDER}/providers/Microsoft.Subscriptions.Admin/subscriptions/{s}"), "subscriptionId": s, "state": "Enabled", "offerId": "/delegatedProviders/default/offers/basic"}))
-        .collect();
+    let value: Vec<Value> = fake.with(|s| {
+        s.subscriptions
+            .iter()
+            .map(|id| subscription_json(id, s.subscription_details.get(&id.to_ascii_lowercase())))
+            .collect()
+    });
     axum::Json(json!({ "value": value })).into_response()
 }
 

@@ -506,6 +506,10 @@ pub(crate) struct PlanIn {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     quotas: Option<Value>,
+    /// The Azure Stack Hub offer subscriptions of this plan are created from when they
+    /// are provisioned on a stamp (`/delegatedProviders/default/offers/NAME`).
+    #[serde(default)]
+    offer_id: Option<String>,
 }
 
 /// A plan.
@@ -516,6 +520,7 @@ pub(crate) struct Plan {
     name: String,
     #[schema(value_type = Object)]
     quotas: Value,
+    offer_id: Option<String>,
 }
 
 fn plan_row(id: String, body: PlanIn) -> ApiResult<PlanRow> {
@@ -540,10 +545,23 @@ fn plan_row(id: String, body: PlanIn) -> ApiResult<PlanRow> {
         }
         Some(_) => return Err(ApiError::field("quotas", "must be an object")),
     };
+    let offer = match body.offer_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(o) if o.starts_with('/') && o.len() <= 500 && !o.contains(['?', '#', ' ']) => {
+            Some(o.to_owned())
+        }
+        Some(_) => {
+            return Err(ApiError::field(
+                "offerId",
+                "must be an Azure Stack offer id such as /delegatedProviders/default/offers/basic",
+            ));
+        }
+    };
     Ok(PlanRow {
         id,
         name: valid_name("name", &body.name)?,
         quotas,
+        offer,
     })
 }
 
@@ -552,6 +570,7 @@ fn plan_out(r: &PlanRow) -> Plan {
         id: r.id.clone(),
         name: r.name.clone(),
         quotas: r.quotas.clone(),
+        offer_id: r.offer.clone(),
     }
 }
 

@@ -20,6 +20,7 @@ mod hierarchy;
 mod ops;
 mod people;
 mod pricing;
+mod provisioning;
 pub(crate) mod recovery;
 pub(crate) mod secrets;
 mod sessions;

@@ -44,6 +44,11 @@ pub(crate) struct SubscriptionIn {
     #[serde(default)]
     #[schema(format = Date)]
     ends_on: Option<String>,
+    /// On create: also create it on the region's stamp (`Microsoft.Subscriptions.Admin`),
+    /// from the plan's `offerId`, owned by the tenant's `initialOwner` in its
+    /// `entraTenantId`. Needs a region with collection settings and a GUID id.
+    #[serde(default)]
+    provision_on_stamp: bool,
 }
 
 /// A subscription.
@@ -244,8 +249,17 @@ async fn create_subscription(
         status: String::new(),
         ends_on: None,
     };
+    let provision = body.provision_on_stamp;
     let row = subscription_fields(&state, body, base).await?;
-    state.store().put_subscription(&row).await?;
+    let undo = if provision {
+        super::provisioning::create(&state, &row).await?
+    } else {
+        super::provisioning::Undo::Nothing
+    };
+    if let Err(e) = state.store().put_subscription(&row).await {
+        undo.run().await;
+        return Err(e.into());
+    }
     state.refresh().await?;
     state
         .audit_change(
@@ -273,7 +287,11 @@ async fn update_subscription(
         ));
     }
     let row = subscription_fields(&state, body, before.clone()).await?;
-    state.store().put_subscription(&row).await?;
+    let undo = super::provisioning::update(&state, &before, &row).await?;
+    if let Err(e) = state.store().put_subscription(&row).await {
+        undo.run().await;
+        return Err(e.into());
+    }
     state.refresh().await?;
     state
         .audit_change(
@@ -306,6 +324,12 @@ async fn delete_subscription(
                 )
             })
         })?;
+    if let Err(e) = super::provisioning::delete(&state, &row).await {
+        // The stamp still has it: StackBill keeps it too.
+        state.store().put_subscription(&row).await?;
+        state.refresh().await?;
+        return Err(e);
+    }
     state.refresh().await?;
     state
         .audit_change(

@@ -269,3 +269,143 @@ fn scheduled_collection_runs_once_per_region_across_processes_on_sqlite() {
 fn scheduled_collection_runs_once_per_region_across_processes_on_mariadb() {
     scheduled_on_two_processes(Db::Mariadb);
 }
+
+/// Subscriptions created with `provisionOnStamp` are created on the stamp; cancelling
+/// disables them there, reactivating enables, deleting deletes; whatever the stamp
+/// refuses is refused whole, with nothing written on either side.
+fn provisioned_on_the_stamp(db: Db) {
+    let (_rt, fake) = stamp();
+    let server = Server::start_env(
+        db,
+        true,
+        &["--collect-every-seconds", "0"],
+        &[("FRA01_SECRET", SECRET)],
+    );
+    let admin = server.admin();
+    admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    admin.ok(
+        "POST",
+        "/api/v1/distributors",
+        Some(json!({"id": "dist", "name": "Dist", "currency": "EUR"})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/partners",
+        Some(json!({"id": "part", "distributorId": "dist", "name": "Part"})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/tenants",
+        Some(
+            json!({"id": "contoso", "partnerId": "part", "name": "Contoso",
+                    "entraTenantId": "0f6b2f32-1a1e-4b1a-9b1a-3c2d1e0f9a8b",
+                    "initialOwner": "owner@contoso.example"}),
+        ),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/tenants",
+        Some(json!({"id": "no-owner", "partnerId": "part", "name": "No Owner"})),
+    );
+    for (id, offer) in [
+        ("gold", Some("/delegatedProviders/default/offers/gold")),
+        (
+            "platinum",
+            Some("/delegatedProviders/default/offers/platinum"),
+        ),
+        ("plain", None),
+    ] {
+        admin.ok(
+            "POST",
+            "/api/v1/plans",
+            Some(json!({"id": id, "name": id, "offerId": offer})),
+        );
+    }
+    let sub = "0c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5";
+    let body = |plan: &str, tenant: &str| {
+        json!({"id": sub, "tenantId": tenant, "regionId": "fra01", "name": "Production",
+               "planId": plan, "provisionOnStamp": true})
+    };
+    let on_stamp = |f: &Fake| f.with(|s| s.subscription_details.get(sub).cloned());
+
+    // Refusals: checked before the stamp is asked, or refused by it; nothing written.
+    let (status, e) = admin.post("/api/v1/subscriptions", body("plain", "contoso"));
+    assert_eq!(
+        (status, e["errors"][0]["field"].as_str()),
+        (400, Some("planId")),
+        "{e}"
+    );
+    let (status, e) = admin.post("/api/v1/subscriptions", body("gold", "no-owner"));
+    assert_eq!(
+        (status, e["errors"][0]["field"].as_str()),
+        (400, Some("tenantId")),
+        "{e}"
+    );
+    let (status, e) = admin.post("/api/v1/subscriptions", body("platinum", "contoso"));
+    assert_eq!(status, 502, "{e}");
+    assert!(e.to_string().contains("OfferNotFound"), "{e}");
+    assert_eq!(admin.get(&format!("/api/v1/subscriptions/{sub}")).0, 404);
+    assert_eq!(on_stamp(&fake), None);
+
+    // Created on both sides.
+    let created = admin.ok(
+        "POST",
+        "/api/v1/subscriptions",
+        Some(body("gold", "contoso")),
+    );
+    assert_eq!(created["id"], sub);
+    let stamped = on_stamp(&fake).expect("created on the stamp");
+    assert_eq!(stamped["owner"], "owner@contoso.example");
+    assert_eq!(
+        stamped["offerId"],
+        "/delegatedProviders/default/offers/gold"
+    );
+    assert_eq!(stamped["tenantId"], "0f6b2f32-1a1e-4b1a-9b1a-3c2d1e0f9a8b");
+
+    // Cancelled and reactivated on both sides; a refused change is not made in StackBill.
+    let update = |status: &str| {
+        json!({"tenantId": "contoso", "regionId": "fra01", "name": "Production",
+               "planId": "gold", "status": status})
+    };
+    admin.ok(
+        "PUT",
+        &format!("/api/v1/subscriptions/{sub}"),
+        Some(update("cancelled")),
+    );
+    assert_eq!(on_stamp(&fake).unwrap()["state"], "Disabled");
+    fake.with(|s| s.refuse_writes = true);
+    let (status, _) = admin.send(
+        "PUT",
+        &format!("/api/v1/subscriptions/{sub}"),
+        Some(update("active")),
+    );
+    assert_eq!(status, 502);
+    let kept = admin.ok("GET", &format!("/api/v1/subscriptions/{sub}"), None);
+    assert_eq!(kept["status"], "cancelled");
+    fake.with(|s| s.refuse_writes = false);
+    admin.ok(
+        "PUT",
+        &format!("/api/v1/subscriptions/{sub}"),
+        Some(update("active")),
+    );
+    assert_eq!(on_stamp(&fake).unwrap()["state"], "Enabled");
+
+    // Deleted on both sides; while the stamp refuses, kept on both.
+    fake.with(|s| s.refuse_writes = true);
+    assert_eq!(admin.delete(&format!("/api/v1/subscriptions/{sub}")).0, 502);
+    assert_eq!(admin.get(&format!("/api/v1/subscriptions/{sub}")).0, 200);
+    fake.with(|s| s.refuse_writes = false);
+    assert_eq!(admin.delete(&format!("/api/v1/subscriptions/{sub}")).0, 200);
+    assert_eq!(admin.get(&format!("/api/v1/subscriptions/{sub}")).0, 404);
+    assert_eq!(on_stamp(&fake), None);
+}
+
+#[test]
+fn subscriptions_are_provisioned_on_the_stamp_on_sqlite() {
+    provisioned_on_the_stamp(Db::Sqlite);
+}
+
+#[test]
+fn subscriptions_are_provisioned_on_the_stamp_on_mariadb() {
+    provisioned_on_the_stamp(Db::Mariadb);
+}
