@@ -1,19 +1,19 @@
 //! A collection run: reported hours `[from, to)` of one region, page by page, each page
 //! stored and then checkpointed.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::Utc;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use stackbill_store::{RejectedUsageRow, Store, SubscriptionRow, UsageBatch, UsageRow};
+use stackbill_store::Store;
 
 use crate::arm::{Arm, redact};
 use crate::identity::Identities;
-use crate::page::{Page, parse_page};
+use crate::page::parse_page;
 use crate::region::same_origin;
+use crate::sink::{Sink, instant};
 use crate::{CollectError, Stats};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
@@ -126,10 +126,6 @@ impl std::fmt::Debug for Collector {
     }
 }
 
-fn instant(ns: i64) -> String {
-    DateTime::<Utc>::from_timestamp_nanos(ns).to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// Whether an id looks like an Azure subscription GUID.
 fn is_guid(s: &str) -> bool {
     s.len() == 36
@@ -137,14 +133,6 @@ fn is_guid(s: &str) -> bool {
             8 | 13 | 18 | 23 => b == b'-',
             _ => b.is_ascii_hexdigit(),
         })
-}
-
-struct Known {
-    /// Lower-cased id → StackBill's spelling.
-    subscriptions: HashMap<String, String>,
-    meters: HashSet<String>,
-    provider: HashSet<String>,
-    auto_create_tenant: Option<String>,
 }
 
 impl Collector {
@@ -189,19 +177,17 @@ impl Collector {
             Some(c) if c.window < from => (c.window, fresh(c.window, to)),
             _ => (from, fresh(from, to)),
         };
-        let mut known = self.known().await?;
-        let mut unknown_meters = BTreeSet::new();
+        let mut sink = Sink::open(
+            self.store.as_ref(),
+            &region,
+            Some(&self.arm.region().provider_subscription),
+        )
+        .await?;
         let total = u64::try_from((to - from) / HOUR_NS).unwrap_or(0);
         let result = async {
             while cursor.window < to {
-                self.window(
-                    &mut cursor,
-                    &mut known,
-                    &mut report,
-                    &mut unknown_meters,
-                    &mut state,
-                )
-                .await?;
+                self.window(&mut cursor, &mut sink, &mut report, &mut state)
+                    .await?;
                 report.windows = report.windows.saturating_add(1);
                 cursor.window = cursor.window.saturating_add(HOUR_NS);
                 cursor.next_link = None;
@@ -218,7 +204,9 @@ impl Collector {
             Ok::<(), CollectError>(())
         }
         .await;
-        report.unknown_meters = unknown_meters.into_iter().collect();
+        report.unknown_meters = std::mem::take(&mut sink.unknown_meters)
+            .into_iter()
+            .collect();
         if result.is_ok() {
             match self.reconcile(&region).await {
                 Ok(r) => report.reconciliation = Some(r),
@@ -272,41 +260,6 @@ impl Collector {
         Ok(self.store.put_collection_state(region, &doc).await?)
     }
 
-    async fn known(&self) -> Result<Known, CollectError> {
-        let subscriptions = self
-            .store
-            .subscriptions()
-            .await?
-            .into_iter()
-            .map(|s| (s.id.to_ascii_lowercase(), s.id))
-            .collect();
-        let meters = self
-            .store
-            .meters()
-            .await?
-            .into_iter()
-            .map(|m| stackbill_core::meter::canonical_meter(&m.id))
-            .collect();
-        let settings = self.store.settings().await?;
-        let subs = settings.get("subscriptions");
-        let switch = subs
-            .and_then(|s| s.get("autoCreateMissingSubscriptions"))
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
-        let tenant = subs
-            .and_then(|s| s.get("autoCreatedSubscriptionTenantId"))
-            .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
-        let mut provider = HashSet::new();
-        provider.insert(self.arm.region().provider_subscription.to_ascii_lowercase());
-        Ok(Known {
-            subscriptions,
-            meters,
-            provider,
-            auto_create_tenant: if switch { tenant } else { None },
-        })
-    }
-
     fn first_url(&self, window: i64, subscriber: Option<&str>) -> Result<Url, CollectError> {
         let region = self.arm.region();
         let mut url = region
@@ -333,9 +286,8 @@ impl Collector {
     async fn window(
         &self,
         cursor: &mut Cursor,
-        known: &mut Known,
+        sink: &mut Sink<'_>,
         report: &mut RunReport,
-        unknown_meters: &mut BTreeSet<String>,
         state: &mut State,
     ) -> Result<(), CollectError> {
         let region = self.arm.region().id.clone();
@@ -343,7 +295,7 @@ impl Collector {
         let mut ids = Identities::new(&region, window);
         if cursor.subscribers.is_none() && !self.options.per_subscriber {
             match self
-                .pages(cursor, None, &mut ids, known, report, unknown_meters, state)
+                .pages(cursor, None, &mut ids, sink, report, state)
                 .await
             {
                 Ok(()) => return Ok(()),
@@ -363,15 +315,7 @@ impl Collector {
         while cursor.subscriber < subscribers.len() {
             let s = &subscribers[cursor.subscriber];
             match self
-                .pages(
-                    cursor,
-                    Some(s),
-                    &mut ids,
-                    known,
-                    report,
-                    unknown_meters,
-                    state,
-                )
+                .pages(cursor, Some(s), &mut ids, sink, report, state)
                 .await
             {
                 Ok(()) => {}
@@ -467,9 +411,8 @@ impl Collector {
         cursor: &mut Cursor,
         subscriber: Option<&str>,
         ids: &mut Identities<'_>,
-        known: &mut Known,
+        sink: &mut Sink<'_>,
         report: &mut RunReport,
-        unknown_meters: &mut BTreeSet<String>,
         state: &mut State,
     ) -> Result<(), CollectError> {
         let mut seen = HashSet::new();
@@ -489,7 +432,7 @@ impl Collector {
             // The next page is fetched while this one is stored: one request to the stamp
             // at a time, and the database never waits for the network.
             let (stored, fetched) = tokio::join!(
-                self.store_page(cursor.window, page, ids, known, report, unknown_meters),
+                sink.store_page((cursor.window, cursor.window + HOUR_NS), page, ids, report),
                 async {
                     match &next {
                         Some((u, _)) => Some(self.arm.get(u, &self.stats).await),
@@ -510,110 +453,6 @@ impl Collector {
                 _ => return Ok(()),
             }
         }
-    }
-
-    /// Stores one page: rows through the idempotent usage ingest, unreadable rows kept.
-    async fn store_page(
-        &self,
-        window: i64,
-        page: Page,
-        ids: &mut Identities<'_>,
-        known: &mut Known,
-        report: &mut RunReport,
-        unknown_meters: &mut BTreeSet<String>,
-    ) -> Result<(), CollectError> {
-        let region = self.arm.region().id.clone();
-        let span = (window, window + HOUR_NS);
-        let mut rows = Vec::with_capacity(page.rows.len());
-        for a in &page.rows {
-            let id = ids.id(a);
-            if !known.meters.contains(&a.meter) {
-                unknown_meters.insert(a.meter.clone());
-            }
-            let subscription = match known.subscriptions.get(&a.subscription) {
-                Some(s) => s.clone(),
-                None if known.provider.contains(&a.subscription) => {
-                    report.provider_rows = report.provider_rows.saturating_add(1);
-                    a.subscription.clone()
-                }
-                None => match &known.auto_create_tenant {
-                    Some(tenant) => {
-                        self.store
-                            .put_subscription(&SubscriptionRow {
-                                id: a.subscription.clone(),
-                                tenant: tenant.clone(),
-                                region: region.clone(),
-                                name: format!("Azure Stack subscription {}", a.subscription),
-                                plan: None,
-                                status: "active".into(),
-                                ends_on: None,
-                            })
-                            .await?;
-                        known
-                            .subscriptions
-                            .insert(a.subscription.clone(), a.subscription.clone());
-                        report.created_subscriptions.push(a.subscription.clone());
-                        a.subscription.clone()
-                    }
-                    None => {
-                        report.unknown_subscription_rows =
-                            report.unknown_subscription_rows.saturating_add(1);
-                        a.subscription.clone()
-                    }
-                },
-            };
-            rows.push(UsageRow {
-                id,
-                synthetic: false,
-                subscription: Some(subscription),
-                meter: Some(a.meter.clone()),
-                sku: a.sku.clone(),
-                resource: a.resource.clone(),
-                start: Some(instant(a.start_ns)),
-                end: Some(instant(a.end_ns)),
-                quantity: Some(a.quantity.clone()),
-                start_ns: Some(a.start_ns),
-                end_ns: Some(a.end_ns),
-                malformed: false,
-            });
-        }
-        if !rows.is_empty() {
-            let batch = UsageBatch {
-                source: format!("collector:{region}"),
-                window: span,
-            };
-            let r = self.store.ingest_usage(&batch, &rows).await?;
-            report.new = report.new.saturating_add(r.new);
-            report.duplicate = report.duplicate.saturating_add(r.duplicate);
-            report.replaced = report.replaced.saturating_add(r.replaced);
-        }
-        if !page.rejected.is_empty() {
-            let rejected: Vec<RejectedUsageRow> = page
-                .rejected
-                .into_iter()
-                .map(|r| {
-                    let mut h = Sha256::new();
-                    h.update(region.as_bytes());
-                    h.update(span.0.to_le_bytes());
-                    h.update(r.raw.as_bytes());
-                    let id = h
-                        .finalize()
-                        .iter()
-                        .map(|b| format!("{b:02x}"))
-                        .collect::<String>();
-                    RejectedUsageRow {
-                        id,
-                        region: region.clone(),
-                        window: span,
-                        reason: r.reason,
-                        raw: r.raw,
-                    }
-                })
-                .collect();
-            report.rejected = report.rejected.saturating_add(rejected.len() as u64);
-            self.store.add_rejected_usage(&rejected).await?;
-        }
-        Ok(())
     }
 }
 

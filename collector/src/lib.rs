@@ -14,13 +14,16 @@ mod identity;
 pub mod page;
 pub mod provision;
 mod region;
+mod saved;
 mod secret;
+mod sink;
 mod stats;
 
 pub use arm::{Arm, RetryPolicy};
 pub use collect::{Collector, Options, Progress, RunReport};
 pub use identity::Identities;
 pub use region::{Identity, RegionConfig, check_endpoint};
+pub use saved::import_saved;
 pub use secret::{Secret, resolve as resolve_secret};
 pub use stats::Stats;
 

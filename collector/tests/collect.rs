@@ -575,3 +575,68 @@ async fn each_run_reconciles_the_subscription_lists() {
         vec!["9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913".to_owned()]
     );
 }
+
+/// Pages saved at a disconnected site import with the ids a collection of the same
+/// hour gives: importing the reference pages after collecting that hour changes nothing,
+/// and importing them twice into a fresh store stores each row once.
+#[tokio::test]
+async fn saved_pages_import_like_a_collection() {
+    let s = setup("saved", false).await;
+    fixture(&s.fake);
+    run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
+        .await
+        .expect("run");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pages");
+    let page = |n: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(dir.join(n)).expect(n)).expect("json")
+    };
+    let saved = json!([page("fixture-page-1.json"), page("fixture-page-2.json")]).to_string();
+    let region = s.store.regions().await.expect("regions").remove(0);
+    let r = stackbill_collector::import_saved(s.store.as_ref(), &region, saved.as_bytes(), None)
+        .await
+        .expect("import");
+    assert_eq!((r.new, r.duplicate, r.pages), (0, 6, 2), "{r:?}");
+
+    let fresh = setup("saved-fresh", false).await;
+    let region = fresh.store.regions().await.expect("regions").remove(0);
+    for round in 0..2 {
+        let r = stackbill_collector::import_saved(
+            fresh.store.as_ref(),
+            &region,
+            saved.as_bytes(),
+            None,
+        )
+        .await
+        .expect("import");
+        assert_eq!(
+            (r.new, r.duplicate),
+            if round == 0 { (6, 0) } else { (0, 6) },
+            "{r:?}"
+        );
+    }
+    // As PowerShell writes rows: flattened, PascalCase, .NET dates; named by the window
+    // given.
+    let flat = json!([{
+        "Id": "/subscriptions/x/providers/Microsoft.Commerce/UsageAggregate/a-b",
+        "SubscriptionId": "b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1",
+        "MeterId": "FAB6EB84-500B-4A09-A8CA-7358F8BBAEA5",
+        "UsageStartTime": "/Date(1741078800000)/",
+        "UsageEndTime": "/Date(1741082400000)/",
+        "Quantity": 4.0,
+        "InstanceData": "{\"Microsoft.Resources\":{\"resourceUri\":\"/subscriptions/b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm9\"}}"
+    }, {"SubscriptionId": "b7e41c02-9d3a-4f6b-8e15-2c9a07d6f4e1", "Quantity": "n/a"}]);
+    let window = (ns("2025-03-04T10:00:00Z"), ns("2025-03-04T11:00:00Z"));
+    let r = stackbill_collector::import_saved(
+        fresh.store.as_ref(),
+        &region,
+        flat.to_string().as_bytes(),
+        Some(window),
+    )
+    .await
+    .expect("flat");
+    assert_eq!((r.new, r.rejected), (1, 1), "{r:?}");
+    let e = stackbill_collector::import_saved(fresh.store.as_ref(), &region, b"[1, 2", None)
+        .await
+        .expect_err("not JSON");
+    assert!(e.to_string().contains("not JSON"), "{e}");
+}

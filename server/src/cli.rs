@@ -137,10 +137,22 @@ impl DatabaseArg {
 #[derive(Subcommand)]
 enum UsageCommand {
     /// Import a usage file (CSV or NDJSON, optionally gzipped) idempotently: rows are keyed
-    /// by id; re-importing changes nothing and reports rows as duplicates.
+    /// by id; re-importing changes nothing and reports rows as duplicates. A `.json` file
+    /// (optionally `.json.gz`) holds Azure Stack Hub usage saved at a disconnected site:
+    /// raw API pages, or rows as the PowerShell cmdlets return them (needs --region).
     Import {
         /// The usage file.
         file: PathBuf,
+        /// `.json` files: the region the usage was saved from.
+        #[arg(long)]
+        region: Option<String>,
+        /// `.json` files: the reported hours the file was pulled for, start (RFC 3339,
+        /// whole hour); default: the window its pages' links name, else each row's hour.
+        #[arg(long, requires = "reported_to")]
+        reported_from: Option<String>,
+        /// `.json` files: the end of the reported hours (exclusive).
+        #[arg(long, requires = "reported_from")]
+        reported_to: Option<String>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -306,9 +318,24 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         }
         Command::Usage(UsageCommand::Import {
             file,
+            region,
+            reported_from,
+            reported_to,
             quiet,
             database,
         }) => {
+            if crate::collecting::is_saved_pages(&file) {
+                return block_on(crate::collecting::import_saved(
+                    crate::collecting::SavedArgs {
+                        file,
+                        region,
+                        reported_from,
+                        reported_to,
+                        quiet,
+                    },
+                    database,
+                ));
+            }
             let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
             let bar = Bar::new(total, true, quiet);
             let progress = bar.clone();

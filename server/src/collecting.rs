@@ -369,6 +369,92 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+/// Whether a usage file holds saved Azure Stack Hub pages (`.json`, `.json.gz`).
+pub(crate) fn is_saved_pages(file: &std::path::Path) -> bool {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".json") || name.ends_with(".json.gz")
+}
+
+/// `stackbill usage import FILE.json --region ID`: what the command line passed.
+pub(crate) struct SavedArgs {
+    pub(crate) file: std::path::PathBuf,
+    pub(crate) region: Option<String>,
+    pub(crate) reported_from: Option<String>,
+    pub(crate) reported_to: Option<String>,
+    pub(crate) quiet: bool,
+}
+
+pub(crate) async fn import_saved(args: SavedArgs, database: DatabaseArg) -> ExitCode {
+    let Some(region_id) = args.region.as_deref() else {
+        return usage_error(
+            "a .json usage file holds Azure Stack Hub pages: name the region they came from with --region",
+        );
+    };
+    let window = match (args.reported_from.as_deref(), args.reported_to.as_deref()) {
+        (Some(f), Some(t)) => match (
+            whole_hour(f, "--reported-from"),
+            whole_hour(t, "--reported-to"),
+        ) {
+            (Ok(f), Ok(t)) if f < t => Some((f, t)),
+            (Ok(_), Ok(_)) => return usage_error("--reported-from must be before --reported-to"),
+            (Err(m), _) | (_, Err(m)) => return usage_error(&m),
+        },
+        _ => None,
+    };
+    let bytes = match read_saved(&args.file) {
+        Ok(b) => b,
+        Err(m) => return fail(m),
+    };
+    let store = match open(&database).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let region = match find(store.as_ref(), region_id).await {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    match stackbill_collector::import_saved(store.as_ref(), &region, &bytes, window).await {
+        Ok(r) => {
+            if !args.quiet {
+                eprintln!(
+                    "stackbill: {} pages for {}: {} new, {} duplicate, {} replaced, {} rejected{}",
+                    r.pages,
+                    region.id,
+                    r.new,
+                    r.duplicate,
+                    r.replaced,
+                    r.rejected,
+                    if r.unknown_meters.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; unknown meters: {}", r.unknown_meters.join(", "))
+                    }
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(CollectError::Store(e)) => store_failure(&e),
+        Err(e) => fail(format!("{}: {e}", args.file.display())),
+    }
+}
+
+fn read_saved(file: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let raw = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    if file.to_string_lossy().to_ascii_lowercase().ends_with(".gz") {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(raw.as_slice())
+            .read_to_end(&mut out)
+            .map_err(|e| format!("{}: not gzip: {e}", file.display()))?;
+        Ok(out)
+    } else {
+        Ok(raw)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

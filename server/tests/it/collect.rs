@@ -1,7 +1,7 @@
 //! `stackbill region` and `stackbill collect` as an operator runs them, against a local
 //! Azure Stack Hub usage API (`stackbill_testkit::fake_stamp`) over real HTTP.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -196,4 +196,48 @@ fn collected_usage_bills_like_stackbill_rate() {
     assert_eq!(billed["invoices"], rated["invoices"]);
     assert_eq!(billed["unbilled"], rated["unbilled"]);
     assert_eq!(billed["invoices"].as_array().map(Vec::len), Some(2));
+}
+
+/// Usage saved at a disconnected site (raw API pages in a `.json` file) is imported with
+/// `stackbill usage import --region`, idempotently.
+#[test]
+fn saved_pages_are_imported_from_a_file() {
+    let site = Site::new("saved");
+    let base = site.fake.base.clone();
+    assert!(site.add_region(&base).status.success());
+    let pages = Path::new(env!("CARGO_MANIFEST_DIR")).join("../collector/tests/pages");
+    let page = |n: &str| -> Value {
+        serde_json::from_slice(&std::fs::read(pages.join(n)).unwrap()).unwrap()
+    };
+    let file = site.dir.join("fra01-2025-03-04T10.json");
+    std::fs::write(
+        &file,
+        Value::Array(vec![
+            page("fixture-page-1.json"),
+            page("fixture-page-2.json"),
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let refused = site.run(&["usage", "import", path], "");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("--region"),
+        "{}",
+        stderr(&refused)
+    );
+    let first = site.run(&["usage", "import", path, "--region", "fra01"], "");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("6 new, 0 duplicate"),
+        "{}",
+        stderr(&first)
+    );
+    let again = site.run(&["usage", "import", path, "--region", "fra01"], "");
+    assert!(
+        stderr(&again).contains("0 new, 6 duplicate"),
+        "{}",
+        stderr(&again)
+    );
 }
