@@ -416,7 +416,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
         refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
         session_ttl: Duration::from_secs(args.session_seconds.max(1)),
         auth_attempts_per_minute: args.auth_attempts_per_minute,
+        collect_every: (args.collect_every_seconds > 0)
+            .then(|| Duration::from_secs(args.collect_every_seconds)),
     };
+    let config_every = config.collect_every;
     let state = match crate::api::AppState::new(store, keys, config).await {
         Ok(state) => state,
         Err(e) => return fail(format!("cannot start: {e}")),
@@ -429,11 +432,8 @@ async fn serve(args: ServeArgs) -> ExitCode {
     {
         return fail(format!("cannot load the demo dataset: {e}"));
     }
-    if args.collect_every_seconds > 0 {
-        crate::api::collection::spawn_schedule(
-            state.clone(),
-            Duration::from_secs(args.collect_every_seconds),
-        );
+    if let Some(every) = config_every {
+        crate::api::collection::spawn_schedule(state.clone(), every);
     }
     match crate::api::serve(state, args.bind).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -29,3 +29,24 @@ CREATE TABLE leases (
 
 -- A plan names the Azure Stack Hub offer its subscriptions are created from on a stamp.
 ALTER TABLE plans ADD COLUMN offer_id VARCHAR(500) NULL;
+
+-- Alerts: one row per occurrence of a condition (a region unreachable, an unknown meter),
+-- raised once while the condition holds (`open_key` is unique while it is open), cleared
+-- when it clears, acknowledged by a person.
+CREATE TABLE alerts (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  condition_key VARCHAR(191) NOT NULL,
+  open_key VARCHAR(191) NULL,
+  kind VARCHAR(100) NOT NULL,
+  subject VARCHAR(191) NOT NULL,
+  severity VARCHAR(20) NOT NULL,
+  message TEXT NOT NULL,
+  raised_at VARCHAR(40) NOT NULL,
+  last_seen_at VARCHAR(40) NOT NULL,
+  occurrences BIGINT NOT NULL DEFAULT 1,
+  cleared_at VARCHAR(40) NULL,
+  acknowledged_by VARCHAR(320) NULL,
+  acknowledged_at VARCHAR(40) NULL,
+  UNIQUE KEY ux_alerts_open (open_key),
+  KEY ix_alerts_key (condition_key)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

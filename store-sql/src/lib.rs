@@ -8,6 +8,7 @@
 
 pub mod checks;
 
+mod alerts;
 mod attempts;
 mod catalogue;
 mod collection;
@@ -33,11 +34,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
-    AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import, IngestReport,
-    InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, KeyedUsageRow, MeterRow, NodeKind,
-    PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow, RefreshUse, RegionRow,
-    RejectedUsageRow, Result, RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow,
-    UsageBatch, UsageKey, UsageRollup, UsageRow, UserRow,
+    AlertRow, AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import,
+    IngestReport, InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, KeyedUsageRow, MeterRow,
+    NewAlert, NodeKind, PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow,
+    RefreshUse, RegionRow, RejectedUsageRow, Result, RoleAssignmentRow, Store, StoreError,
+    SubscriptionRow, TenantRow, UsageBatch, UsageKey, UsageRollup, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -635,6 +636,22 @@ impl Store for SqlStore {
 
     async fn put_collection_state(&self, region: &str, state: &serde_json::Value) -> Result<()> {
         collection::put_collection_state(self, region, state).await
+    }
+
+    async fn raise_alert(&self, alert: &NewAlert, now: &str) -> Result<bool> {
+        alerts::raise(self, alert, now).await
+    }
+
+    async fn clear_alert(&self, key: &str, now: &str) -> Result<bool> {
+        alerts::clear(self, key, now).await
+    }
+
+    async fn alerts(&self, open_only: bool) -> Result<Vec<AlertRow>> {
+        alerts::list(self, open_only).await
+    }
+
+    async fn acknowledge_alert(&self, id: i64, by: &str, now: &str) -> Result<AlertRow> {
+        alerts::acknowledge(self, id, by, now).await
     }
 
     async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {

@@ -29,3 +29,23 @@ CREATE TABLE leases (
 
 -- A plan names the Azure Stack Hub offer its subscriptions are created from on a stamp.
 ALTER TABLE plans ADD COLUMN offer_id TEXT NULL;
+
+-- Alerts: one row per occurrence of a condition (a region unreachable, an unknown meter),
+-- raised once while the condition holds (`open_key` is unique while it is open), cleared
+-- when it clears, acknowledged by a person.
+CREATE TABLE alerts (
+  id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+  condition_key TEXT NOT NULL,
+  open_key TEXT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  message TEXT NOT NULL,
+  raised_at TEXT NOT NULL,
+  last_seen_at TEXT NOT NULL,
+  occurrences INTEGER NOT NULL DEFAULT 1,
+  cleared_at TEXT NULL,
+  acknowledged_by TEXT NULL,
+  acknowledged_at TEXT NULL
+);
+CREATE INDEX ix_alerts_key ON alerts (condition_key);

@@ -175,6 +175,17 @@ pub trait Store: Send + Sync {
     /// answer rests on one committed conditional write, so of several processes asking
     /// at once exactly one gets it.
     async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
+    /// Raises the alert for `alert.key` at `now` (RFC 3339), or, while one is open for
+    /// it, counts another occurrence. Returns whether a new alert was raised: of several
+    /// processes raising one condition at once, exactly one raises it.
+    async fn raise_alert(&self, alert: &NewAlert, now: &str) -> Result<bool>;
+    /// Clears the open alert for `key`, if any; returns whether one was open.
+    async fn clear_alert(&self, key: &str, now: &str) -> Result<bool>;
+    /// Alerts, newest first: only open ones, or all.
+    async fn alerts(&self, open_only: bool) -> Result<Vec<AlertRow>>;
+    /// Records who acknowledged an alert (`NotFound` when there is none).
+    async fn acknowledge_alert(&self, id: i64, by: &str, now: &str) -> Result<AlertRow>;
+
     /// Gives the lease up, if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
 

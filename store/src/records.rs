@@ -458,6 +458,51 @@ pub struct RoleAssignmentRow {
     pub tenant: Option<String>,
 }
 
+/// A condition to alert on: `key` names it (kind and subject, e.g.
+/// `region.unreachable:fra01`), so that it is raised once while it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    /// The condition's key.
+    pub key: String,
+    /// What kind of condition (`region.unreachable`, `meter.unknown`, `job.failed`).
+    pub kind: String,
+    /// What it is about (a region id, a meter id).
+    pub subject: String,
+    /// `warning` or `error`.
+    pub severity: String,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+/// An alert: a condition from when it was raised until it cleared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRow {
+    /// Id.
+    pub id: i64,
+    /// The condition's key.
+    pub key: String,
+    /// Kind.
+    pub kind: String,
+    /// Subject.
+    pub subject: String,
+    /// `warning` or `error`.
+    pub severity: String,
+    /// The latest message.
+    pub message: String,
+    /// When first raised (RFC 3339).
+    pub raised_at: String,
+    /// When last seen holding.
+    pub last_seen_at: String,
+    /// How often it was seen while open.
+    pub occurrences: i64,
+    /// When it cleared, if it has.
+    pub cleared_at: Option<String>,
+    /// Who acknowledged it, and when.
+    pub acknowledged_by: Option<String>,
+    /// When it was acknowledged.
+    pub acknowledged_at: Option<String>,
+}
+
 /// A usage row a region sent that could not be read: kept verbatim with the reason so
 /// that nothing a stamp reported is lost and an operator can see and fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]

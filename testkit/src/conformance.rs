@@ -23,7 +23,7 @@ pub use billing_runs::{
     branch_runs_write_their_commissions, concurrent_bill_and_issue,
     narrowed_runs_equal_the_full_run, second_month_after_issue,
 };
-pub use collection::{collection_records, leases};
+pub use collection::{alerts, collection_records, leases};
 pub use directory_keys::ids_unique_in_any_case;
 pub use offboarding::{closing_a_tenant_ends_its_billing, imports_are_all_or_nothing};
 pub use usage_import::{batch_rollups_equal_rows, streamed_import_rollups_equal_rows};
@@ -875,6 +875,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn collection_records() {
                 run(|s| Box::pin(c::collection_records(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn alerts() {
+                run(|s| Box::pin(c::alerts(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

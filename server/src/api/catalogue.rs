@@ -379,7 +379,7 @@ async fn region_health(
             j.kind == "usage.process" && j.message.contains(&format!("region {}:", region.id))
         })
         .map(|j| json!({"jobId": j.id, "status": j.status, "message": j.message}));
-    let collection = super::collection::health(state.store(), &region).await?;
+    let collection = super::collection::health(&state, &region).await?;
     Ok(ok(Health {
         collection,
         credential_configured: region.credential_ref.is_some(),

@@ -270,6 +270,7 @@ pub(crate) async fn run(
     }
     .await;
     let span = format!("{} to {}", instant(from), instant(to));
+    alert(store.as_ref(), &region.id, &result).await;
     match result {
         Ok(report) => {
             let message = format!(
@@ -295,6 +296,78 @@ pub(crate) async fn run(
             let message = format!("region {}: {span}: {e}", region.id);
             store.update_job(job, "failed", 0, &message).await.ok();
             Err((Some(job), e))
+        }
+    }
+}
+
+/// The alert conditions a collection run decides, per region.
+const FAILURES: [(&str, &str); 3] = [
+    (
+        "region.token_refused",
+        "the identity provider refused the region's credentials",
+    ),
+    (
+        "region.unreachable",
+        "the region's Resource Manager could not be reached",
+    ),
+    ("collection.failed", "usage collection failed"),
+];
+
+/// Raises or clears the region's alerts after a run: a failure raises its kind (once
+/// while it lasts), a success clears them all; unknown meters raise one alert each,
+/// cleared once the meter is in the catalogue. Alerting never fails the run.
+async fn alert(store: &dyn Store, region: &str, result: &Result<RunReport, CollectError>) {
+    let now = instant(Utc::now().timestamp_nanos_opt().unwrap_or(0));
+    match result {
+        Err(e) => {
+            let kind = match e {
+                CollectError::TokenRefused(_) | CollectError::Unauthorized(_) => FAILURES[0],
+                CollectError::Unreachable(_) | CollectError::GatewayTimeout(_) => FAILURES[1],
+                _ => FAILURES[2],
+            };
+            let new = stackbill_store::NewAlert {
+                key: format!("{}:{region}", kind.0),
+                kind: kind.0.to_owned(),
+                subject: region.to_owned(),
+                severity: "error".into(),
+                message: format!("region {region}: {}: {e}", kind.1),
+            };
+            store.raise_alert(&new, &now).await.ok();
+        }
+        Ok(report) => {
+            for (kind, _) in FAILURES {
+                store
+                    .clear_alert(&format!("{kind}:{region}"), &now)
+                    .await
+                    .ok();
+            }
+            for meter in &report.unknown_meters {
+                let new = stackbill_store::NewAlert {
+                    key: format!("meter.unknown:{meter}"),
+                    kind: "meter.unknown".into(),
+                    subject: meter.clone(),
+                    severity: "warning".into(),
+                    message: format!(
+                        "region {region} reported usage of meter {meter}, which is not in the catalogue: \
+                         add it (and its price) or its usage stays unbilled"
+                    ),
+                };
+                store.raise_alert(&new, &now).await.ok();
+            }
+            let Ok(meters) = store.meters().await else {
+                return;
+            };
+            let known: std::collections::HashSet<String> = meters
+                .iter()
+                .map(|m| stackbill_core::meter::canonical_meter(&m.id))
+                .collect();
+            if let Ok(open) = store.alerts(true).await {
+                for a in open.iter().filter(|a| a.kind == "meter.unknown") {
+                    if known.contains(&a.subject) {
+                        store.clear_alert(&a.key, &now).await.ok();
+                    }
+                }
+            }
         }
     }
 }
@@ -367,17 +440,45 @@ async fn rejected(
 
 /// The collection part of a region's health: the last run and the last error, and a
 /// run in progress.
-pub(crate) async fn health(store: &dyn Store, region: &RegionRow) -> ApiResult<Option<Value>> {
+pub(crate) async fn health(state: &AppState, region: &RegionRow) -> ApiResult<Option<Value>> {
     if RegionCollection::of(region).is_none() {
         return Ok(None);
     }
-    let state = store.collection_state(&region.id).await?;
+    let every = state.config.collect_every;
+    let state = state.store().collection_state(&region.id).await?;
+    let last_error = state
+        .as_ref()
+        .and_then(|s| s.get("lastError"))
+        .and_then(Value::as_str);
+    let finished = state
+        .as_ref()
+        .and_then(|s| s.pointer("/lastRun/finishedAt"))
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+    // Runs start on the schedule's beat after the last one finished, or at the next
+    // beat when none has.
+    let next_run = every.map(|e| {
+        let beat = chrono::Duration::from_std(e).unwrap_or(chrono::Duration::hours(1));
+        let base = finished.map_or_else(Utc::now, |f| f.with_timezone(&Utc));
+        base.checked_add_signed(beat)
+            .unwrap_or(base)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    });
+    let token = match last_error {
+        Some(e) if e.starts_with("token refused") || e.starts_with("unauthorized") => {
+            json!("refused")
+        }
+        _ if finished.is_some() => json!("accepted"),
+        _ => json!("unknown"),
+    };
     let secret =
         RegionConfig::from_row(region).and_then(|c| resolve_secret(&c.credential_ref).map(|_| ()));
     Ok(Some(json!({
         "lastRun": state.as_ref().and_then(|s| s.get("lastRun")).cloned(),
         "lastError": state.as_ref().and_then(|s| s.get("lastError")).cloned(),
         "inProgress": state.as_ref().and_then(|s| s.get("cursor")).is_some_and(|c| !c.is_null()),
+        "nextRun": next_run,
+        "token": token,
         "credential": match secret {
             Ok(()) => json!("readable"),
             Err(e) => json!(e.to_string()),

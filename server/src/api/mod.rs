@@ -3,6 +3,7 @@
 //! routing, because the manual's PowerShell client lower-cases whole URLs.
 
 mod access;
+mod alerts;
 mod auth;
 mod billing;
 mod catalogue;
@@ -65,6 +66,8 @@ pub(crate) struct Config {
     pub session_ttl: Duration,
     /// Sign-in attempts allowed per client address per minute.
     pub auth_attempts_per_minute: u32,
+    /// How often regions are collected on the schedule (`None`: not scheduled).
+    pub collect_every: Option<Duration>,
 }
 
 impl Default for Config {
@@ -74,6 +77,7 @@ impl Default for Config {
             refresh_ttl: Duration::from_secs(14 * 24 * 3600),
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_attempts_per_minute: 20,
+            collect_every: None,
         }
     }
 }
@@ -418,6 +422,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(people::ops());
     all.extend(catalogue::ops());
     all.extend(collection::ops());
+    all.extend(alerts::ops());
     all.extend(pricing::ops());
     all.extend(fx::ops());
     all.extend(usage::ops());

@@ -89,3 +89,78 @@ pub async fn leases(store: &dyn Store) -> Result<()> {
         .count();
     check(won == 1, || format!("{won} of 8 concurrent claims won"))
 }
+
+/// An alert is raised once while its condition holds, counted while it recurs, cleared
+/// when it clears, raised anew after; of eight processes raising it at once, one raises.
+pub async fn alerts(store: &dyn Store) -> Result<()> {
+    let alert = |key: &str| stackbill_store::NewAlert {
+        key: key.into(),
+        kind: "region.unreachable".into(),
+        subject: "fra01".into(),
+        severity: "error".into(),
+        message: "connection refused".into(),
+    };
+    let a = alert("region.unreachable:fra01");
+    check(store.raise_alert(&a, "2026-12-06T01:00:00Z").await?, || {
+        "first raise".into()
+    })?;
+    check(
+        !store.raise_alert(&a, "2026-12-06T02:00:00Z").await?,
+        || "a condition that still holds was raised again".into(),
+    )?;
+    let open = store.alerts(true).await?;
+    check(
+        open.len() == 1
+            && open[0].occurrences == 2
+            && open[0].last_seen_at == "2026-12-06T02:00:00Z",
+        || format!("open alerts: {open:?}"),
+    )?;
+    let acked = store
+        .acknowledge_alert(open[0].id, "ops@example.test", "2026-12-06T02:30:00Z")
+        .await?;
+    check(
+        acked.acknowledged_by.as_deref() == Some("ops@example.test"),
+        || format!("{acked:?}"),
+    )?;
+    check(
+        store.clear_alert(&a.key, "2026-12-06T03:00:00Z").await?,
+        || "clear".into(),
+    )?;
+    check(
+        !store.clear_alert(&a.key, "2026-12-06T03:00:00Z").await?,
+        || "cleared twice".into(),
+    )?;
+    check(store.alerts(true).await?.is_empty(), || "still open".into())?;
+    check(store.raise_alert(&a, "2026-12-06T04:00:00Z").await?, || {
+        "a condition that returns is a new alert".into()
+    })?;
+    check(store.alerts(false).await?.len() == 2, || {
+        "history kept".into()
+    })?;
+    let b = alert("region.unreachable:ber1");
+    let raised =
+        futures::future::join_all((0..8).map(|_| store.raise_alert(&b, "2026-12-06T05:00:00Z")))
+            .await
+            .into_iter()
+            .collect::<Result<Vec<bool>>>()?;
+    let new = raised.iter().filter(|r| **r).count();
+    check(new == 1, || format!("{new} of 8 concurrent raises raised"))?;
+    let open_b: Vec<_> = store
+        .alerts(true)
+        .await?
+        .into_iter()
+        .filter(|x| x.key == b.key)
+        .collect();
+    check(open_b.len() == 1 && open_b[0].occurrences == 8, || {
+        format!("{open_b:?}")
+    })?;
+    check(
+        matches!(
+            store
+                .acknowledge_alert(999_999, "x", "2026-12-06T06:00:00Z")
+                .await,
+            Err(stackbill_store::StoreError::NotFound { .. })
+        ),
+        || "acknowledging a missing alert".into(),
+    )
+}

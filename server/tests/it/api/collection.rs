@@ -37,7 +37,7 @@ fn collected_through_the_api(db: Db) {
         db,
         true,
         &["--collect-every-seconds", "0"],
-        &[("FRA01_SECRET", SECRET)],
+        &[("FRA01_SECRET", SECRET), ("FRA01_OLD_SECRET", "expired")],
     );
     let admin = server.admin();
 
@@ -107,6 +107,7 @@ fn collected_through_the_api(db: Db) {
     assert_eq!(c["credential"], "readable", "{health}");
     assert_eq!(c["lastRun"]["report"]["rejected"], 1, "{health}");
     assert_eq!(c["lastError"], Value::Null);
+    assert_eq!(c["token"], "accepted");
 
     // Bad requests are refused by field; a stamp that fails is a 502 naming the region.
     let (status, body) = admin.post(
@@ -146,6 +147,84 @@ fn collected_through_the_api(db: Db) {
             .iter()
             .any(|j| j["kind"] == "usage.collect" && j["status"] == "failed"),
         "{jobs}"
+    );
+    alerts_follow_the_runs(&admin, &fake);
+}
+
+/// Alerts: raised once per condition, counted while it lasts, cleared when it clears.
+fn alerts_follow_the_runs(admin: &super::Api, fake: &Fake) {
+    let open = |kind: &str| -> Vec<Value> {
+        admin
+            .ok("GET", "/api/v1/alerts?status=open", None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == kind)
+            .cloned()
+            .collect()
+    };
+    // The failed run above raised one; the stamp fails again: still one, seen twice.
+    assert_eq!(open("collection.failed").len(), 1);
+    fake.with(|f| f.fail_after = Some(0));
+    let hour = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T11:00:00Z"});
+    assert_eq!(
+        admin.post("/api/v1/regions/fra01/collect", hour.clone()).0,
+        502
+    );
+    let failed = open("collection.failed");
+    assert_eq!(
+        (failed.len(), failed[0]["occurrences"].as_i64()),
+        (1, Some(2)),
+        "{failed:?}"
+    );
+    // Every fixture meter is unknown to the empty catalogue: one alert each.
+    assert_eq!(open("meter.unknown").len(), 6);
+    // Refused credentials are their own condition.
+    fake.with(|f| f.fail_after = None);
+    let mut r = region(&fake.base);
+    r["credentialRef"] = json!("env:FRA01_OLD_SECRET");
+    admin.ok("PUT", "/api/v1/regions/fra01", Some(r));
+    assert_eq!(
+        admin.post("/api/v1/regions/fra01/collect", hour.clone()).0,
+        502
+    );
+    assert_eq!(open("region.token_refused").len(), 1);
+    let health = admin.ok("GET", "/api/v1/regions/fra01/health", None);
+    assert_eq!(health["collection"]["token"], "refused", "{health}");
+    assert_eq!(
+        health["collection"]["nextRun"],
+        Value::Null,
+        "not scheduled"
+    );
+    // Fixed: a successful run clears the region's alerts; adding a meter clears its own.
+    admin.ok("PUT", "/api/v1/regions/fra01", Some(region(&fake.base)));
+    admin.ok(
+        "POST",
+        "/api/v1/meters",
+        Some(json!({"id": "fab6eb84-500b-4a09-a8ca-7358f8bbaea5", "name": "Base VM Size Hours", "unit": "vCPU hours"})),
+    );
+    admin.ok("POST", "/api/v1/regions/fra01/collect", Some(hour));
+    assert!(open("collection.failed").is_empty());
+    assert!(open("region.token_refused").is_empty());
+    assert_eq!(open("meter.unknown").len(), 5);
+    let all = admin.ok("GET", "/api/v1/alerts", None);
+    let cleared = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "collection.failed")
+        .unwrap()
+        .clone();
+    assert_eq!(cleared["status"], "cleared");
+    let acked = admin.ok(
+        "POST",
+        &format!("/api/v1/alerts/{}/acknowledge", cleared["id"]),
+        None,
+    );
+    assert_eq!(acked["acknowledgedBy"], super::ADMIN);
+    assert_eq!(
+        admin.post("/api/v1/alerts/999999/acknowledge", json!({})).0,
+        404
     );
 }
 
@@ -243,6 +322,7 @@ fn scheduled_on_two_processes(db: Db) {
     assert!(succeeded >= 3, "scheduled runs: {succeeded}");
     let health = admin.ok("GET", "/api/v1/regions/fra01/health", None);
     assert_eq!(health["collection"]["lastError"], Value::Null, "{health}");
+    assert!(health["collection"]["nextRun"].is_string(), "{health}");
     // Every run asked its hours one at a time, and never two processes at once.
     assert_eq!(fake.with(|f| f.max_in_flight), 1);
     // Each row was stored once: the first run found six new rows, the others none.
