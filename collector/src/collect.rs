@@ -21,10 +21,22 @@ const USAGE_API: &str = "2015-06-01-preview";
 const SUBSCRIPTIONS_API: &str = "2015-11-01";
 
 /// How a run behaves.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Options {
     /// Skip the all-subscriber query and ask per subscriber from the start.
     pub per_subscriber: bool,
+    /// Subscribers asked at once in per-subscriber mode (at least 1). The all-subscriber
+    /// query is one request at a time.
+    pub concurrency: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            per_subscriber: false,
+            concurrency: 4,
+        }
+    }
 }
 
 /// What a run did.
@@ -312,26 +324,89 @@ impl Collector {
         }
         report.per_subscriber_windows = report.per_subscriber_windows.saturating_add(1);
         let subscribers = cursor.subscribers.clone().unwrap_or_default();
-        while cursor.subscriber < subscribers.len() {
-            let s = &subscribers[cursor.subscriber];
-            match self
-                .pages(cursor, Some(s), &mut ids, sink, report, state)
+        let skip = |s: &str, e: CollectError, report: &mut RunReport| match e {
+            CollectError::Api {
+                status: 400,
+                code,
+                message,
+            } if code == "SubscriberIdIsNotDirectTenant" => {
+                report.skipped_subscribers.push(format!("{s}: {message}"));
+                Ok(())
+            }
+            e => Err(e),
+        };
+        // A subscriber interrupted between pages continues from its checkpoint.
+        if cursor.next_link.is_some() && cursor.subscriber < subscribers.len() {
+            let s = subscribers[cursor.subscriber].clone();
+            if let Err(e) = self
+                .pages(cursor, Some(&s), &mut ids, sink, report, state)
                 .await
             {
-                Ok(()) => {}
-                Err(CollectError::Api {
-                    status: 400,
-                    code,
-                    message,
-                }) if code == "SubscriberIdIsNotDirectTenant" => {
-                    report.skipped_subscribers.push(format!("{s}: {message}"));
-                }
-                Err(e) => return Err(e),
+                skip(&s, e, report)?;
             }
             cursor.subscriber += 1;
             cursor.next_link = None;
         }
+        // Then a few subscribers at a time: their pages fetched at once, stored in order,
+        // the checkpoint moved past each one stored.
+        let at_once = self.options.concurrency.max(1);
+        while cursor.subscriber < subscribers.len() {
+            let batch: Vec<String> = subscribers[cursor.subscriber..]
+                .iter()
+                .take(at_once)
+                .cloned()
+                .collect();
+            let fetched =
+                futures::future::join_all(batch.iter().map(|s| self.fetch_all(cursor.window, s)))
+                    .await;
+            for (s, pages) in batch.iter().zip(fetched) {
+                match pages {
+                    Ok(pages) => {
+                        for page in pages {
+                            sink.store_page(
+                                (cursor.window, cursor.window + HOUR_NS),
+                                page,
+                                &mut ids,
+                                report,
+                            )
+                            .await?;
+                            report.pages = report.pages.saturating_add(1);
+                        }
+                    }
+                    Err(e) => skip(s, e, report)?,
+                }
+                cursor.subscriber += 1;
+                cursor.next_link = None;
+                state.cursor = Some(cursor.clone());
+                self.save(&self.arm.region().id, state).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// Every page of one subscriber's hour, in order.
+    async fn fetch_all(
+        &self,
+        window: i64,
+        subscriber: &str,
+    ) -> Result<Vec<crate::page::Page>, CollectError> {
+        let mut seen = HashSet::new();
+        let mut url = self.first_url(window, Some(subscriber))?;
+        let mut pages = Vec::new();
+        loop {
+            let body = self.arm.get(&url, &self.stats).await?;
+            let page = parse_page(&body)
+                .map_err(|e| CollectError::Protocol(format!("{}: {e}", redact(&url))))?;
+            let next = match page.next_link.as_deref() {
+                Some(link) => Some(self.next(link, &mut seen)?),
+                None => None,
+            };
+            pages.push(page);
+            match next {
+                Some(u) => url = u,
+                None => return Ok(pages),
+            }
+        }
     }
 
     /// The subscribers to ask one by one: the stamp's user subscriptions and every

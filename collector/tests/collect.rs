@@ -640,3 +640,82 @@ async fn saved_pages_import_like_a_collection() {
         .expect_err("not JSON");
     assert!(e.to_string().contains("not JSON"), "{e}");
 }
+
+/// With Auto Create Missing Subscriptions on, unknown subscriptions are created under the
+/// configured tenant; the provider's own subscription is counted apart, never created.
+#[tokio::test]
+async fn missing_subscriptions_are_created_and_the_provider_kept_apart() {
+    let s = setup("autocreate", false).await;
+    fixture(&s.fake);
+    let mut scenario = fixture_scenario();
+    scenario["subscriptions"] = json!([]);
+    import_scenario(s.store.as_ref(), &scenario.to_string())
+        .await
+        .expect("import");
+    s.store
+        .put_settings(
+            "subscriptions",
+            &json!({"autoCreateMissingSubscriptions": true, "autoCreatedSubscriptionTenantId": "ten-a"}),
+        )
+        .await
+        .expect("settings");
+    s.fake.with(|f| {
+        let mut own = f.rows[0].clone();
+        own.subscription = PROVIDER.into();
+        own.json["properties"]["subscriptionId"] = json!(PROVIDER);
+        f.rows.push(own);
+    });
+    let r = run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
+        .await
+        .expect("run");
+    assert_eq!(
+        (r.new, r.provider_rows, r.unknown_subscription_rows),
+        (7, 1, 0),
+        "{r:?}"
+    );
+    assert_eq!(r.created_subscriptions.len(), 2, "{r:?}");
+    let subs = s.store.subscriptions().await.expect("subscriptions");
+    assert_eq!(subs.len(), 2);
+    assert!(
+        subs.iter()
+            .all(|x| x.tenant == "ten-a" && x.region == "fra01")
+    );
+    assert!(!subs.iter().any(|x| x.id.eq_ignore_ascii_case(PROVIDER)));
+}
+
+/// Per subscriber, a few subscribers are asked at once (never more than the bound), and
+/// the result is the same as asking one at a time.
+#[tokio::test]
+async fn per_subscriber_queries_run_a_bounded_few_at_once() {
+    let s = setup("concurrency", false).await;
+    s.fake.with(|f| {
+        f.delay_ms = 30;
+        f.rows =
+            stackbill_testkit::fake_stamp::generated_rows(ns("2025-03-04T10:00:00Z"), 1, 40, 10);
+        f.subscriptions = (0..10)
+            .map(|n| format!("{n:08x}-0000-4000-8000-{n:012x}"))
+            .collect();
+    });
+    for (bound, want_max) in [(1usize, 1u64), (3, 3)] {
+        s.fake.with(|f| f.max_in_flight = 0);
+        let c = collector(
+            &s,
+            Options {
+                per_subscriber: true,
+                concurrency: bound,
+            },
+        )
+        .await;
+        let r = c
+            .collect(
+                ns("2025-03-04T10:00:00Z"),
+                ns("2025-03-04T11:00:00Z"),
+                &|_| {},
+            )
+            .await
+            .expect("run");
+        assert_eq!(r.new + r.duplicate, 40, "{r:?}");
+        assert_eq!(s.fake.with(|f| f.max_in_flight), want_max, "bound {bound}");
+    }
+    assert_eq!(s.store.usage_count().await.expect("count"), 40);
+}

@@ -101,6 +101,9 @@ pub(crate) struct CollectArgs {
     /// Ask per subscriber from the start instead of after gateway timeouts.
     #[arg(long)]
     per_subscriber: bool,
+    /// Subscribers asked at once when asking per subscriber.
+    #[arg(long, default_value_t = 4)]
+    concurrency: usize,
     /// Print the run's report as JSON on standard output.
     #[arg(long)]
     json: bool,
@@ -312,6 +315,7 @@ pub(crate) async fn collect(args: CollectArgs) -> ExitCode {
         store,
         Options {
             per_subscriber: args.per_subscriber,
+            concurrency: args.concurrency.max(1),
         },
     );
     let result = collector
