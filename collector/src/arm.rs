@@ -122,6 +122,19 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     v.parse::<u64>().ok().map(Duration::from_secs)
 }
 
+/// A transport error with its causes (`…: invalid peer certificate: UnknownIssuer`), so
+/// an operator sees why a stamp could not be reached.
+fn chain(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Whether a transport error is worth another attempt (the connection broke or timed out
 /// before a response arrived).
 fn transient(e: &reqwest::Error) -> bool {
@@ -362,7 +375,13 @@ impl Arm {
                     tokio::time::sleep(self.retry.wait(attempt, None)).await;
                     continue;
                 }
-                Err(e) => return Err(CollectError::Unreachable(format!("{}: {e}", redact(url)))),
+                Err(e) => {
+                    return Err(CollectError::Unreachable(format!(
+                        "{}: {}",
+                        redact(url),
+                        chain(&e)
+                    )));
+                }
             };
             let status = response.status();
             if status.is_success() {

@@ -719,3 +719,80 @@ async fn per_subscriber_queries_run_a_bounded_few_at_once() {
     }
     assert_eq!(s.store.usage_count().await.expect("count"), 40);
 }
+
+/// A stamp whose certificate comes from its own CA is reached with the region's CA
+/// bundle and refused without it; a stamp that does not answer is retried, then named.
+#[tokio::test]
+async fn tls_uses_the_regions_ca_bundle_and_unreachable_stamps_are_retried() {
+    let (fake, ca) = Fake::start_tls(false).await.expect("tls stamp");
+    fixture(&fake);
+    let dir = std::env::temp_dir().join(format!("sb-collect-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bundle = dir.join("stamp-ca.pem");
+    std::fs::write(&bundle, ca).expect("ca");
+    let store = stackbill_store_sqlite::connect(&format!("sqlite://{}", dir.join("db").display()))
+        .await
+        .expect("sqlite");
+    stackbill_store_sqlite::migrate(&store)
+        .await
+        .expect("migrate");
+    let store: Arc<dyn Store> = Arc::new(store);
+    let region = |endpoint: &str, ca: Option<&std::path::Path>| {
+        let mut details = json!({"identity": "entra", "directoryTenant": TENANT,
+                                 "providerSubscriptionId": PROVIDER, "clientId": CLIENT});
+        if let Some(ca) = ca {
+            details["caBundle"] = json!(ca.display().to_string());
+        }
+        RegionRow {
+            id: "fra01".into(),
+            name: "Frankfurt 1".into(),
+            time_zone: "UTC".into(),
+            admin_endpoint: endpoint.into(),
+            collection_window_hours: 1,
+            credential_ref: Some("env:FRA01_SECRET".into()),
+            details,
+        }
+    };
+    let collect = |row: RegionRow| {
+        let store = store.clone();
+        async move {
+            let arm = Arm::new(
+                RegionConfig::from_row(&row).expect("config"),
+                Secret::new(SECRET),
+                fast(),
+            )
+            .expect("arm");
+            Collector::new(arm, store, Options::default())
+                .collect(
+                    ns("2025-03-04T10:00:00Z"),
+                    ns("2025-03-04T11:00:00Z"),
+                    &|_| {},
+                )
+                .await
+        }
+    };
+    assert!(fake.base.starts_with("https://localhost:"));
+    let r = collect(region(&fake.base, Some(&bundle)))
+        .await
+        .expect("with the CA");
+    assert_eq!(r.new, 6);
+    let e = collect(region(&fake.base, None))
+        .await
+        .expect_err("without the CA");
+    assert!(matches!(e, CollectError::Unreachable(_)), "{e}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+
+    // Nothing listens on port 1 of loopback: every attempt is made, then the run fails.
+    let row = region("http://127.0.0.1:1", None);
+    let arm = Arm::new(
+        RegionConfig::from_row(&row).expect("config"),
+        Secret::new(SECRET),
+        fast(),
+    )
+    .expect("arm");
+    let stats = stackbill_collector::Stats::default();
+    let e = arm.probe(&stats).await.expect_err("refused");
+    assert!(matches!(e, CollectError::Unreachable(_)), "{e}");
+    assert_eq!((stats.requests(), stats.retries()), (6, 5));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -223,6 +223,66 @@ pub struct Fake {
 impl Fake {
     /// Starts a stamp on a free loopback port (AD FS or Entra style sign-in).
     pub async fn start(adfs: bool) -> std::io::Result<Fake> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let fake = Fake::new(adfs, format!("http://{}", listener.local_addr()?));
+        let app = fake.router();
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        Ok(fake)
+    }
+
+    /// Starts a stamp served over TLS at `https://localhost:PORT`, its certificate issued
+    /// by a CA of its own. Returns the stamp and the CA's PEM (what a region's
+    /// `caBundle` holds).
+    pub async fn start_tls(adfs: bool) -> std::io::Result<(Fake, String)> {
+        let other = |e: &dyn std::fmt::Display| std::io::Error::other(e.to_string());
+        let ca_key = rcgen::KeyPair::generate().map_err(|e| other(&e))?;
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(|e| other(&e))?;
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "StackBill test stamp CA");
+        let ca_cert = ca.self_signed(&ca_key).map_err(|e| other(&e))?;
+        let leaf_key = rcgen::KeyPair::generate().map_err(|e| other(&e))?;
+        let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .map_err(|e| other(&e))?
+            .signed_by(&leaf_key, &ca_cert, &ca_key)
+            .map_err(|e| other(&e))?;
+        let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der())
+            .map_err(|e| other(&e))?;
+        let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| other(&e))?
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .map_err(|e| other(&e))?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let port = listener.local_addr()?.port();
+        let fake = Fake::new(adfs, format!("https://localhost:{port}"));
+        let app = fake.router();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: nothing to serve.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), service)
+                        .await
+                        .ok();
+                });
+            }
+        });
+        Ok((fake, ca_cert.pem()))
+    }
+
+    fn new(adfs: bool, base: String) -> Fake {
         let inner = Arc::new(Mutex::new(Inner {
             adfs,
             page_size: 4,
@@ -230,10 +290,11 @@ impl Fake {
             token_lifetime_secs: 3599,
             ..Inner::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}", listener.local_addr()?);
-        let fake = Fake { inner, base };
-        let app = Router::new()
+        Fake { inner, base }
+    }
+
+    fn router(&self) -> Router {
+        Router::new()
             .route("/metadata/endpoints", get(metadata))
             .route("/{tenant}/oauth2/token", post(token))
             .route("/adfs/oauth2/token", post(adfs_token))
@@ -255,11 +316,7 @@ impl Fake {
                 "/subscriptions/{provider}/providers/Microsoft.Subscriptions.Admin/subscriptions",
                 get(subscriptions),
             )
-            .with_state(fake.clone());
-        tokio::spawn(async move {
-            axum::serve(listener, app).await.ok();
-        });
-        Ok(fake)
+            .with_state(self.clone())
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
