@@ -76,7 +76,7 @@ fn end_to_end(c: &mut Criterion) {
                         time_zone: "UTC".into(),
                         admin_endpoint: fake.base.clone(),
                         collection_window_hours: 1,
-                        credential_ref: Some("env:UNUSED".into()),
+                        credential_ref: Some("env:UNUSED_SECRET".into()),
                         details: json!({"identity": "entra", "directoryTenant": TENANT,
                                         "providerSubscriptionId": PROVIDER, "clientId": CLIENT}),
                     };

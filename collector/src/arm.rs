@@ -125,7 +125,11 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// A transport error with its causes (`…: invalid peer certificate: UnknownIssuer`), so
 /// an operator sees why a stamp could not be reached.
 fn chain(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
+    // reqwest names the URL, continuation token and all: keep only its path.
+    let mut text = match e.url() {
+        Some(u) => e.to_string().replace(u.as_str(), &redact(u)),
+        None => e.to_string(),
+    };
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {
         text.push_str(": ");
@@ -299,6 +303,12 @@ impl Arm {
             .bytes()
             .await
             .map_err(|e| CollectError::Unreachable(format!("{}: {e}", login.token_url)))?;
+        if status.is_server_error() {
+            return Err(CollectError::Unreachable(format!(
+                "{}: the identity provider answered {status}",
+                login.token_url
+            )));
+        }
         if !status.is_success() {
             // The body of a refused token request names the error, never the secret.
             let (code, message) = token_error(&body);

@@ -30,6 +30,16 @@ pub struct Options {
     pub concurrency: usize,
 }
 
+/// A lease the run holds on its region (`collect:ID`), renewed before every reported
+/// hour; a run that finds it taken by another process stops.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    /// The holder's name (unique per process).
+    pub owner: String,
+    /// How long each renewal holds it, in seconds.
+    pub hold_secs: i64,
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -123,6 +133,7 @@ pub struct Progress {
 
 /// Collects one region's usage into a store.
 pub struct Collector {
+    lease: Option<Lease>,
     arm: Arm,
     store: Arc<dyn Store>,
     options: Options,
@@ -151,6 +162,7 @@ impl Collector {
     /// A collector for the region `arm` talks to.
     pub fn new(arm: Arm, store: Arc<dyn Store>, options: Options) -> Self {
         Collector {
+            lease: None,
             arm,
             store,
             options,
@@ -181,13 +193,18 @@ impl Collector {
             None => State::default(),
         };
         let mut report = RunReport::default();
-        let (from, mut cursor) = match state.cursor.take() {
+        // An unfinished run of the same range continues where it stopped; one of another
+        // range is folded in (this run covers both), so no hour is ever skipped.
+        let (from, to, mut cursor) = match state.cursor.take() {
             Some(c) if c.from == from && c.to == to => {
                 report.resumed = true;
-                (from, c)
+                (from, to, c)
             }
-            Some(c) if c.window < from => (c.window, fresh(c.window, to)),
-            _ => (from, fresh(from, to)),
+            Some(c) => {
+                let (f, t) = (from.min(c.window), to.max(c.to));
+                (f, t, fresh(f, t))
+            }
+            None => (from, to, fresh(from, to)),
         };
         let mut sink = Sink::open(
             self.store.as_ref(),
@@ -198,6 +215,7 @@ impl Collector {
         let total = u64::try_from((to - from) / HOUR_NS).unwrap_or(0);
         let result = async {
             while cursor.window < to {
+                self.renew_lease().await?;
                 self.window(&mut cursor, &mut sink, &mut report, &mut state)
                     .await?;
                 report.windows = report.windows.saturating_add(1);
@@ -243,10 +261,42 @@ impl Collector {
             }
             Err(e) => {
                 state.last_error = Some(e.to_string());
-                // The cursor stays: the next run of this range resumes at it.
+                // The cursor stays where the run stopped: the next run resumes at it.
+                state.cursor = Some(cursor);
                 self.save(&region, &state).await.ok();
                 Err(e)
             }
+        }
+    }
+
+    /// Runs under `lease`: taken before the first hour and renewed before each.
+    pub fn with_lease(mut self, lease: Lease) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    async fn renew_lease(&self) -> Result<(), CollectError> {
+        let Some(lease) = &self.lease else {
+            return Ok(());
+        };
+        let now = Utc::now().timestamp();
+        let name = format!("collect:{}", self.arm.region().id);
+        if self
+            .store
+            .try_lease(
+                &name,
+                &lease.owner,
+                now,
+                now.saturating_add(lease.hold_secs),
+            )
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CollectError::Busy(format!(
+                "region {} is being collected by another process",
+                self.arm.region().id
+            )))
         }
     }
 
@@ -304,8 +354,8 @@ impl Collector {
     ) -> Result<(), CollectError> {
         let region = self.arm.region().id.clone();
         let window = (cursor.window, cursor.window + HOUR_NS);
-        let mut ids = Identities::new(&region, window);
         if cursor.subscribers.is_none() && !self.options.per_subscriber {
+            let mut ids = Identities::new(&region, window);
             match self
                 .pages(cursor, None, &mut ids, sink, report, state)
                 .await
@@ -316,7 +366,10 @@ impl Collector {
             }
         }
         // The all-subscriber query keeps timing out (or was not wanted): ask per
-        // subscriber, as Microsoft's own scripts do on large stamps.
+        // subscriber, as Microsoft's own scripts do on large stamps. Rows already stored
+        // from the all-subscriber pages come again: they must get the same ids (so count
+        // as duplicates), not `~2` repeats, hence names counted afresh.
+        let mut ids = Identities::new(&region, window);
         if cursor.subscribers.is_none() {
             cursor.subscribers = Some(self.subscribers().await?);
             cursor.subscriber = 0;
@@ -452,7 +505,7 @@ impl Collector {
             }
         }
         for s in self.store.subscriptions().await? {
-            if is_guid(&s.id) {
+            if is_guid(&s.id) && s.region.eq_ignore_ascii_case(&region.id) {
                 all.insert(s.id.to_ascii_lowercase());
             }
         }

@@ -20,11 +20,11 @@ mod sink;
 mod stats;
 
 pub use arm::{Arm, RetryPolicy};
-pub use collect::{Collector, Options, Progress, RunReport};
+pub use collect::{Collector, Lease, Options, Progress, RunReport};
 pub use identity::Identities;
 pub use region::{Identity, RegionConfig, check_endpoint};
 pub use saved::import_saved;
-pub use secret::{Secret, resolve as resolve_secret};
+pub use secret::{Secret, check_reference, resolve as resolve_secret, resolve_in};
 pub use stats::Stats;
 
 /// Why collection failed.
@@ -67,6 +67,9 @@ pub enum CollectError {
     /// A response that does not follow the API's shape (a page, a `nextLink`).
     #[error("unexpected response: {0}")]
     Protocol(String),
+    /// Another process holds the region's lease.
+    #[error("{0}")]
+    Busy(String),
     /// The store failed.
     #[error("store: {0}")]
     Store(#[from] stackbill_store::StoreError),

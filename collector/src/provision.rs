@@ -34,6 +34,25 @@ pub struct StampSubscription {
     /// `Enabled`, `Disabled`, `Deleted`, …
     #[serde(default)]
     pub state: Option<String>,
+    /// A reference the creator keeps on it; StackBill writes `stackbill`, and changes or
+    /// deletes only subscriptions that carry it.
+    #[serde(default)]
+    pub external_reference_id: Option<String>,
+    /// Every other field the stamp returned (`delegatedProviderSubscriptionId`,
+    /// `routingResourceManagerType`, …), sent back unchanged when the subscription is
+    /// updated.
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The reference StackBill leaves on the subscriptions it creates.
+pub const STACKBILL_REFERENCE: &str = "stackbill";
+
+impl StampSubscription {
+    /// Whether StackBill created it (and so may disable or delete it).
+    pub fn is_stackbills(&self) -> bool {
+        self.external_reference_id.as_deref() == Some(STACKBILL_REFERENCE)
+    }
 }
 
 /// The two sides of a region compared: subscriptions only the stamp has, and (GUID)

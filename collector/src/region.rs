@@ -131,16 +131,18 @@ impl RegionConfig {
                 "must be a subscription id",
             ));
         }
+        let credential_ref = row
+            .credential_ref
+            .clone()
+            .ok_or_else(|| config("credentialRef", "is required for collection"))?;
+        crate::secret::check_reference(&credential_ref)?;
         Ok(RegionConfig {
             id: row.id.clone(),
             arm,
             provider_subscription,
             identity,
             client_id: text("clientId")?,
-            credential_ref: row
-                .credential_ref
-                .clone()
-                .ok_or_else(|| config("credentialRef", "is required for collection"))?,
+            credential_ref,
             ca_bundle: text("caBundle").ok(),
         })
     }
@@ -157,7 +159,7 @@ mod tests {
             time_zone: "UTC".into(),
             admin_endpoint: endpoint.into(),
             collection_window_hours: 24,
-            credential_ref: Some("env:X".into()),
+            credential_ref: Some("env:FRA01_SECRET".into()),
             details,
         }
     }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use stackbill_store::{RegionRow, Store};
 
 use crate::identity::Identities;
-use crate::page::{Page, parse_page};
+use crate::page::parse_page;
 use crate::region::RegionConfig;
 use crate::sink::{Sink, instant};
 use crate::{CollectError, RunReport};
@@ -99,9 +99,9 @@ fn link_window(link: &str) -> Option<(i64, i64)> {
 }
 
 /// Imports a saved usage file for `region`. Rows are named with `window` when given (the
-/// reported hours the file was pulled for), else with the window its pages' `nextLink`s
-/// name, else each with its own usage hour; importing the same file again changes
-/// nothing either way.
+/// one reported hour the file was pulled for), else with the hour its pages' `nextLink`s
+/// name; a page whose hour the file does not tell is refused. Importing the same file
+/// again, or a file of hours that were also collected, changes nothing.
 pub async fn import_saved(
     store: &dyn Store,
     region: &RegionRow,
@@ -122,49 +122,40 @@ pub async fn import_saved(
             .map_err(|e| CollectError::Protocol(format!("page {}: {e}", n.saturating_add(1))))?;
         parsed.push(page);
     }
-    let file_window = window.or_else(|| {
-        let mut found = parsed
-            .iter()
-            .filter_map(|p| p.next_link.as_deref().and_then(link_window));
-        let first = found.next()?;
-        found.all(|w| w == first).then_some(first)
-    });
+    // Each page's reported hour: the one given, else the one its own `nextLink` names,
+    // else (the last page of an hour has no link) the hour of the page before it when
+    // that one linked on. A page whose hour cannot be known is refused, not guessed:
+    // rows must be named as a collection of the same hour names them.
+    if let Some((f, t)) = window
+        && t.checked_sub(f) != Some(3_600_000_000_000)
+    {
+        return Err(CollectError::Range(
+            "the reported window of a saved file must be one hour (one file per hour)".into(),
+        ));
+    }
+    let mut windows = Vec::with_capacity(parsed.len());
+    let mut previous: Option<(i64, i64)> = None;
+    for (n, page) in parsed.iter().enumerate() {
+        let own = page.next_link.as_deref().and_then(link_window);
+        let w = window.or(own).or(previous).ok_or_else(|| {
+            CollectError::Range(format!(
+                "page {}: its reported hour is not in the file (a one-page hour has no nextLink); \
+                 pass the hour the file was pulled for (--reported-from/--reported-to)",
+                n.saturating_add(1)
+            ))
+        })?;
+        windows.push(w);
+        // A page without a link ends its hour: the next page starts another.
+        previous = own;
+    }
     let mut report = RunReport::default();
     let mut names: HashMap<(i64, i64), Identities<'_>> = HashMap::new();
-    for page in parsed {
+    for (page, w) in parsed.into_iter().zip(windows) {
         report.pages = report.pages.saturating_add(1);
-        match file_window {
-            Some(w) => {
-                let ids = names
-                    .entry(w)
-                    .or_insert_with(|| Identities::new(&region.id, w));
-                sink.store_page(w, page, ids, &mut report).await?;
-            }
-            None => {
-                // Each row in the window of its own usage hour.
-                let mut groups: HashMap<(i64, i64), Page> = HashMap::new();
-                for row in page.rows {
-                    groups
-                        .entry((row.start_ns, row.end_ns))
-                        .or_default()
-                        .rows
-                        .push(row);
-                }
-                if !page.rejected.is_empty() {
-                    groups.entry((0, 0)).or_default().rejected = page.rejected;
-                }
-                let mut keys: Vec<(i64, i64)> = groups.keys().copied().collect();
-                keys.sort_unstable();
-                for w in keys {
-                    if let Some(group) = groups.remove(&w) {
-                        let ids = names
-                            .entry(w)
-                            .or_insert_with(|| Identities::new(&region.id, w));
-                        sink.store_page(w, group, ids, &mut report).await?;
-                    }
-                }
-            }
-        }
+        let ids = names
+            .entry(w)
+            .or_insert_with(|| Identities::new(&region.id, w));
+        sink.store_page(w, page, ids, &mut report).await?;
     }
     report.windows = names.len() as u64;
     report.unknown_meters = std::mem::take(&mut sink.unknown_meters)

@@ -91,6 +91,18 @@ impl<'s> Sink<'s> {
             report.unknown_subscription_rows = report.unknown_subscription_rows.saturating_add(1);
             return Ok(reported.to_owned());
         };
+        // Added since the run started (by an operator, or another run)? Then it is theirs:
+        // creating it here would overwrite its tenant and plan.
+        if let Some(s) = self
+            .store
+            .subscriptions()
+            .await?
+            .into_iter()
+            .find(|s| s.id.eq_ignore_ascii_case(reported))
+        {
+            self.subscriptions.insert(reported.to_owned(), s.id.clone());
+            return Ok(s.id);
+        }
         self.store
             .put_subscription(&SubscriptionRow {
                 id: reported.to_owned(),

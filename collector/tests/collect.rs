@@ -492,6 +492,8 @@ async fn subscriptions_are_provisioned_on_the_stamp() {
         tenant_id: Some("0f6b2f32-1a1e-4b1a-9b1a-3c2d1e0f9a8b".into()),
         offer_id: Some("/delegatedProviders/default/offers/platinum".into()),
         state: Some("Enabled".into()),
+        external_reference_id: None,
+        other: serde_json::Map::new(),
     };
     let e = put_subscription(&arm, &sub, &stats)
         .await
@@ -635,6 +637,16 @@ async fn saved_pages_import_like_a_collection() {
     .await
     .expect("flat");
     assert_eq!((r.new, r.rejected), (1, 1), "{r:?}");
+    // A one-page hour names no window: the file is refused rather than guessed at.
+    let e = stackbill_collector::import_saved(
+        fresh.store.as_ref(),
+        &region,
+        page("fixture-page-2.json").to_string().as_bytes(),
+        None,
+    )
+    .await
+    .expect_err("no window");
+    assert!(e.to_string().contains("--reported-from"), "{e}");
     let e = stackbill_collector::import_saved(fresh.store.as_ref(), &region, b"[1, 2", None)
         .await
         .expect_err("not JSON");

@@ -146,8 +146,8 @@ enum UsageCommand {
         /// `.json` files: the region the usage was saved from.
         #[arg(long)]
         region: Option<String>,
-        /// `.json` files: the reported hours the file was pulled for, start (RFC 3339,
-        /// whole hour); default: the window its pages' links name, else each row's hour.
+        /// `.json` files: the one reported hour the file was pulled for, start (RFC 3339,
+        /// whole hour); default: the hour its pages' links name.
         #[arg(long, requires = "reported_to")]
         reported_from: Option<String>,
         /// `.json` files: the end of the reported hours (exclusive).

@@ -8,7 +8,7 @@ use chrono::{DateTime, Timelike, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use stackbill_collector::{
-    Arm, CollectError, Collector, Options, RegionConfig, RetryPolicy, Stats, resolve_secret,
+    Arm, CollectError, Collector, Lease, Options, RegionConfig, RetryPolicy, Stats, resolve_secret,
 };
 use stackbill_store::{RegionRow, Store};
 
@@ -310,19 +310,48 @@ pub(crate) async fn collect(args: CollectArgs) -> ExitCode {
         args.quiet,
     );
     let progress = bar.clone();
+    // The same lease the servers' schedules take: never two collectors on one region.
+    let lease = Lease {
+        owner: format!("cli-{}-{:x}", std::process::id(), rand::random::<u64>()),
+        hold_secs: 900,
+    };
+    let name = format!("collect:{}", row.id);
+    let now = Utc::now().timestamp();
+    match store
+        .try_lease(
+            &name,
+            &lease.owner,
+            now,
+            now.saturating_add(lease.hold_secs),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            bar.finish();
+            eprintln!(
+                "stackbill: region {} is being collected by another process; try again when it is done",
+                row.id
+            );
+            return ExitCode::from(1);
+        }
+        Err(e) => return store_failure(&e),
+    }
     let collector = Collector::new(
         arm,
-        store,
+        store.clone(),
         Options {
             per_subscriber: args.per_subscriber,
             concurrency: args.concurrency.max(1),
         },
-    );
+    )
+    .with_lease(lease.clone());
     let result = collector
         .collect(from, to, &move |p| {
             progress.update("collecting", p.windows_done)
         })
         .await;
+    store.release_lease(&name, &lease.owner).await.ok();
     bar.finish();
     match result {
         Ok(report) => {

@@ -13,7 +13,8 @@ use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use stackbill_collector::{
-    Arm, CollectError, Collector, Options, RegionConfig, RetryPolicy, RunReport, resolve_secret,
+    Arm, CollectError, Collector, Lease, Options, RegionConfig, RetryPolicy, RunReport,
+    resolve_secret,
 };
 use stackbill_store::{RegionRow, Store};
 use utoipa::ToSchema;
@@ -136,7 +137,7 @@ pub(crate) async fn recollect_days(
         return Ok(None);
     }
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let (job, _) = run(store, region, start, end)
+    let (job, _) = run_detached(store, region.clone(), start, end)
         .await
         .map_err(|(_, e)| region_error(&region.id, e))?;
     Ok(Some(job))
@@ -231,11 +232,34 @@ pub(crate) fn region_error(region: &str, e: CollectError) -> ApiError {
             message,
         ),
         CollectError::Range(m) => ApiError::field("from", m),
+        CollectError::Busy(m) => ApiError::Conflict(m),
         e => ApiError::Status(
             StatusCode::BAD_GATEWAY,
             "region_failed",
             format!("region {region}: {e}"),
         ),
+    }
+}
+
+/// [`run`] on its own task: a request that is dropped (the client went away) does not
+/// leave its job `running` or its region's lease held.
+async fn run_detached(
+    store: Arc<dyn Store>,
+    region: RegionRow,
+    from: i64,
+    to: i64,
+) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
+    let lease = Lease {
+        owner: owner_name(),
+        hold_secs: 900,
+    };
+    let task = tokio::spawn(async move { run(store, &region, from, to, lease).await });
+    match task.await {
+        Ok(r) => r,
+        Err(e) => Err((
+            None,
+            CollectError::Protocol(format!("the collection task failed: {e}")),
+        )),
     }
 }
 
@@ -246,6 +270,7 @@ pub(crate) async fn run(
     region: &RegionRow,
     from: i64,
     to: i64,
+    lease: Lease,
 ) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
     if RegionCollection::of(region).is_none() {
         return Err((
@@ -256,6 +281,42 @@ pub(crate) async fn run(
             },
         ));
     }
+    // One run per region at a time, whichever process and path starts it.
+    let name = format!("collect:{}", region.id);
+    let now = Utc::now().timestamp();
+    match store
+        .try_lease(
+            &name,
+            &lease.owner,
+            now,
+            now.saturating_add(lease.hold_secs),
+        )
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err((
+                None,
+                CollectError::Busy(format!(
+                    "region {} is being collected by another process; try again when it is done",
+                    region.id
+                )),
+            ));
+        }
+        Err(e) => return Err((None, e.into())),
+    }
+    let result = run_leased(store.clone(), region, from, to, lease.clone()).await;
+    store.release_lease(&name, &lease.owner).await.ok();
+    result
+}
+
+async fn run_leased(
+    store: Arc<dyn Store>,
+    region: &RegionRow,
+    from: i64,
+    to: i64,
+    lease: Lease,
+) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
     let job = store
         .start_job("usage.collect")
         .await
@@ -265,6 +326,7 @@ pub(crate) async fn run(
         let secret = resolve_secret(&config.credential_ref)?;
         let arm = Arm::new(config, secret, RetryPolicy::default())?;
         Collector::new(arm, store.clone(), Options::default())
+            .with_lease(lease)
             .collect(from, to, &|_| {})
             .await
     }
@@ -400,7 +462,7 @@ async fn collect(
         return Err(ApiError::field("to", "must not be in the future"));
     }
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let (job, report) = run(store, &region, from, to)
+    let (job, report) = run_detached(store, region.clone(), from, to)
         .await
         .map_err(|(_, e)| region_error(&region.id, e))?;
     let report = serde_json::to_value(&report).unwrap_or(Value::Null);
@@ -488,13 +550,18 @@ pub(crate) async fn health(state: &AppState, region: &RegionRow) -> ApiResult<Op
 
 /// Collects every collected region's last 48 closed hours every `every`, in each server
 /// process; a lease in the database lets one process at a time collect a region.
-pub(crate) fn spawn_schedule(state: AppState, every: Duration) {
-    let owner = format!(
+/// A lease holder's name, unique across processes and calls.
+fn owner_name() -> String {
+    format!(
         "{}-{}-{:x}",
         std::process::id(),
         Utc::now().timestamp(),
-        rand::random::<u32>()
-    );
+        rand::random::<u64>()
+    )
+}
+
+pub(crate) fn spawn_schedule(state: AppState, every: Duration) {
+    let owner = owner_name();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(every).await;
@@ -508,27 +575,33 @@ async fn scheduled_pass(state: &AppState, owner: &str, every: Duration) {
         return;
     };
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
+    let beat = i64::try_from(every.as_secs()).unwrap_or(3600);
     for region in regions.iter().filter(|r| RegionCollection::of(r).is_some()) {
-        let now = Utc::now();
-        let lease = format!("collect:{}", region.id);
-        let hold = i64::try_from(every.as_secs()).unwrap_or(3600).max(300);
-        match store
-            .try_lease(
-                &lease,
-                owner,
-                now.timestamp(),
-                now.timestamp().saturating_add(hold),
-            )
+        // Not due while another process's run finished less than a beat ago.
+        let finished = store
+            .collection_state(&region.id)
             .await
-        {
-            Ok(true) => {}
-            _ => continue,
+            .ok()
+            .flatten()
+            .and_then(|s| {
+                s.pointer("/lastRun/finishedAt")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
+        let now = Utc::now();
+        if finished.is_some_and(|f| now.timestamp().saturating_sub(f.timestamp()) < beat) {
+            continue;
         }
         let to = closed_until(now);
         let from = to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS));
-        // A failure is on the job and in the region's health; the next pass retries.
-        let _ = run(store.clone(), region, from, to).await;
-        store.release_lease(&lease, owner).await.ok();
+        let lease = Lease {
+            owner: owner.to_owned(),
+            hold_secs: beat.max(300),
+        };
+        // A region another process holds is its to collect; a failure is on the job,
+        // in the region's health and in an alert, and the next beat tries again.
+        let _ = run(store.clone(), region, from, to, lease).await;
     }
 }
 

@@ -15,6 +15,17 @@ use super::AppState;
 use super::collection::RegionCollection;
 use super::wire::{ApiError, ApiResult};
 
+/// Runs `work` on its own task and waits for it: if the request is dropped (the client
+/// went away), the work still finishes, so a stamp change is never left without its
+/// StackBill write or its undo.
+pub(crate) async fn detached<T: Send + 'static>(
+    work: impl std::future::Future<Output = ApiResult<T>> + Send + 'static,
+) -> ApiResult<T> {
+    tokio::spawn(work)
+        .await
+        .map_err(|e| ApiError::internal(format!("a detached task failed: {e}")))?
+}
+
 async fn region_of(state: &AppState, row: &SubscriptionRow) -> ApiResult<RegionRow> {
     state
         .store()
@@ -32,7 +43,16 @@ fn is_guid(id: &str) -> bool {
 fn arm(region: &RegionRow) -> Result<Arm, CollectError> {
     let config = RegionConfig::from_row(region)?;
     let secret = resolve_secret(&config.credential_ref)?;
-    Arm::new(config, secret, RetryPolicy::default())
+    // A person waits on these calls: a few quick retries, not a collection's patience.
+    Arm::new(
+        config,
+        secret,
+        RetryPolicy {
+            attempts: 3,
+            base: std::time::Duration::from_millis(300),
+            max: std::time::Duration::from_secs(3),
+        },
+    )
 }
 
 fn stamp_error(region: &str, e: CollectError) -> ApiError {
@@ -109,6 +129,8 @@ async fn desired(state: &AppState, row: &SubscriptionRow) -> ApiResult<StampSubs
         owner: Some(owner),
         tenant_id: text("entraTenantId"),
         offer_id: Some(offer),
+        external_reference_id: Some(provision::STACKBILL_REFERENCE.to_owned()),
+        other: serde_json::Map::new(),
         state: Some(
             if row.status == "cancelled" {
                 "Disabled"
@@ -141,6 +163,18 @@ pub(crate) async fn create(state: &AppState, row: &SubscriptionRow) -> ApiResult
         ));
     };
     let stats = Stats::default();
+    // A PUT would take over a subscription the stamp already has: refuse instead.
+    if provision::get_subscription(&arm, &row.id, &stats)
+        .await
+        .map_err(|e| stamp_error(&region.id, e))?
+        .is_some()
+    {
+        return Err(ApiError::Conflict(format!(
+            "subscription {} already exists on region {}'s stamp: add it without \
+             provisionOnStamp to bill it",
+            row.id, region.id
+        )));
+    }
     provision::put_subscription(&arm, &want, &stats)
         .await
         .map_err(|e| stamp_error(&region.id, e))?;
@@ -167,7 +201,9 @@ pub(crate) async fn update(
     let Some(mut on_stamp) = provision::get_subscription(&arm, &after.id, &stats)
         .await
         .map_err(|e| stamp_error(&region.id, e))?
+        .filter(StampSubscription::is_stackbills)
     else {
+        // Not on the stamp, or not created by StackBill: the stamp's own to manage.
         return Ok(Undo::Nothing);
     };
     let previous = on_stamp.clone();
@@ -175,7 +211,7 @@ pub(crate) async fn update(
     provision::put_subscription(&arm, &on_stamp, &stats)
         .await
         .map_err(|e| stamp_error(&region.id, e))?;
-    Ok(Undo::Put(arm, previous))
+    Ok(Undo::Put(arm, Box::new(previous)))
 }
 
 /// Deletes `row` on the stamp after StackBill deleted it; when the stamp refuses, the
@@ -184,7 +220,15 @@ pub(crate) async fn delete(state: &AppState, row: &SubscriptionRow) -> ApiResult
     let Some((region, arm)) = stamp(state, row).await? else {
         return Ok(());
     };
-    provision::delete_subscription(&arm, &row.id, &Stats::default())
+    let stats = Stats::default();
+    let ours = provision::get_subscription(&arm, &row.id, &stats)
+        .await
+        .map_err(|e| stamp_error(&region.id, e))?
+        .is_some_and(|s| s.is_stackbills());
+    if !ours {
+        return Ok(());
+    }
+    provision::delete_subscription(&arm, &row.id, &stats)
         .await
         .map_err(|e| stamp_error(&region.id, e))
 }
@@ -196,7 +240,7 @@ pub(crate) enum Undo {
     /// Delete the subscription created.
     Delete(Arm, String),
     /// Put the subscription back as it was.
-    Put(Arm, StampSubscription),
+    Put(Arm, Box<StampSubscription>),
 }
 
 impl Undo {

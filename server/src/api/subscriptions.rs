@@ -251,14 +251,23 @@ async fn create_subscription(
     };
     let provision = body.provision_on_stamp;
     let row = subscription_fields(&state, body, base).await?;
-    let undo = if provision {
-        super::provisioning::create(&state, &row).await?
-    } else {
-        super::provisioning::Undo::Nothing
-    };
-    if let Err(e) = state.store().put_subscription(&row).await {
-        undo.run().await;
-        return Err(e.into());
+    {
+        // Detached: a client that goes away mid-way cannot leave the stamp and StackBill
+        // disagreeing.
+        let (state, row) = (state.clone(), row.clone());
+        super::provisioning::detached(async move {
+            let undo = if provision {
+                super::provisioning::create(&state, &row).await?
+            } else {
+                super::provisioning::Undo::Nothing
+            };
+            if let Err(e) = state.store().put_subscription(&row).await {
+                undo.run().await;
+                return Err(e.into());
+            }
+            Ok(())
+        })
+        .await?;
     }
     state.refresh().await?;
     state
@@ -287,10 +296,17 @@ async fn update_subscription(
         ));
     }
     let row = subscription_fields(&state, body, before.clone()).await?;
-    let undo = super::provisioning::update(&state, &before, &row).await?;
-    if let Err(e) = state.store().put_subscription(&row).await {
-        undo.run().await;
-        return Err(e.into());
+    {
+        let (state, before, row) = (state.clone(), before.clone(), row.clone());
+        super::provisioning::detached(async move {
+            let undo = super::provisioning::update(&state, &before, &row).await?;
+            if let Err(e) = state.store().put_subscription(&row).await {
+                undo.run().await;
+                return Err(e.into());
+            }
+            Ok(())
+        })
+        .await?;
     }
     state.refresh().await?;
     state
@@ -324,11 +340,18 @@ async fn delete_subscription(
                 )
             })
         })?;
-    if let Err(e) = super::provisioning::delete(&state, &row).await {
-        // The stamp still has it: StackBill keeps it too.
-        state.store().put_subscription(&row).await?;
-        state.refresh().await?;
-        return Err(e);
+    {
+        let (state, row) = (state.clone(), row.clone());
+        super::provisioning::detached(async move {
+            if let Err(e) = super::provisioning::delete(&state, &row).await {
+                // The stamp still has it: StackBill keeps it too.
+                state.store().put_subscription(&row).await?;
+                state.refresh().await?;
+                return Err(e);
+            }
+            Ok(())
+        })
+        .await?;
     }
     state.refresh().await?;
     state

@@ -427,6 +427,17 @@ fn provisioned_on_the_stamp(db: Db) {
     assert_eq!(admin.get(&format!("/api/v1/subscriptions/{sub}")).0, 404);
     assert_eq!(on_stamp(&fake), None);
 
+    // A subscription the stamp already has is not taken over.
+    let theirs = "3ac9d8f1-6e24-4b70-a5c3-91f2e8b04d67";
+    let mut taken = body("gold", "contoso");
+    taken["id"] = json!(theirs);
+    let (status, e) = admin.post("/api/v1/subscriptions", taken);
+    assert_eq!(status, 409, "{e}");
+    assert_eq!(
+        fake.with(|s| s.subscription_details.get(theirs).cloned()),
+        None
+    );
+
     // Created on both sides.
     let created = admin.ok(
         "POST",
@@ -435,6 +446,7 @@ fn provisioned_on_the_stamp(db: Db) {
     );
     assert_eq!(created["id"], sub);
     let stamped = on_stamp(&fake).expect("created on the stamp");
+    assert_eq!(stamped["externalReferenceId"], "stackbill");
     assert_eq!(stamped["owner"], "owner@contoso.example");
     assert_eq!(
         stamped["offerId"],
