@@ -808,3 +808,39 @@ async fn tls_uses_the_regions_ca_bundle_and_unreachable_stamps_are_retried() {
     assert_eq!((stats.requests(), stats.retries()), (6, 5));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Timeouts from the second page on: the hour is asked per subscriber, and the rows of
+/// the first page, stored already, come back as duplicates, not as new rows.
+#[tokio::test]
+async fn a_fallback_in_the_middle_of_an_hour_counts_nothing_twice() {
+    let s = setup("midfallback", false).await;
+    fixture(&s.fake);
+    s.fake
+        .with(|f| f.all_subscriber_timeout_after_first_page = true);
+    let r = run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
+        .await
+        .expect("run");
+    assert_eq!(
+        (r.new, r.duplicate, r.per_subscriber_windows),
+        (6, 4, 1),
+        "{r:?}"
+    );
+    assert_eq!(s.store.usage_count().await.expect("count"), 6);
+}
+
+/// A run that fails before its first page keeps its place: the next run, of any range,
+/// collects the failed hours too.
+#[tokio::test]
+async fn a_run_that_fails_at_once_loses_no_hours() {
+    let s = setup("keepcursor", false).await;
+    fixture(&s.fake);
+    s.fake.with(|f| f.fail_after = Some(0));
+    run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
+        .await
+        .expect_err("stamp fails");
+    s.fake.with(|f| f.fail_after = None);
+    let r = run(&s, "2025-03-04T11:00:00Z", "2025-03-04T12:00:00Z")
+        .await
+        .expect("later range");
+    assert_eq!((r.windows, r.new), (2, 6), "{r:?}");
+}

@@ -187,6 +187,8 @@ pub struct Inner {
     pub faults: VecDeque<Fault>,
     /// All-subscriber usage queries always time out.
     pub all_subscriber_timeout: bool,
+    /// All-subscriber usage queries time out from their second page on.
+    pub all_subscriber_timeout_after_first_page: bool,
     /// Subscriptions the admin list returns.
     pub subscriptions: Vec<String>,
     /// What was PUT for a subscription (owner, offer, state, …), by lower-case id.
@@ -523,6 +525,12 @@ async fn usage_page(fake: &Fake, provider: &str, query: String) -> Response {
         None => {}
     }
     if subscriber.is_none() && fake.with(|s| s.all_subscriber_timeout) {
+        return gateway_timeout();
+    }
+    if subscriber.is_none()
+        && raw_param(&query, "continuationToken").is_some()
+        && fake.with(|s| s.all_subscriber_timeout_after_first_page)
+    {
         return gateway_timeout();
     }
     if provider != PROVIDER {
