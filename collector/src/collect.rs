@@ -209,7 +209,7 @@ impl Collector {
         let mut sink = Sink::open(
             self.store.as_ref(),
             &region,
-            Some(&self.arm.region().provider_subscription),
+            &operator_subscriptions(self.arm.region()),
         )
         .await?;
         let total = u64::try_from((to - from) / HOUR_NS).unwrap_or(0);
@@ -509,7 +509,9 @@ impl Collector {
                 all.insert(s.id.to_ascii_lowercase());
             }
         }
-        all.remove(&region.provider_subscription.to_ascii_lowercase());
+        for own in operator_subscriptions(region) {
+            all.remove(&own.to_ascii_lowercase());
+        }
         Ok(all.into_iter().collect())
     }
 
@@ -582,6 +584,14 @@ impl Collector {
             }
         }
     }
+}
+
+/// The provider's subscription and the stamp's system subscriptions: the operator's
+/// own, whose usage is kept apart from tenants (counted, never auto-created).
+pub(crate) fn operator_subscriptions(region: &crate::RegionConfig) -> Vec<String> {
+    let mut all = vec![region.provider_subscription.clone()];
+    all.extend(region.system_subscriptions.iter().cloned());
+    all
 }
 
 fn fresh(from: i64, to: i64) -> Cursor {

@@ -4,7 +4,8 @@
 //! reference; its `details` hold the rest: `providerSubscriptionId` (the subscription the
 //! usage API is called under, normally the Default Provider Subscription), `identity`
 //! (`entra` or `adfs`), `directoryTenant` (Entra only: the stamp's home directory),
-//! `clientId`, and optionally `caBundle` (a PEM file of the stamp's root CA).
+//! `clientId`, and optionally `caBundle` (a PEM file of the stamp's root CA) and
+//! `systemSubscriptionIds` (the stamp's own subscriptions besides the provider's).
 
 use reqwest::Url;
 use stackbill_store::RegionRow;
@@ -33,6 +34,9 @@ pub struct RegionConfig {
     pub arm: Url,
     /// The provider subscription the usage API is called under.
     pub provider_subscription: String,
+    /// The stamp's other system subscriptions (metering, consumption, infrastructure):
+    /// their usage is the operator's own, kept apart from tenants like the provider's.
+    pub system_subscriptions: Vec<String>,
     /// How to authenticate.
     pub identity: Identity,
     /// The service principal's application id.
@@ -140,6 +144,18 @@ impl RegionConfig {
             id: row.id.clone(),
             arm,
             provider_subscription,
+            system_subscriptions: row
+                .details
+                .get("systemSubscriptionIds")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str())
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             identity,
             client_id: text("clientId")?,
             credential_ref,

@@ -111,10 +111,10 @@ pub async fn import_saved(
     let doc: Value = serde_json::from_slice(body)
         .map_err(|e| CollectError::Protocol(format!("the saved usage file is not JSON: {e}")))?;
     let pages = pages_of(doc)?;
-    let provider = RegionConfig::from_row(region)
-        .ok()
-        .map(|c| c.provider_subscription);
-    let mut sink = Sink::open(store, &region.id, provider.as_deref()).await?;
+    let own = RegionConfig::from_row(region)
+        .map(|c| crate::collect::operator_subscriptions(&c))
+        .unwrap_or_default();
+    let mut sink = Sink::open(store, &region.id, &own).await?;
     let mut parsed = Vec::with_capacity(pages.len());
     for (n, p) in pages.iter().enumerate() {
         let bytes = serde_json::to_vec(p).map_err(|e| CollectError::Protocol(e.to_string()))?;

@@ -35,7 +35,7 @@ impl<'s> Sink<'s> {
     pub(crate) async fn open(
         store: &'s dyn Store,
         region: &str,
-        provider_subscription: Option<&str>,
+        operator_subscriptions: &[String],
     ) -> Result<Sink<'s>, CollectError> {
         let subscriptions = store
             .subscriptions()
@@ -64,9 +64,9 @@ impl<'s> Sink<'s> {
             region: region.to_owned(),
             subscriptions,
             meters,
-            provider: provider_subscription
-                .map(str::to_ascii_lowercase)
-                .into_iter()
+            provider: operator_subscriptions
+                .iter()
+                .map(|s| s.to_ascii_lowercase())
                 .collect(),
             auto_create_tenant: if switch { tenant } else { None },
             unknown_meters: BTreeSet::new(),

@@ -671,18 +671,25 @@ async fn missing_subscriptions_are_created_and_the_provider_kept_apart() {
         )
         .await
         .expect("settings");
+    // The stamp's metering subscription, named in the region's settings.
+    let metering = "7e57a1b0-0000-4000-8000-00000000beef";
+    let mut region = s.store.regions().await.expect("regions").remove(0);
+    region.details["systemSubscriptionIds"] = json!([metering.to_ascii_uppercase()]);
+    s.store.put_region(&region).await.expect("region");
     s.fake.with(|f| {
-        let mut own = f.rows[0].clone();
-        own.subscription = PROVIDER.into();
-        own.json["properties"]["subscriptionId"] = json!(PROVIDER);
-        f.rows.push(own);
+        for id in [PROVIDER, metering] {
+            let mut own = f.rows[0].clone();
+            own.subscription = id.into();
+            own.json["properties"]["subscriptionId"] = json!(id);
+            f.rows.push(own);
+        }
     });
     let r = run(&s, "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z")
         .await
         .expect("run");
     assert_eq!(
         (r.new, r.provider_rows, r.unknown_subscription_rows),
-        (7, 1, 0),
+        (8, 2, 0),
         "{r:?}"
     );
     assert_eq!(r.created_subscriptions.len(), 2, "{r:?}");
@@ -692,7 +699,11 @@ async fn missing_subscriptions_are_created_and_the_provider_kept_apart() {
         subs.iter()
             .all(|x| x.tenant == "ten-a" && x.region == "fra01")
     );
-    assert!(!subs.iter().any(|x| x.id.eq_ignore_ascii_case(PROVIDER)));
+    assert!(
+        !subs
+            .iter()
+            .any(|x| x.id.eq_ignore_ascii_case(PROVIDER) || x.id.eq_ignore_ascii_case(metering))
+    );
 }
 
 /// Per subscriber, a few subscribers are asked at once (never more than the bound), and

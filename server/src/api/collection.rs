@@ -46,14 +46,19 @@ pub(crate) struct RegionCollection {
     /// A PEM file of the stamp's root CA on the server, trusted besides the system roots.
     #[serde(default)]
     ca_bundle: Option<String>,
+    /// The stamp's own subscriptions besides the provider's (metering, consumption,
+    /// infrastructure): their usage is kept apart from tenants.
+    #[serde(default)]
+    system_subscription_ids: Option<Vec<String>>,
 }
 
-const KEYS: [&str; 5] = [
+const KEYS: [&str; 6] = [
     "providerSubscriptionId",
     "identity",
     "directoryTenant",
     "clientId",
     "caBundle",
+    "systemSubscriptionIds",
 ];
 
 impl RegionCollection {
