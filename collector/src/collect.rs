@@ -40,6 +40,32 @@ pub struct Lease {
     pub hold_secs: i64,
 }
 
+impl Lease {
+    /// Takes or renews the lease on `region`; `Busy` when another holder has it.
+    pub async fn take(&self, store: &dyn Store, region: &str) -> Result<(), CollectError> {
+        let now = Utc::now().timestamp();
+        let name = format!("collect:{region}");
+        if store
+            .try_lease(&name, &self.owner, now, now.saturating_add(self.hold_secs))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(CollectError::Busy(format!(
+                "region {region} is being collected by another process; try again when it is done"
+            )))
+        }
+    }
+
+    /// Gives the lease on `region` up (best effort: it expires anyway).
+    pub async fn release(&self, store: &dyn Store, region: &str) {
+        store
+            .release_lease(&format!("collect:{region}"), &self.owner)
+            .await
+            .ok();
+    }
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -276,27 +302,9 @@ impl Collector {
     }
 
     async fn renew_lease(&self) -> Result<(), CollectError> {
-        let Some(lease) = &self.lease else {
-            return Ok(());
-        };
-        let now = Utc::now().timestamp();
-        let name = format!("collect:{}", self.arm.region().id);
-        if self
-            .store
-            .try_lease(
-                &name,
-                &lease.owner,
-                now,
-                now.saturating_add(lease.hold_secs),
-            )
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(CollectError::Busy(format!(
-                "region {} is being collected by another process",
-                self.arm.region().id
-            )))
+        match &self.lease {
+            Some(lease) => lease.take(self.store.as_ref(), &self.arm.region().id).await,
+            None => Ok(()),
         }
     }
 

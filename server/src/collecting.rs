@@ -315,27 +315,9 @@ pub(crate) async fn collect(args: CollectArgs) -> ExitCode {
         owner: format!("cli-{}-{:x}", std::process::id(), rand::random::<u64>()),
         hold_secs: 900,
     };
-    let name = format!("collect:{}", row.id);
-    let now = Utc::now().timestamp();
-    match store
-        .try_lease(
-            &name,
-            &lease.owner,
-            now,
-            now.saturating_add(lease.hold_secs),
-        )
-        .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            bar.finish();
-            eprintln!(
-                "stackbill: region {} is being collected by another process; try again when it is done",
-                row.id
-            );
-            return ExitCode::from(1);
-        }
-        Err(e) => return store_failure(&e),
+    if let Err(e) = lease.take(store.as_ref(), &row.id).await {
+        bar.finish();
+        return fail(e);
     }
     let collector = Collector::new(
         arm,
@@ -351,7 +333,7 @@ pub(crate) async fn collect(args: CollectArgs) -> ExitCode {
             progress.update("collecting", p.windows_done)
         })
         .await;
-    store.release_lease(&name, &lease.owner).await.ok();
+    lease.release(store.as_ref(), &row.id).await;
     bar.finish();
     match result {
         Ok(report) => {

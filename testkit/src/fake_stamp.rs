@@ -419,6 +419,15 @@ async fn adfs_token(
     issue(&fake, &form)
 }
 
+/// ARM's answer to a missing, unknown or expired token.
+fn unauthorised() -> Response {
+    arm_error(
+        StatusCode::UNAUTHORIZED,
+        "InvalidAuthenticationToken",
+        "The access token is invalid.",
+    )
+}
+
 fn authorised(fake: &Fake, headers: &HeaderMap) -> bool {
     let Some(token) = headers
         .get("authorization")
@@ -457,11 +466,7 @@ async fn usage(
     headers: HeaderMap,
 ) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     let delay = fake.with(|s| {
         s.in_flight += 1;
@@ -678,11 +683,7 @@ fn gateway_timeout() -> Response {
 
 async fn operations(State(fake): State<Fake>, headers: HeaderMap) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     axum::Json(json!({"value": [{"name": "Microsoft.Commerce.Admin/subscriberUsageAggregates/read",
         "display": {"provider": "Microsoft Commerce Admin", "operation": "List subscriber usage aggregates"}}]}))
@@ -708,11 +709,7 @@ async fn get_subscription(
     headers: HeaderMap,
 ) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     let id = id.to_ascii_lowercase();
     match fake.with(|s| {
@@ -737,11 +734,7 @@ async fn put_subscription(
     body: axum::body::Bytes,
 ) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     if fake.with(|s| s.refuse_writes) {
         return arm_error(
@@ -798,11 +791,7 @@ async fn delete_subscription(
     headers: HeaderMap,
 ) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     if fake.with(|s| s.refuse_writes) {
         return arm_error(
@@ -831,11 +820,7 @@ async fn delete_subscription(
 
 async fn subscriptions(State(fake): State<Fake>, headers: HeaderMap) -> Response {
     if !authorised(&fake, &headers) {
-        return arm_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "The access token is invalid.",
-        );
+        return unauthorised();
     }
     let value: Vec<Value> = fake.with(|s| {
         s.subscriptions

@@ -114,7 +114,7 @@ fn region_fields(body: RegionIn, base: RegionRow) -> ApiResult<RegionRow> {
     Ok(row)
 }
 
-async fn find_region(state: &AppState, id: &str) -> ApiResult<RegionRow> {
+pub(crate) async fn find_region(state: &AppState, id: &str) -> ApiResult<RegionRow> {
     state
         .store()
         .regions()

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{Platform, ProcessUsage, ReadRegions};
+use super::catalogue::find_region as find;
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, ok};
 
@@ -215,16 +216,6 @@ pub(crate) fn closed_until(now: DateTime<Utc>) -> i64 {
         .unwrap_or(0)
 }
 
-async fn find(state: &AppState, id: &str) -> ApiResult<RegionRow> {
-    state
-        .store()
-        .regions()
-        .await?
-        .into_iter()
-        .find(|r| r.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| ApiError::NotFound(format!("no region {id:?}")))
-}
-
 pub(crate) fn region_error(region: &str, e: CollectError) -> ApiError {
     match e {
         CollectError::Store(e) => e.into(),
@@ -287,31 +278,12 @@ pub(crate) async fn run(
         ));
     }
     // One run per region at a time, whichever process and path starts it.
-    let name = format!("collect:{}", region.id);
-    let now = Utc::now().timestamp();
-    match store
-        .try_lease(
-            &name,
-            &lease.owner,
-            now,
-            now.saturating_add(lease.hold_secs),
-        )
+    lease
+        .take(store.as_ref(), &region.id)
         .await
-    {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err((
-                None,
-                CollectError::Busy(format!(
-                    "region {} is being collected by another process; try again when it is done",
-                    region.id
-                )),
-            ));
-        }
-        Err(e) => return Err((None, e.into())),
-    }
+        .map_err(|e| (None, e))?;
     let result = run_leased(store.clone(), region, from, to, lease.clone()).await;
-    store.release_lease(&name, &lease.owner).await.ok();
+    lease.release(store.as_ref(), &region.id).await;
     result
 }
 
