@@ -380,6 +380,24 @@ async fn alert(store: &dyn Store, region: &str, result: &Result<RunReport, Colle
                     .await
                     .ok();
             }
+            // Subscribers the stamp would not report on (not its direct tenants): their
+            // usage, if any, was not collected.
+            let skipped = format!("collection.skipped_subscribers:{region}");
+            if report.skipped_subscribers.is_empty() {
+                store.clear_alert(&skipped, &now).await.ok();
+            } else {
+                let new = stackbill_store::NewAlert {
+                    key: skipped,
+                    kind: "collection.skipped_subscribers".into(),
+                    subject: region.to_owned(),
+                    severity: "warning".into(),
+                    message: format!(
+                        "region {region}: the stamp would not report per subscriber on {}",
+                        report.skipped_subscribers.join("; ")
+                    ),
+                };
+                store.raise_alert(&new, &now).await.ok();
+            }
             for meter in &report.unknown_meters {
                 let new = stackbill_store::NewAlert {
                     key: format!("meter.unknown:{meter}"),

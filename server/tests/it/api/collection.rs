@@ -222,6 +222,43 @@ fn alerts_follow_the_runs(admin: &super::Api, fake: &Fake) {
         None,
     );
     assert_eq!(acked["acknowledgedBy"], super::ADMIN);
+
+    // Asked per subscriber, the stamp refuses one StackBill has in the region: a warning
+    // until the stamp reports on it.
+    admin.ok(
+        "POST",
+        "/api/v1/distributors",
+        Some(json!({"id": "d", "name": "D", "currency": "EUR"})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/partners",
+        Some(json!({"id": "p", "distributorId": "d", "name": "P"})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/tenants",
+        Some(json!({"id": "t", "partnerId": "p", "name": "T"})),
+    );
+    let foreign = "9d1e0c44-2b7a-4e3f-8c55-a0f6b2d7e913";
+    admin.ok(
+        "POST",
+        "/api/v1/subscriptions",
+        Some(json!({"id": foreign, "tenantId": "t", "regionId": "fra01", "name": "Foreign"})),
+    );
+    fake.with(|f| f.all_subscriber_timeout = true);
+    let hour = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T11:00:00Z"});
+    let r = admin.ok("POST", "/api/v1/regions/fra01/collect", Some(hour.clone()));
+    assert_eq!(
+        r["report"]["skippedSubscribers"].as_array().map(Vec::len),
+        Some(1),
+        "{r}"
+    );
+    assert_eq!(open("collection.skipped_subscribers").len(), 1);
+    fake.with(|f| f.subscriptions.push(foreign.into()));
+    admin.ok("POST", "/api/v1/regions/fra01/collect", Some(hour));
+    assert!(open("collection.skipped_subscribers").is_empty());
+    fake.with(|f| f.all_subscriber_timeout = false);
     assert_eq!(
         admin.post("/api/v1/alerts/999999/acknowledge", json!({})).0,
         404
