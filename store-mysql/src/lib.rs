@@ -22,6 +22,7 @@ pub const DIALECT: Dialect = Dialect {
     immutable,
     upsert_rollup: "ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), records = VALUES(records)",
     lock_rows: " FOR UPDATE",
+    after_import: None,
 };
 
 fn error_number(e: &sqlx::Error) -> Option<u16> {

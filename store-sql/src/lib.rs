@@ -57,6 +57,10 @@ pub struct Dialect {
     /// Appended to the multi-row INSERT of usage roll-ups so that an existing roll-up
     /// takes the new `quantity` and `records` (the upsert syntax differs).
     pub upsert_rollup: &'static str,
+    /// Run once after a streamed import (SQLite folds its write-ahead log back into the
+    /// database and truncates it, so a large import does not leave tens of MiB of log
+    /// beside the file); `None` where there is nothing to do.
+    pub after_import: Option<&'static str>,
 }
 
 /// A write transaction.

@@ -366,6 +366,10 @@ impl UsageImport<'_> {
     /// Commits what is open and returns what the whole import did.
     pub async fn finish(mut self) -> Result<IngestReport> {
         self.commit().await?;
+        if let Some(sql) = self.store.dialect.after_import {
+            // Best effort: a reader holding the log open only delays the truncation.
+            sqlx::query(sql).execute(&self.store.pool).await.ok();
+        }
         Ok(self.done)
     }
 }

@@ -16,6 +16,7 @@ pub const DIALECT: Dialect = Dialect {
     immutable,
     upsert_rollup: "ON CONFLICT (day, key_id, invalid) DO UPDATE SET quantity = excluded.quantity, records = excluded.records",
     lock_rows: "",
+    after_import: Some("PRAGMA wal_checkpoint(TRUNCATE)"),
 };
 
 fn code(e: &sqlx::Error) -> Option<String> {
