@@ -18,7 +18,6 @@ use crate::{CollectError, Stats};
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 const USAGE_API: &str = "2015-06-01-preview";
-const SUBSCRIPTIONS_API: &str = "2015-11-01";
 
 /// How a run behaves.
 #[derive(Debug, Clone, Copy)]
@@ -175,14 +174,7 @@ impl std::fmt::Debug for Collector {
     }
 }
 
-/// Whether an id looks like an Azure subscription GUID.
-fn is_guid(s: &str) -> bool {
-    s.len() == 36
-        && s.bytes().enumerate().all(|(i, b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
-}
+use crate::provision::is_guid;
 
 impl Collector {
     /// A collector for the region `arm` talks to.
@@ -473,45 +465,13 @@ impl Collector {
     /// The subscribers to ask one by one: the stamp's user subscriptions and every
     /// GUID subscription StackBill knows (a deleted subscription still reports usage).
     async fn subscribers(&self) -> Result<Vec<String>, CollectError> {
-        #[derive(Deserialize)]
-        struct List {
-            #[serde(default)]
-            value: Vec<Item>,
-            #[serde(rename = "nextLink")]
-            next_link: Option<String>,
-        }
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Item {
-            subscription_id: Option<String>,
-        }
         let region = self.arm.region();
-        let mut url = region
-            .arm
-            .join(&format!(
-                "subscriptions/{}/providers/Microsoft.Subscriptions.Admin/subscriptions",
-                region.provider_subscription
-            ))
-            .map_err(|e| CollectError::Protocol(e.to_string()))?;
-        url.query_pairs_mut()
-            .append_pair("api-version", SUBSCRIPTIONS_API);
-        let mut all = BTreeSet::new();
-        let mut seen = HashSet::new();
-        loop {
-            let body = self.arm.get(&url, &self.stats).await?;
-            let list: List = serde_json::from_slice(&body)
-                .map_err(|e| CollectError::Protocol(format!("subscription list: {e}")))?;
-            all.extend(
-                list.value
-                    .into_iter()
-                    .filter_map(|i| i.subscription_id)
-                    .map(|s| s.to_ascii_lowercase()),
-            );
-            match list.next_link.filter(|l| !l.is_empty()) {
-                None => break,
-                Some(link) => url = self.next(&link, &mut seen)?,
-            }
-        }
+        let mut all: BTreeSet<String> =
+            crate::provision::list_subscriptions(&self.arm, &self.stats)
+                .await?
+                .into_iter()
+                .map(|s| s.subscription_id.to_ascii_lowercase())
+                .collect();
         for s in self.store.subscriptions().await? {
             if is_guid(&s.id) && s.region.eq_ignore_ascii_case(&region.id) {
                 all.insert(s.id.to_ascii_lowercase());

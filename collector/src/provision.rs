@@ -13,6 +13,15 @@ use crate::{CollectError, Stats};
 
 const API: &str = "2015-11-01";
 
+/// Whether an id is an Azure subscription GUID (only those can exist on a stamp).
+pub fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 /// A user subscription as the stamp holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -183,7 +192,7 @@ pub async fn reconcile(
         .collect();
     let ours: BTreeSet<String> = known
         .iter()
-        .filter(|id| id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
+        .filter(|id| is_guid(id))
         .map(|id| id.to_ascii_lowercase())
         .collect();
     Ok(Reconciliation {

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use stackbill_collector::{
@@ -263,23 +263,9 @@ fn whole_hour(text: &str, flag: &str) -> Result<i64, String> {
     Ok(ns)
 }
 
-/// The default end: the start of the hour that began at least an hour ago, so that the
-/// stamp has finished reporting every window collected.
-fn default_to(now: DateTime<Utc>) -> i64 {
-    let closed = now
-        .checked_sub_signed(chrono::Duration::hours(1))
-        .unwrap_or(now);
-    let hour = closed
-        .with_minute(0)
-        .and_then(|t| t.with_second(0))
-        .and_then(|t| t.with_nanosecond(0))
-        .unwrap_or(closed);
-    hour.timestamp_nanos_opt().unwrap_or(0)
-}
-
 pub(crate) async fn collect(args: CollectArgs) -> ExitCode {
     let to = match args.to.as_deref().map(|t| whole_hour(t, "--to")) {
-        None => default_to(Utc::now()),
+        None => crate::api::collection::closed_until(Utc::now()),
         Some(Ok(t)) => t,
         Some(Err(m)) => return usage_error(&m),
     };
@@ -480,7 +466,7 @@ mod tests {
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default();
         assert_eq!(
-            default_to(now),
+            crate::api::collection::closed_until(now),
             whole_hour("2025-03-04T09:00:00Z", "t").unwrap_or(0)
         );
         assert!(whole_hour("2025-03-04T09:30:00Z", "--from").is_err());

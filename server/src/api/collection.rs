@@ -97,6 +97,16 @@ impl RegionCollection {
     }
 }
 
+/// Where a collector setting sits in a region's body: on the region itself, or in its
+/// `collection` object.
+fn field_path(field: &str) -> String {
+    if matches!(field, "adminEndpoint" | "credentialRef") {
+        field.to_owned()
+    } else {
+        format!("collection.{field}")
+    }
+}
+
 /// Checks a region's collection settings as the collector will read them, naming the
 /// field (`collection.clientId`, `credentialRef`, …).
 pub(crate) fn check(row: &RegionRow) -> ApiResult<()> {
@@ -106,12 +116,7 @@ pub(crate) fn check(row: &RegionRow) -> ApiResult<()> {
     match RegionConfig::from_row(row) {
         Ok(_) => Ok(()),
         Err(CollectError::Config { field, message }) => {
-            let path = if matches!(field, "adminEndpoint" | "credentialRef") {
-                field.to_owned()
-            } else {
-                format!("collection.{field}")
-            };
-            Err(ApiError::field(path, message))
+            Err(ApiError::field(field_path(field), message))
         }
         Err(e) => Err(ApiError::field("collection", e.to_string())),
     }
@@ -219,14 +224,7 @@ pub(crate) fn closed_until(now: DateTime<Utc>) -> i64 {
 pub(crate) fn region_error(region: &str, e: CollectError) -> ApiError {
     match e {
         CollectError::Store(e) => e.into(),
-        CollectError::Config { field, message } => ApiError::field(
-            if matches!(field, "adminEndpoint" | "credentialRef") {
-                field.to_owned()
-            } else {
-                format!("collection.{field}")
-            },
-            message,
-        ),
+        CollectError::Config { field, message } => ApiError::field(field_path(field), message),
         CollectError::Range(m) => ApiError::field("from", m),
         CollectError::Busy(m) => ApiError::Conflict(m),
         e => ApiError::Status(

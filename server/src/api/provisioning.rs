@@ -7,7 +7,7 @@
 
 use axum::http::StatusCode;
 use serde_json::Value;
-use stackbill_collector::provision::{self, StampSubscription};
+use stackbill_collector::provision::{self, StampSubscription, is_guid};
 use stackbill_collector::{Arm, CollectError, RegionConfig, RetryPolicy, Stats, resolve_secret};
 use stackbill_store::{RegionRow, SubscriptionRow};
 
@@ -34,10 +34,6 @@ async fn region_of(state: &AppState, row: &SubscriptionRow) -> ApiResult<RegionR
         .into_iter()
         .find(|r| r.id.eq_ignore_ascii_case(&row.region))
         .ok_or_else(|| ApiError::field("regionId", format!("no region {:?}", row.region)))
-}
-
-fn is_guid(id: &str) -> bool {
-    id.len() == 36 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 fn arm(region: &RegionRow) -> Result<Arm, CollectError> {
