@@ -14,6 +14,7 @@ mod catalogue;
 mod collection;
 mod directory;
 mod imports;
+mod jobs;
 mod people;
 mod pricing;
 mod system;
@@ -34,11 +35,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
-    AlertRow, AuditEntry, BatchSpan, CommissionRow, DistributorRow, FxRateRow, Import,
-    IngestReport, InvoiceFilter, InvoiceRow, InvoiceStatus, JobRow, KeyedUsageRow, MeterRow,
-    NewAlert, NodeKind, PartnerRow, PlanRow, PlatformRow, PriceListRow, RefreshTokenRow,
-    RefreshUse, RegionRow, RejectedUsageRow, Result, RoleAssignmentRow, Store, StoreError,
-    SubscriptionRow, TenantRow, UsageBatch, UsageKey, UsageRollup, UsageRow, UserRow,
+    AlertRow, AuditEntry, BatchSpan, ClaimedJob, CommissionRow, DistributorRow, Enqueued,
+    FxRateRow, Import, IngestReport, InvoiceFilter, InvoiceRow, InvoiceStatus, JobEnd, JobRow,
+    KeyedUsageRow, MeterRow, NewAlert, NewJob, NodeKind, PartnerRow, PlanRow, PlatformRow,
+    PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, RejectedUsageRow, Renewal, Result,
+    RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageKey,
+    UsageRollup, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -739,15 +741,67 @@ impl Store for SqlStore {
     }
 
     async fn start_job(&self, kind: &str) -> Result<i64> {
-        system::start_job(self, kind).await
+        jobs::start_job(self, kind).await
     }
 
     async fn update_job(&self, id: i64, status: &str, progress: i64, message: &str) -> Result<()> {
-        system::update_job(self, id, status, progress, message).await
+        jobs::update_job(self, id, status, progress, message).await
     }
 
     async fn jobs(&self) -> Result<Vec<JobRow>> {
-        system::jobs(self).await
+        jobs::jobs(self).await
+    }
+
+    async fn job(&self, id: i64) -> Result<Option<JobRow>> {
+        jobs::job(self, id).await
+    }
+
+    async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued> {
+        jobs::enqueue(self, job).await
+    }
+
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> Result<Option<ClaimedJob>> {
+        jobs::claim(self, owner, now, lease_ms).await
+    }
+
+    async fn renew_job(
+        &self,
+        id: i64,
+        fence: i64,
+        now: i64,
+        lease_ms: i64,
+        progress: i64,
+        message: &str,
+    ) -> Result<Renewal> {
+        jobs::renew(self, id, fence, now, lease_ms, progress, message).await
+    }
+
+    async fn finish_job(
+        &self,
+        id: i64,
+        fence: i64,
+        end: JobEnd,
+        message: &str,
+        result: Option<&str>,
+        now: i64,
+    ) -> Result<bool> {
+        jobs::finish(self, id, fence, end, message, result, now).await
+    }
+
+    async fn cancel_job(&self, id: i64, now: i64) -> Result<JobRow> {
+        jobs::cancel(self, id, now).await
+    }
+
+    async fn expire_jobs(&self, now: i64, max_runtime_ms: i64) -> Result<Vec<i64>> {
+        jobs::expire(self, now, max_runtime_ms).await
+    }
+
+    async fn schedule_mark(&self, name: &str) -> Result<Option<i64>> {
+        jobs::schedule_mark(self, name).await
+    }
+
+    async fn advance_schedule(&self, name: &str, seen: Option<i64>, slot: i64) -> Result<bool> {
+        jobs::advance_schedule(self, name, seen, slot).await
     }
 
     async fn record_login_failure(&self, user: &str) -> Result<()> {

@@ -1,11 +1,9 @@
-//! System Settings, jobs and the audit log: the `Store` methods of the system repository.
+//! System Settings and the audit log: the `Store` methods of the system repository.
 
 use serde_json::Value;
-use sqlx::Row;
-use stackbill_store::{AuditEntry, JobRow, Result, StoreError};
+use stackbill_store::{AuditEntry, Result};
 
-use crate::attempts::batch_token;
-use crate::{SqlStore, db, get_i, get_os, get_s, json_text, parse_json};
+use crate::{SqlStore, db, get_os, get_s, json_text, parse_json};
 
 pub(crate) async fn put_settings(store: &SqlStore, group: &str, value: &Value) -> Result<()> {
     let mut tx = store.begin().await?;
@@ -35,63 +33,6 @@ pub(crate) async fn settings(
         })
         .await?;
     Ok(pairs.into_iter().collect())
-}
-
-pub(crate) async fn start_job(store: &SqlStore, kind: &str) -> Result<i64> {
-    let token = batch_token();
-    sqlx::query("INSERT INTO jobs (token, kind, status) VALUES (?, ?, 'running')")
-        .bind(token.clone())
-        .bind(kind.to_owned())
-        .execute(&store.pool)
-        .await
-        .map_err(db)?;
-    sqlx::query("SELECT id FROM jobs WHERE token = ?")
-        .bind(token)
-        .fetch_one(&store.pool)
-        .await
-        .and_then(|r| r.try_get::<i64, _>(0))
-        .map_err(db)
-}
-
-pub(crate) async fn update_job(
-    store: &SqlStore,
-    id: i64,
-    status: &str,
-    progress: i64,
-    message: &str,
-) -> Result<()> {
-    let done = sqlx::query("UPDATE jobs SET status = ?, progress = ?, message = ? WHERE id = ?")
-        .bind(status.to_owned())
-        .bind(progress)
-        .bind(message.to_owned())
-        .bind(id)
-        .execute(&store.pool)
-        .await
-        .map_err(db)?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::NotFound {
-            kind: "job",
-            id: id.to_string(),
-        });
-    }
-    Ok(())
-}
-
-pub(crate) async fn jobs(store: &SqlStore) -> Result<Vec<JobRow>> {
-    store
-        .list(
-            "SELECT id, kind, status, progress, message FROM jobs ORDER BY id DESC",
-            |r| {
-                Ok(JobRow {
-                    id: get_i(r, "id")?,
-                    kind: get_s(r, "kind")?,
-                    status: get_s(r, "status")?,
-                    progress: get_i(r, "progress")?,
-                    message: get_s(r, "message")?,
-                })
-            },
-        )
-        .await
 }
 
 pub(crate) async fn append_audit(store: &SqlStore, e: &AuditEntry) -> Result<()> {

@@ -10,11 +10,13 @@ mod assemble;
 pub mod billing;
 mod contract;
 mod error;
+pub mod jobs;
 mod records;
 
 use async_trait::async_trait;
 
 pub use error::{Result, StoreError};
+pub use jobs::{ClaimedJob, Enqueued, JobEnd, JobRow, NewJob, Renewal};
 pub use records::*;
 
 /// A StackBill store (MariaDB/MySQL or SQLite). Every write is transactional: it happens
@@ -222,12 +224,52 @@ pub trait Store: Send + Sync {
     /// Every settings group.
     async fn settings(&self) -> Result<std::collections::BTreeMap<String, serde_json::Value>>;
 
-    /// Records a new running job and returns its id.
+    /// Records a new running job, run by the caller itself (the command line), and
+    /// returns its id.
     async fn start_job(&self, kind: &str) -> Result<i64>;
     /// Updates a job's status, progress and message.
     async fn update_job(&self, id: i64, status: &str, progress: i64, message: &str) -> Result<()>;
     /// All jobs, newest first.
     async fn jobs(&self) -> Result<Vec<JobRow>>;
+    /// One job.
+    async fn job(&self, id: i64) -> Result<Option<JobRow>>;
+    /// Queues a job; of several with the same kind and run key, the first is kept.
+    async fn enqueue_job(&self, job: &NewJob) -> Result<Enqueued>;
+    /// Claims the oldest due job that is queued, or running under a lease that ended
+    /// before `now`, for `owner` until `now + lease_ms`. `None`: nothing to do.
+    async fn claim_job(&self, owner: &str, now: i64, lease_ms: i64) -> Result<Option<ClaimedJob>>;
+    /// Extends the lease of a job held under `fence` and records its progress.
+    async fn renew_job(
+        &self,
+        id: i64,
+        fence: i64,
+        now: i64,
+        lease_ms: i64,
+        progress: i64,
+        message: &str,
+    ) -> Result<Renewal>;
+    /// Ends a job held under `fence`; `false` when the claim was lost (nothing written).
+    async fn finish_job(
+        &self,
+        id: i64,
+        fence: i64,
+        end: JobEnd,
+        message: &str,
+        result: Option<&str>,
+        now: i64,
+    ) -> Result<bool>;
+    /// Cancels a queued job at once, or asks its owner to stop a running one; a job
+    /// that already ended is returned unchanged. `NotFound` when there is none.
+    async fn cancel_job(&self, id: i64, now: i64) -> Result<JobRow>;
+    /// Ends what no owner will: jobs running longer than `max_runtime_ms` since first
+    /// claimed (failed), cancelled jobs whose owner died (cancelled), and jobs whose
+    /// lease ended after [`jobs::MAX_ATTEMPTS`] claims (failed). Returns the ids ended.
+    async fn expire_jobs(&self, now: i64, max_runtime_ms: i64) -> Result<Vec<i64>>;
+    /// The last slot schedule `name` enqueued, if it ever ran.
+    async fn schedule_mark(&self, name: &str) -> Result<Option<i64>>;
+    /// Moves schedule `name` from `seen` (what [`Store::schedule_mark`] returned) to
+    /// `slot`; `false` when another process moved it first.
+    async fn advance_schedule(&self, name: &str, seen: Option<i64>, slot: i64) -> Result<bool>;
 
     /// Counts a failed sign-in in the account's own record (shown to administrators).
     async fn record_login_failure(&self, user: &str) -> Result<()>;

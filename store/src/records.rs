@@ -520,21 +520,6 @@ pub struct RejectedUsageRow {
     pub raw: String,
 }
 
-/// A background job (usage processing, billing run) and how far it got.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobRow {
-    /// Id.
-    pub id: i64,
-    /// What it does (`usage.process`, `billing.generate`).
-    pub kind: String,
-    /// `running`, `succeeded`, `failed`.
-    pub status: String,
-    /// Progress in percent.
-    pub progress: i64,
-    /// Last message.
-    pub message: String,
-}
-
 /// A distinct reported (subscription, meter, sku, resource): usage rows and roll-ups name
 /// it by `id` instead of repeating four strings per row.
 #[derive(Debug, Clone, PartialEq, Eq)]
