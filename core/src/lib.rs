@@ -30,6 +30,7 @@ pub mod quantity;
 pub mod rating;
 pub mod rbac;
 pub mod scenario;
+pub mod schedule;
 pub mod tiers;
 pub mod usage;
 

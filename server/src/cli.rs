@@ -30,7 +30,10 @@ pub(crate) struct Cli {
 enum Command {
     /// Run the REST API server (`/api/v1`, Swagger UI at `/swagger`) on a database: the
     /// embedded SQLite file by default, created and migrated on first start.
-    Serve(ServeArgs),
+    Serve(crate::process::ServeArgs),
+    /// Run jobs and schedules without serving HTTP (beside `serve` processes on the same
+    /// database, for work that should not share their cores).
+    Worker(crate::process::WorkerArgs),
     /// Rate a scenario (billing-semantics.md §10) and print invoices, commissions and the
     /// unbilled report as JSON.
     Rate(RateArgs),
@@ -84,38 +87,6 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    #[command(flatten)]
-    database: DatabaseArg,
-    /// Address to listen on (port 0 picks a free port; the address is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    bind: std::net::SocketAddr,
-    /// Load the demo dataset (a region, two distributors, partners, tenants,
-    /// subscriptions, price lists and a month of usage) if the database has no hierarchy.
-    #[arg(long)]
-    demo: bool,
-    #[command(flatten)]
-    keys: KeyFileArg,
-    /// Lifetime of access tokens, in seconds.
-    #[arg(long, default_value_t = 900)]
-    access_token_seconds: u64,
-    /// Lifetime of an unused refresh token, in seconds (14 days).
-    #[arg(long, default_value_t = 14 * 24 * 3600)]
-    refresh_token_seconds: u64,
-    /// Absolute lifetime of a sign-in, in seconds (30 days): no refresh extends it.
-    #[arg(long, default_value_t = 30 * 24 * 3600)]
-    session_seconds: u64,
-    /// Sign-in attempts allowed per client address per minute (then 429).
-    #[arg(long, default_value_t = 20)]
-    auth_attempts_per_minute: u32,
-    /// Collect every region that has collection settings this often, in seconds (its
-    /// last 48 closed hours; one server process per region at a time, by a lease in the
-    /// database). 0 turns scheduled collection off.
-    #[arg(long, default_value_t = 3600)]
-    collect_every_seconds: u64,
 }
 
 #[derive(Args)]
@@ -183,7 +154,7 @@ struct RecoveryArgs {
 }
 
 #[derive(Args)]
-struct KeyFileArg {
+pub(crate) struct KeyFileArg {
     /// File with the server's keys (token signing, MFA secret sealing, the keyed hashes
     /// failed sign-ins are counted under); created with mode 0600 if absent. Keep it
     /// with the database's backups.
@@ -193,7 +164,7 @@ struct KeyFileArg {
         default_value = "stackbill.key",
         env = "STACKBILL_KEY_FILE"
     )]
-    key_file: PathBuf,
+    pub(crate) key_file: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -281,7 +252,8 @@ struct GenArgs {
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve(args) => block_on(serve(args)),
+        Command::Serve(args) => block_on(crate::process::serve(args)),
+        Command::Worker(args) => block_on(crate::process::worker(args)),
         Command::Rate(args) => rate(args),
         Command::GenUsage(args) => gen_usage(args),
         Command::Migrate(db) => block_on(async {
@@ -401,47 +373,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> ExitCode {
-    let url = args.database.url();
-    let store = match crate::stored::open_migrated(&url).await {
-        Ok(store) => store,
-        Err(e) => return store_failure(&e),
-    };
-    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
-        Ok(keys) => keys,
-        Err(e) => return fail(e),
-    };
-    let config = crate::api::Config {
-        access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
-        refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
-        session_ttl: Duration::from_secs(args.session_seconds.max(1)),
-        auth_attempts_per_minute: args.auth_attempts_per_minute,
-        collect_every: (args.collect_every_seconds > 0)
-            .then(|| Duration::from_secs(args.collect_every_seconds)),
-    };
-    let config_every = config.collect_every;
-    let state = match crate::api::AppState::new(store, keys, config).await {
-        Ok(state) => state,
-        Err(e) => return fail(format!("cannot start: {e}")),
-    };
-    if let Err(e) = crate::api::bootstrap_admin(&state).await {
-        return fail(format!("cannot create the first administrator: {e}"));
-    }
-    if args.demo
-        && let Err(e) = crate::api::demo::load(&state).await
-    {
-        return fail(format!("cannot load the demo dataset: {e}"));
-    }
-    if let Some(every) = config_every {
-        crate::api::collection::spawn_schedule(state.clone(), every);
-    }
-    match crate::api::serve(state, args.bind).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(e),
-    }
-}
-
-fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+pub(crate) fn block_on(f: impl std::future::Future<Output = ExitCode>) -> ExitCode {
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

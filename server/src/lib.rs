@@ -10,6 +10,9 @@
 mod api;
 mod cli;
 mod collecting;
+mod forwarding;
+mod jobs;
+mod process;
 mod stored;
 
 use std::process::ExitCode;

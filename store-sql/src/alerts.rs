@@ -1,7 +1,7 @@
 //! Alerts: raised once per condition while it holds (the open alert's key is unique),
 //! cleared when it clears, acknowledged by a person.
 
-use stackbill_store::{AlertRow, NewAlert, Result, StoreError};
+use stackbill_store::{AlertEvent, AlertRow, NewAlert, Result, StoreError, UnforwardedAlert};
 
 use crate::{SqlStore, db, get_i, get_os, get_s};
 
@@ -113,4 +113,42 @@ pub(crate) async fn acknowledge(
             id: id.to_string(),
         }),
     }
+}
+
+pub(crate) async fn unforwarded(store: &SqlStore, limit: u32) -> Result<Vec<UnforwardedAlert>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS}, forwarded_raise, forwarded_clear FROM alerts \
+         WHERE forwarded_raise = 0 OR (cleared_at IS NOT NULL AND forwarded_clear = 0) \
+         ORDER BY id LIMIT ?"
+    ))
+    .bind(i64::from(limit))
+    .fetch_all(&store.pool)
+    .await
+    .map_err(db)?;
+    rows.iter()
+        .map(|r| {
+            let alert = row(r)?;
+            let mut events = Vec::new();
+            if get_i(r, "forwarded_raise")? == 0 {
+                events.push(AlertEvent::Raised);
+            }
+            if alert.cleared_at.is_some() && get_i(r, "forwarded_clear")? == 0 {
+                events.push(AlertEvent::Cleared);
+            }
+            Ok(UnforwardedAlert { alert, events })
+        })
+        .collect()
+}
+
+pub(crate) async fn mark_forwarded(store: &SqlStore, id: i64, event: AlertEvent) -> Result<()> {
+    let column = match event {
+        AlertEvent::Raised => "forwarded_raise",
+        AlertEvent::Cleared => "forwarded_clear",
+    };
+    sqlx::query(&format!("UPDATE alerts SET {column} = 1 WHERE id = ?"))
+        .bind(id)
+        .execute(&store.pool)
+        .await
+        .map_err(db)?;
+    Ok(())
 }

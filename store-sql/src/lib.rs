@@ -35,12 +35,12 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use stackbill_core::quantity::Quantity;
 use stackbill_store::{
-    AlertRow, AuditEntry, BatchSpan, ClaimedJob, CommissionRow, DistributorRow, Enqueued,
-    FxRateRow, Import, IngestReport, InvoiceFilter, InvoiceRow, InvoiceStatus, JobEnd, JobRow,
-    KeyedUsageRow, MeterRow, NewAlert, NewJob, NodeKind, PartnerRow, PlanRow, PlatformRow,
+    AlertEvent, AlertRow, AuditEntry, BatchSpan, ClaimedJob, CommissionRow, DistributorRow,
+    Enqueued, FxRateRow, Import, IngestReport, InvoiceFilter, InvoiceRow, InvoiceStatus, JobEnd,
+    JobRow, KeyedUsageRow, MeterRow, NewAlert, NewJob, NodeKind, PartnerRow, PlanRow, PlatformRow,
     PriceListRow, RefreshTokenRow, RefreshUse, RegionRow, RejectedUsageRow, Renewal, Result,
-    RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow, UsageBatch, UsageKey,
-    UsageRollup, UsageRow, UserRow,
+    RoleAssignmentRow, Store, StoreError, SubscriptionRow, TenantRow, UnforwardedAlert, UsageBatch,
+    UsageKey, UsageRollup, UsageRow, UserRow,
 };
 
 /// What differs between the databases: how their errors are classified.
@@ -658,6 +658,14 @@ impl Store for SqlStore {
 
     async fn acknowledge_alert(&self, id: i64, by: &str, now: &str) -> Result<AlertRow> {
         alerts::acknowledge(self, id, by, now).await
+    }
+
+    async fn unforwarded_alerts(&self, limit: u32) -> Result<Vec<UnforwardedAlert>> {
+        alerts::unforwarded(self, limit).await
+    }
+
+    async fn mark_alert_forwarded(&self, id: i64, event: AlertEvent) -> Result<()> {
+        alerts::mark_forwarded(self, id, event).await
     }
 
     async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool> {

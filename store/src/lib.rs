@@ -187,6 +187,11 @@ pub trait Store: Send + Sync {
     async fn alerts(&self, open_only: bool) -> Result<Vec<AlertRow>>;
     /// Records who acknowledged an alert (`NotFound` when there is none).
     async fn acknowledge_alert(&self, id: i64, by: &str, now: &str) -> Result<AlertRow>;
+    /// Alerts whose raising, or clearing, has not been handed to forwarding yet, oldest
+    /// first, at most `limit`.
+    async fn unforwarded_alerts(&self, limit: u32) -> Result<Vec<UnforwardedAlert>>;
+    /// Records that an alert's `raised` or `cleared` event was handed to forwarding.
+    async fn mark_alert_forwarded(&self, id: i64, event: AlertEvent) -> Result<()>;
 
     /// Gives the lease up, if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;

@@ -458,6 +458,34 @@ pub struct RoleAssignmentRow {
     pub tenant: Option<String>,
 }
 
+/// What happened to an alert, as forwarded to monitoring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertEvent {
+    /// The condition began.
+    Raised,
+    /// The condition ended.
+    Cleared,
+}
+
+impl AlertEvent {
+    /// `raised` or `cleared`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertEvent::Raised => "raised",
+            AlertEvent::Cleared => "cleared",
+        }
+    }
+}
+
+/// An alert with the events of it not yet forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnforwardedAlert {
+    /// The alert as it is now.
+    pub alert: AlertRow,
+    /// Its events to forward, in order.
+    pub events: Vec<AlertEvent>,
+}
+
 /// A condition to alert on: `key` names it (kind and subject, e.g.
 /// `region.unreachable:fra01`), so that it is raised once while it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]

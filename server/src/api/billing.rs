@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{delete, get, post};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -20,6 +21,7 @@ use super::AppState;
 use super::access::{Allowed, ManageBilling, ReadBilling};
 use super::ops::{Op, many, one, query, query_required};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
+use crate::jobs;
 
 type Reply<T> = ApiResult<wire::Ok<T>>;
 
@@ -319,11 +321,15 @@ pub(crate) struct Generated {
     unbilled: Vec<Value>,
 }
 
+/// Queues a billing run for the period over the tenants the caller names (or every
+/// tenant the caller may bill): `202 Accepted` with the job, or, under `Prefer: wait`,
+/// the run's outcome.
 pub(crate) async fn generate(
     State(state): State<AppState>,
+    headers: HeaderMap,
     auth: Allowed<ManageBilling>,
     Body(body): Body<GenerateIn>,
-) -> Reply<Generated> {
+) -> ApiResult<Response> {
     auth.able_somewhere()?;
     let period = period_text(parse_period("period", &body.period)?);
     let dir = auth.directory();
@@ -357,59 +363,62 @@ pub(crate) async fn generate(
                 .collect(),
         ),
     };
-    let store = state.store();
-    let job = store.start_job("billing.generate").await?;
-    let mut out = Generated {
-        job_id: job,
-        period: period.clone(),
-        previews: 0,
-        kept_issued: Vec::new(),
-        unbilled: Vec::new(),
-    };
-    // One run for the whole selection: the store narrows it to those tenants (their own
-    // price lists, the shared region lists) and reads the period's usage once.
+    let params = json!({"period": period, "tenants": tenants});
+    let job = jobs::submit(
+        &state,
+        "billing.generate",
+        &params,
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
+/// The `billing.generate` job: one run for the whole selection (the store narrows it to
+/// those tenants, their own price lists and the shared region lists, and reads the
+/// period's usage once).
+pub(crate) async fn run_generate(
+    state: &AppState,
+    job: i64,
+    params: &Value,
+    actor: &str,
+    progress: &jobs::Progress,
+) -> ApiResult<jobs::Done> {
+    let period = params["period"].as_str().unwrap_or_default().to_owned();
+    let tenants: Option<Vec<String>> = serde_json::from_value(params["tenants"].clone())
+        .map_err(|e| ApiError::internal(format!("job {job}: tenants: {e}")))?;
     let selection = match &tenants {
         None => Selection::All,
         Some(list) => Selection::Tenants(list),
     };
-    match stackbill_store::billing::bill_selection(store, &period, selection).await {
-        Ok(report) => {
-            out.previews = out.previews.saturating_add(report.previews);
-            out.kept_issued.extend(report.kept_issued);
-            if let Some(list) = report.document["unbilled"].as_array() {
-                out.unbilled.extend(list.iter().cloned());
-            }
-        }
-        Err(e) => {
-            let scope = if tenants.is_some() {
-                "selected tenants"
-            } else {
-                "all"
-            };
-            store
-                .update_job(job, "failed", 0, &format!("{period} {scope}: {e}"))
-                .await?;
-            return Err(e.into());
-        }
-    }
-    store
-        .update_job(
-            job,
-            "succeeded",
-            100,
-            &format!("{period}: {} preview(s)", out.previews),
-        )
-        .await?;
+    progress.set(0, format!("{period}: rating"));
+    let report =
+        stackbill_store::billing::bill_selection(state.store(), &period, selection).await?;
+    let out = Generated {
+        job_id: job,
+        period: period.clone(),
+        previews: report.previews,
+        kept_issued: report.kept_issued,
+        unbilled: report.document["unbilled"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    };
     state
         .audit(
-            &auth.caller.actor(),
+            actor,
             "billing.generate",
             &period,
             None,
             Some(json!({"tenants": tenants, "previews": out.previews, "jobId": job})),
         )
         .await?;
-    Ok(ok(out))
+    Ok(jobs::Done {
+        message: format!("{period}: {} preview(s)", out.previews),
+        data: serde_json::to_value(&out)
+            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
+    })
 }
 
 /// Query with a period.
@@ -520,7 +529,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(generate),
         )
         .body(one::<GenerateIn>())
-        .data(one::<Generated>()),
+        .data(one::<Generated>())
+        .job(),
         Op::new(
             Method::GET,
             "/api/v1/billing/summary",

@@ -3,7 +3,8 @@
 //! secret lives (`env:NAME`, `file:/path`, `vault:…`), and the API never returns more.
 
 use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -15,6 +16,7 @@ use super::access::{ManagePlans, ManageRegions, Platform, ProcessUsage, ReadPlan
 use super::fields::{valid_id, valid_name, valid_zone};
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, created, ok};
+use crate::jobs;
 
 type Reply<T> = ApiResult<wire::Ok<T>>;
 
@@ -237,7 +239,8 @@ pub(crate) struct ProcessIn {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Processed {
     job_id: i64,
-    /// The collection job that fetched the range again first (collected regions only).
+    /// The job that fetched the range again first (collected regions only): this job,
+    /// which collects before it rates.
     collect_job_id: Option<i64>,
     /// The billing periods re-rated into preview invoices.
     periods: Vec<String>,
@@ -247,14 +250,16 @@ pub(crate) struct Processed {
     kept_issued: Vec<String>,
 }
 
-/// "Update Usage": re-rates the stored usage of the region's tenants for every billing
-/// period the date range touches, writing preview invoices, as a job with progress.
+/// "Update Usage": queues a job that collects the range again (collected regions) and
+/// re-rates the stored usage of the region's tenants for every billing period the date
+/// range touches, writing preview invoices.
 async fn process_region(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Platform(auth): Platform<ProcessUsage>,
     Path(id): Path<String>,
     Body(body): Body<ProcessIn>,
-) -> Reply<Processed> {
+) -> ApiResult<Response> {
     let region = find_region(&state, &id).await?;
     let (from, to) = (wire::date("from", &body.from)?, wire::date("to", &body.to)?);
     if to < from {
@@ -263,6 +268,23 @@ async fn process_region(
     if to.signed_duration_since(from).num_days() > 366 {
         return Err(ApiError::field("to", "the range may span at most 366 days"));
     }
+    let params = json!({"region": region.id, "from": body.from, "to": body.to});
+    let job = jobs::submit(&state, "usage.process", &params, None, &auth.caller.actor()).await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
+/// The `usage.process` job.
+pub(crate) async fn run_process(
+    state: &AppState,
+    job: i64,
+    params: &Value,
+    actor: &str,
+    progress: &jobs::Progress,
+) -> ApiResult<jobs::Done> {
+    let region = find_region(state, params["region"].as_str().unwrap_or_default()).await?;
+    let text = |k: &str| params[k].as_str().unwrap_or_default().to_owned();
+    let (from_text, to_text) = (text("from"), text("to"));
+    let (from, to) = (wire::date("from", &from_text)?, wire::date("to", &to_text)?);
     let mut periods = Vec::new();
     let mut p = stackbill_core::period::Period::containing(from);
     let last = stackbill_core::period::Period::containing(to);
@@ -271,7 +293,8 @@ async fn process_region(
         p = p.next();
     }
     // A collected region's usage for the range is fetched again first.
-    let collect_job = super::collection::recollect_days(&state, &region, from, to).await?;
+    progress.set(0, format!("region {}: collecting", region.id));
+    let collected = super::collection::recollect_days(state, job, &region, from, to).await?;
     let dir = state.snapshot().await?.directory.clone();
     let mut tenants: Vec<String> = dir
         .subscriptions
@@ -282,7 +305,6 @@ async fn process_region(
     tenants.sort();
     tenants.dedup();
     let store = state.store();
-    let job = store.start_job("usage.process").await?;
     let steps = periods.len().max(1);
     let (mut done, mut previews, mut kept) = (0usize, 0usize, Vec::new());
     for period in &periods {
@@ -291,28 +313,14 @@ async fn process_region(
         }
         // One narrowed run per period for all the region's tenants.
         let selection = stackbill_store::billing::Selection::Tenants(&tenants);
-        match stackbill_store::billing::bill_selection(store, period, selection).await {
-            Ok(report) => {
-                previews = previews.saturating_add(report.previews);
-                kept.extend(report.kept_issued);
-            }
-            Err(e) => {
-                let message = format!("region {}: {period}: {e}", region.id);
-                store
-                    .update_job(job, "failed", progress(done, steps), &message)
-                    .await?;
-                return Err(e.into());
-            }
-        }
+        let report = stackbill_store::billing::bill_selection(store, period, selection).await?;
+        previews = previews.saturating_add(report.previews);
+        kept.extend(report.kept_issued);
         done = done.saturating_add(1);
-        store
-            .update_job(
-                job,
-                "running",
-                progress(done, steps),
-                &format!("region {}: {period}", region.id),
-            )
-            .await?;
+        progress.set(
+            progress_of(done, steps),
+            format!("region {}: {period}", region.id),
+        );
     }
     kept.sort();
     kept.dedup();
@@ -322,28 +330,34 @@ async fn process_region(
         periods.len(),
         tenants.len()
     );
-    store.update_job(job, "succeeded", 100, &message).await?;
+    // The collection ran inside this job: it is named as the collecting job.
+    let collect_job = collected.as_ref().map(|_| job);
     state
         .audit(
-            &auth.caller.actor(),
+            actor,
             "usage.process",
             &region.id,
             None,
             Some(
-                json!({"from": body.from, "to": body.to, "periods": periods, "jobId": job, "collectJobId": collect_job}),
+                json!({"from": from_text, "to": to_text, "periods": periods, "jobId": job, "collectJobId": collect_job}),
             ),
         )
         .await?;
-    Ok(ok(Processed {
+    let out = Processed {
         job_id: job,
         collect_job_id: collect_job,
         periods,
         previews,
         kept_issued: kept,
-    }))
+    };
+    Ok(jobs::Done {
+        message,
+        data: serde_json::to_value(&out)
+            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
+    })
 }
 
-fn progress(done: usize, steps: usize) -> i64 {
+fn progress_of(done: usize, steps: usize) -> i64 {
     i64::try_from(done.saturating_mul(100).checked_div(steps).unwrap_or(100)).unwrap_or(100)
 }
 
@@ -698,7 +712,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(process_region),
         )
         .body(one::<ProcessIn>())
-        .data(one::<Processed>()),
+        .data(one::<Processed>())
+        .job(),
         Op::new(
             Method::GET,
             "/api/v1/regions/{id}/health",

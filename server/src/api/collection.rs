@@ -4,10 +4,10 @@
 //! (one process per region at a time, by a lease in the database).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{DateTime, Timelike, Utc};
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,7 @@ use super::access::{Platform, ProcessUsage, ReadRegions};
 use super::catalogue::find_region as find;
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, ok};
+use crate::jobs;
 
 const HOUR_NS: i64 = 3_600_000_000_000;
 /// Hours a scheduled run collects again (late usage and corrections arrive within them).
@@ -127,10 +128,11 @@ pub(crate) fn check(row: &RegionRow) -> ApiResult<()> {
 /// Usage" for a region that is collected from. `None` for a region that is not.
 pub(crate) async fn recollect_days(
     state: &AppState,
+    job: i64,
     region: &RegionRow,
     from: chrono::NaiveDate,
     to: chrono::NaiveDate,
-) -> ApiResult<Option<i64>> {
+) -> ApiResult<Option<RunReport>> {
     if RegionCollection::of(region).is_none() {
         return Ok(None);
     }
@@ -148,10 +150,10 @@ pub(crate) async fn recollect_days(
         return Ok(None);
     }
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let (job, _) = run_detached(store, region.clone(), start, end)
+    let report = run(store, region, start, end, job_lease(job))
         .await
-        .map_err(|(_, e)| region_error(&region.id, e))?;
-    Ok(Some(job))
+        .map_err(|e| region_error(&region.id, e))?;
+    Ok(Some(report))
 }
 
 /// A collection request: reported hours `[from, to)`.
@@ -235,106 +237,87 @@ pub(crate) fn region_error(region: &str, e: CollectError) -> ApiError {
     }
 }
 
-/// [`run`] on its own task: a request that is dropped (the client went away) does not
-/// leave its job `running` or its region's lease held.
-async fn run_detached(
-    store: Arc<dyn Store>,
-    region: RegionRow,
-    from: i64,
-    to: i64,
-) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
-    let lease = Lease {
-        owner: owner_name(),
+/// The region lease job `job`'s collection holds: renewed every collected hour, so a
+/// quarter of an hour covers the slowest hour. It is named for the job, so a process
+/// that takes the job over after its owner died holds it at once.
+fn job_lease(job: i64) -> Lease {
+    Lease {
+        owner: format!("job-{job}"),
         hold_secs: 900,
-    };
-    let task = tokio::spawn(async move { run(store, &region, from, to, lease).await });
-    match task.await {
-        Ok(r) => r,
-        Err(e) => Err((
-            None,
-            CollectError::Protocol(format!("the collection task failed: {e}")),
-        )),
     }
 }
 
-/// Collects `[from, to)` of `region` as a job (`usage.collect`), returning the job id and
-/// the report. Failures are recorded on the job and in the region's collection state.
+/// Collects `[from, to)` of `region` under the region's lease (one run per region at a
+/// time, whichever process and job starts it). Failures are recorded in the region's
+/// collection state and its alerts.
 pub(crate) async fn run(
     store: Arc<dyn Store>,
     region: &RegionRow,
     from: i64,
     to: i64,
     lease: Lease,
-) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
+) -> Result<RunReport, CollectError> {
     if RegionCollection::of(region).is_none() {
-        return Err((
-            None,
-            CollectError::Config {
-                field: "identity",
-                message: "the region has no collection settings".into(),
-            },
-        ));
+        return Err(CollectError::Config {
+            field: "identity",
+            message: "the region has no collection settings".into(),
+        });
     }
-    // One run per region at a time, whichever process and path starts it.
-    lease
-        .take(store.as_ref(), &region.id)
-        .await
-        .map_err(|e| (None, e))?;
-    let result = run_leased(store.clone(), region, from, to, lease.clone()).await;
-    lease.release(store.as_ref(), &region.id).await;
-    result
-}
-
-async fn run_leased(
-    store: Arc<dyn Store>,
-    region: &RegionRow,
-    from: i64,
-    to: i64,
-    lease: Lease,
-) -> Result<(i64, RunReport), (Option<i64>, CollectError)> {
-    let job = store
-        .start_job("usage.collect")
-        .await
-        .map_err(|e| (None, e.into()))?;
+    lease.take(store.as_ref(), &region.id).await?;
+    let held = Held {
+        store: store.clone(),
+        region: region.id.clone(),
+        lease: lease.clone(),
+    };
     let result = async {
         let config = RegionConfig::from_row(region)?;
         let secret = resolve_secret(&config.credential_ref)?;
         let arm = Arm::new(config, secret, RetryPolicy::default())?;
         Collector::new(arm, store.clone(), Options::default())
-            .with_lease(lease)
+            .with_lease(lease.clone())
             .collect(from, to, &|_| {})
             .await
     }
     .await;
-    let span = format!("{} to {}", instant(from), instant(to));
+    drop(held);
     alert(store.as_ref(), &region.id, &result).await;
-    match result {
-        Ok(report) => {
-            let message = format!(
-                "region {}: {span}: {} new, {} duplicate, {} replaced, {} rejected{}",
-                region.id,
-                report.new,
-                report.duplicate,
-                report.replaced,
-                report.rejected,
-                if report.unknown_meters.is_empty() {
-                    String::new()
-                } else {
-                    format!("; unknown meters {}", report.unknown_meters.join(", "))
-                }
-            );
-            store
-                .update_job(job, "succeeded", 100, &message)
-                .await
-                .map_err(|e| (Some(job), e.into()))?;
-            Ok((job, report))
-        }
-        Err(e) => {
-            let message = format!("region {}: {span}: {e}", region.id);
-            store.update_job(job, "failed", 0, &message).await.ok();
-            Err((Some(job), e))
+    result
+}
+
+/// A region lease this process holds: released when dropped, also when the run is
+/// stopped half-way (a cancelled job, a lost job lease), so the region can be collected
+/// again at once.
+struct Held {
+    store: Arc<dyn Store>,
+    region: String,
+    lease: Lease,
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        let (store, region, lease) = (self.store.clone(), self.region.clone(), self.lease.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { lease.release(store.as_ref(), &region).await });
         }
     }
+}
+
+/// A line for the job list.
+fn describe(region: &str, from: i64, to: i64, report: &RunReport) -> String {
+    format!(
+        "region {region}: {} to {}: {} new, {} duplicate, {} replaced, {} rejected{}",
+        instant(from),
+        instant(to),
+        report.new,
+        report.duplicate,
+        report.replaced,
+        report.rejected,
+        if report.unknown_meters.is_empty() {
+            String::new()
+        } else {
+            format!("; unknown meters {}", report.unknown_meters.join(", "))
+        }
+    )
 }
 
 /// The alert conditions a collection run decides, per region.
@@ -429,10 +412,11 @@ async fn alert(store: &dyn Store, region: &str, result: &Result<RunReport, Colle
 
 async fn collect(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Platform(auth): Platform<ProcessUsage>,
     Path(id): Path<String>,
     Body(body): Body<CollectIn>,
-) -> ApiResult<wire::Ok<Collected>> {
+) -> ApiResult<Response> {
     let region = find(&state, &id).await?;
     if RegionCollection::of(&region).is_none() {
         return Err(ApiError::field(
@@ -454,24 +438,79 @@ async fn collect(
     if to > closed_until(Utc::now()).saturating_add(HOUR_NS) {
         return Err(ApiError::field("to", "must not be in the future"));
     }
+    let params = json!({"region": region.id, "from": from, "to": to});
+    let job = jobs::submit(&state, "usage.collect", &params, None, &auth.caller.actor()).await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
+/// Queues a collection of the region's last [`RECOLLECT_HOURS`] closed hours for a
+/// schedule's slot (once per slot, whichever process gets there first).
+pub(crate) async fn schedule_collect(state: &AppState, region: &str, slot: &str) -> ApiResult<()> {
+    let to = closed_until(Utc::now());
+    let from = to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS));
+    let params = json!({"region": region, "from": from, "to": to});
+    jobs::submit(
+        state,
+        "usage.collect",
+        &params,
+        Some(format!("collect:{region}@{slot}")),
+        "schedule",
+    )
+    .await
+    .map(drop)
+}
+
+/// The `usage.collect` job: reported hours `[from, to)` of a region, in Unix
+/// nanoseconds.
+pub(crate) async fn run_collect(
+    state: &AppState,
+    job: i64,
+    params: &Value,
+    actor: &str,
+    progress: &jobs::Progress,
+) -> ApiResult<jobs::Done> {
+    let id = params["region"].as_str().unwrap_or_default();
+    let (from, to) = (
+        params["from"].as_i64().unwrap_or_default(),
+        params["to"].as_i64().unwrap_or_default(),
+    );
+    let region = find(state, id).await?;
+    progress.set(
+        0,
+        format!("region {id}: {} to {}", instant(from), instant(to)),
+    );
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let (job, report) = run_detached(store, region.clone(), from, to)
-        .await
-        .map_err(|(_, e)| region_error(&region.id, e))?;
-    let report = serde_json::to_value(&report).unwrap_or(Value::Null);
+    let report = match run(store, &region, from, to, job_lease(job)).await {
+        Ok(report) => report,
+        // A slot that comes while the region's previous run still goes is covered by
+        // that run (it collects the same recent hours): nothing failed.
+        Err(CollectError::Busy(why)) if actor == "schedule" => {
+            return Ok(jobs::Done {
+                message: format!("region {id}: skipped: {why}"),
+                data: json!({"jobId": job, "skipped": why}),
+            });
+        }
+        Err(e) => return Err(region_error(&region.id, e)),
+    };
     state
         .audit(
-            &auth.caller.actor(),
+            actor,
             "usage.collect",
             &region.id,
             None,
             Some(json!({"from": instant(from), "to": instant(to), "jobId": job})),
         )
         .await?;
-    Ok(ok(Collected {
+    let message = describe(&region.id, from, to, &report);
+    let data = Collected {
         job_id: job,
-        report,
-    }))
+        report: serde_json::to_value(&report).unwrap_or(Value::Null),
+    };
+    Ok(jobs::Done {
+        message,
+        data: serde_json::to_value(&data)
+            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
+    })
 }
 
 async fn rejected(
@@ -541,63 +580,6 @@ pub(crate) async fn health(state: &AppState, region: &RegionRow) -> ApiResult<Op
     })))
 }
 
-/// Collects every collected region's last 48 closed hours every `every`, in each server
-/// process; a lease in the database lets one process at a time collect a region.
-/// A lease holder's name, unique across processes and calls.
-fn owner_name() -> String {
-    format!(
-        "{}-{}-{:x}",
-        std::process::id(),
-        Utc::now().timestamp(),
-        rand::random::<u64>()
-    )
-}
-
-pub(crate) fn spawn_schedule(state: AppState, every: Duration) {
-    let owner = owner_name();
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(every).await;
-            scheduled_pass(&state, &owner, every).await;
-        }
-    });
-}
-
-async fn scheduled_pass(state: &AppState, owner: &str, every: Duration) {
-    let Ok(regions) = state.store().regions().await else {
-        return;
-    };
-    let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let beat = i64::try_from(every.as_secs()).unwrap_or(3600);
-    for region in regions.iter().filter(|r| RegionCollection::of(r).is_some()) {
-        // Not due while another process's run finished less than a beat ago.
-        let finished = store
-            .collection_state(&region.id)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|s| {
-                s.pointer("/lastRun/finishedAt")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            })
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok());
-        let now = Utc::now();
-        if finished.is_some_and(|f| now.timestamp().saturating_sub(f.timestamp()) < beat) {
-            continue;
-        }
-        let to = closed_until(now);
-        let from = to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS));
-        let lease = Lease {
-            owner: owner.to_owned(),
-            hold_secs: beat.max(300),
-        };
-        // A region another process holds is its to collect; a failure is on the job,
-        // in the region's health and in an alert, and the next beat tries again.
-        let _ = run(store.clone(), region, from, to, lease).await;
-    }
-}
-
 pub(crate) fn ops() -> Vec<Op> {
     let t = "Catalogue";
     vec![
@@ -609,7 +591,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(collect),
         )
         .body(one::<CollectIn>())
-        .data(one::<Collected>()),
+        .data(one::<Collected>())
+        .job(),
         Op::new(
             Method::GET,
             "/api/v1/regions/{id}/rejected-usage",

@@ -4,7 +4,8 @@
 //! their own branch. The arithmetic (bands, year roll-ups) is the core's.
 
 use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -19,6 +20,7 @@ use super::access::{Allowed, GenerateCommissions, ManageCommissionRates, ReadCom
 use super::billing::{parse_period, period_text};
 use super::ops::{Op, many, one, query};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
+use crate::jobs;
 
 type Reply<T> = ApiResult<wire::Ok<T>>;
 
@@ -285,7 +287,24 @@ async fn summaries<P: super::access::Permission>(
     label: &str,
     periods: &[String],
 ) -> ApiResult<Vec<Commission>> {
-    let dir = auth.directory();
+    summaries_in(
+        state,
+        auth.directory(),
+        &|p| within.contains(p) && auth.allows(p),
+        label,
+        periods,
+    )
+    .await
+}
+
+/// The summaries of the parties whose node `shown` admits, rolled up over `periods`.
+async fn summaries_in(
+    state: &AppState,
+    dir: &super::access::Directory,
+    shown: &(dyn Fn(&NodePath) -> bool + Sync),
+    label: &str,
+    periods: &[String],
+) -> ApiResult<Vec<Commission>> {
     let mut read = Vec::new();
     for period in periods {
         for row in state.store().commissions(period).await? {
@@ -293,7 +312,7 @@ async fn summaries<P: super::access::Permission>(
                 "distributor" => dir.distributor(&row.party).map(|d| dir.distributor_path(d)),
                 _ => dir.partner(&row.party).map(|p| dir.partner_path(p)),
             };
-            if !path.is_some_and(|p| within.contains(&p) && auth.allows(&p)) {
+            if !path.is_some_and(|p| shown(&p)) {
                 continue;
             }
             let commission = read_commission(&row.document.to_string()).map_err(|e| {
@@ -456,67 +475,102 @@ fn branch(
     }
 }
 
-/// Runs the period's (or each month's of a year) billing run over the branch, which
-/// writes the branch's preview invoices and the summaries of the parties inside it, then
-/// returns the branch's summaries.
+/// Queues the period's (or each month's of a year) billing run over the branch, which
+/// writes the branch's preview invoices and the summaries of the parties inside it; the
+/// job's outcome is the branch's summaries.
 async fn generate_commissions(
     State(state): State<AppState>,
+    headers: HeaderMap,
     auth: Allowed<GenerateCommissions>,
     Body(body): Body<GenerateCommissionsIn>,
-) -> Reply<Vec<Commission>> {
+) -> ApiResult<Response> {
     auth.able_somewhere()?;
-    let (node, branch) = branch(&auth, &body)?;
+    branch(&auth, &body)?;
     let q = CommissionQuery {
-        period: body.period,
-        year: body.year,
+        period: body.period.clone(),
+        year: body.year.clone(),
+        format: None,
+    };
+    months(&q)?;
+    let params = json!({
+        "period": body.period,
+        "year": body.year,
+        "distributorId": body.distributor_id,
+        "partnerId": body.partner_id,
+    });
+    let job = jobs::submit(
+        &state,
+        "commissions.generate",
+        &params,
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
+/// The `commissions.generate` job, over the branch checked when it was queued.
+pub(crate) async fn run_generate(
+    state: &AppState,
+    job: i64,
+    params: &Value,
+    actor: &str,
+    progress: &jobs::Progress,
+) -> ApiResult<jobs::Done> {
+    let text = |k: &str| params[k].as_str().map(str::to_owned);
+    let body = GenerateCommissionsIn {
+        period: text("period"),
+        year: text("year"),
+        distributor_id: text("distributorId"),
+        partner_id: text("partnerId"),
+    };
+    let snapshot = state.snapshot().await?;
+    let dir = &snapshot.directory;
+    let (node, branch) = match (&body.distributor_id, &body.partner_id) {
+        (Some(id), _) => {
+            let row = dir.distributor(id).ok_or_else(|| {
+                ApiError::NotFound(format!("distributorId: no distributor {id:?}"))
+            })?;
+            (
+                dir.distributor_path(row),
+                Branch::Distributor(row.id.clone()),
+            )
+        }
+        (None, Some(id)) => {
+            let row = dir
+                .partner(id)
+                .ok_or_else(|| ApiError::NotFound(format!("partnerId: no partner {id:?}")))?;
+            (dir.partner_path(row), Branch::Partner(row.id.clone()))
+        }
+        (None, None) => (NodePath::platform(), Branch::Platform),
+    };
+    let q = CommissionQuery {
+        period: body.period.clone(),
+        year: body.year.clone(),
         format: None,
     };
     let (label, periods) = months(&q)?;
     // A branch without tenants has nothing to rate: its summaries stay as they are.
-    let empty = !matches!(branch, Branch::Platform)
-        && !auth
-            .directory()
-            .tenant_entries()
-            .any(|(_, p)| node.contains(p));
+    let empty =
+        !matches!(branch, Branch::Platform) && !dir.tenant_entries().any(|(_, p)| node.contains(p));
     let store = state.store();
-    let job = store.start_job("commissions.generate").await?;
     for (i, period) in periods.iter().enumerate() {
-        let run = if empty {
-            Ok(())
-        } else {
-            stackbill_store::billing::bill_selection(store, period, branch.selection())
-                .await
-                .map(drop)
-        };
-        if let Err(e) = run {
-            store
-                .update_job(
-                    job,
-                    "failed",
-                    (i.saturating_mul(100)
-                        .checked_div(periods.len())
-                        .unwrap_or(100)) as i64,
-                    &format!("{period}: {e}"),
-                )
-                .await?;
-            return Err(e.into());
-        }
-        store
-            .update_job(
-                job,
-                "running",
-                (i.saturating_add(1)
-                    .saturating_mul(100)
+        progress.set(
+            i64::try_from(
+                i.saturating_mul(100)
                     .checked_div(periods.len())
-                    .unwrap_or(100)) as i64,
-                period,
+                    .unwrap_or(0),
             )
-            .await?;
+            .unwrap_or(0),
+            period.clone(),
+        );
+        if !empty {
+            stackbill_store::billing::bill_selection(store, period, branch.selection()).await?;
+        }
     }
-    store.update_job(job, "succeeded", 100, &label).await?;
     state
         .audit(
-            &auth.caller.actor(),
+            actor,
             "commission.generate",
             &label,
             None,
@@ -527,7 +581,12 @@ async fn generate_commissions(
             })),
         )
         .await?;
-    Ok(ok(summaries(&state, &auth, &node, &label, &periods).await?))
+    let out = summaries_in(state, dir, &|p| node.contains(p), &label, &periods).await?;
+    Ok(jobs::Done {
+        message: format!("{label}: {} summaries", out.len()),
+        data: serde_json::to_value(&out)
+            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
+    })
 }
 
 pub(crate) fn ops() -> Vec<Op> {
@@ -575,7 +634,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(generate_commissions),
         )
         .body(one::<GenerateCommissionsIn>())
-        .data(many::<Commission>()),
+        .data(many::<Commission>())
+        .job(),
         // The manual's API page names one resource for both: calculate (POST) and
         // retrieve (GET) the summaries of partners and distributors.
         Op::new(
@@ -586,7 +646,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(generate_commissions),
         )
         .body(one::<GenerateCommissionsIn>())
-        .data(many::<Commission>()),
+        .data(many::<Commission>())
+        .job(),
         Op::new(
             Method::GET,
             "/api/v1/commissions/summary",

@@ -5,10 +5,10 @@
 mod access;
 mod alerts;
 mod auth;
-mod billing;
-mod catalogue;
+pub(crate) mod billing;
+pub(crate) mod catalogue;
 pub(crate) mod collection;
-mod commissions;
+pub(crate) mod commissions;
 mod contract;
 pub(crate) mod demo;
 pub(crate) mod email;
@@ -18,6 +18,7 @@ pub(crate) mod fuzzing;
 mod fx;
 mod hardening;
 mod hierarchy;
+mod jobs;
 mod ops;
 mod people;
 mod pricing;
@@ -29,7 +30,7 @@ mod subscriptions;
 mod system;
 pub(crate) mod throttle;
 mod usage;
-mod wire;
+pub(crate) mod wire;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,6 +98,8 @@ pub(crate) struct Inner {
     pub throttle: throttle::Throttle,
     pub jwks: federated::JwksCache,
     pub metrics: Metrics,
+    /// Wakes this process's job worker when a request queued a job.
+    worker: tokio::sync::Notify,
 }
 
 /// The hierarchy and settings as last read.
@@ -140,7 +143,19 @@ impl AppState {
             throttle,
             jwks: federated::JwksCache::default(),
             metrics: Metrics::default(),
+            worker: tokio::sync::Notify::new(),
         })))
+    }
+
+    /// Tells this process's worker a job was queued (other processes find it when they
+    /// next look).
+    pub(crate) fn wake_worker(&self) {
+        self.worker.notify_one();
+    }
+
+    /// Resolves when [`AppState::wake_worker`] is called.
+    pub(crate) async fn worker_wakeup(&self) {
+        self.worker.notified().await;
     }
 
     /// The store.
@@ -422,6 +437,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(people::ops());
     all.extend(catalogue::ops());
     all.extend(collection::ops());
+    all.extend(jobs::ops());
     all.extend(alerts::ops());
     all.extend(pricing::ops());
     all.extend(fx::ops());

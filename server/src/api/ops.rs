@@ -136,6 +136,9 @@ pub(crate) struct Op {
     pub secured: bool,
     /// Whether the response is the bare object, not the envelope (`auth/token`).
     bare: bool,
+    /// Whether the request queues a job: `202` with the job, or `data` under
+    /// `Prefer: wait`.
+    job: bool,
     pub route: MethodRouter<AppState>,
 }
 
@@ -158,6 +161,7 @@ impl Op {
             queries: Vec::new(),
             secured: true,
             bare: false,
+            job: false,
             route,
         }
     }
@@ -189,6 +193,14 @@ impl Op {
     /// The response is `data` itself, not wrapped.
     pub(crate) fn bare(mut self) -> Self {
         self.bare = true;
+        self
+    }
+
+    /// The request queues a job ([`crate::jobs`]): it answers `202 Accepted` with the
+    /// job (and its URL in `Location`), or `data` when the client sends `Prefer: wait=N`
+    /// and the job ends within N seconds.
+    pub(crate) fn job(mut self) -> Self {
+        self.job = true;
         self
     }
 }
@@ -289,6 +301,11 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
                 components = components.schema(name.clone(), schema.clone());
             }
         }
+        if op.job {
+            for (name, schema) in &components_of::<crate::jobs::JobView>() {
+                components = components.schema(name.clone(), schema.clone());
+            }
+        }
         let mut builder = OperationBuilder::new()
             .tag(op.tag)
             .summary(Some(op.summary))
@@ -360,6 +377,36 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
             success = success.link(name, link);
         }
         builder = builder.response(ok_status, success);
+        if op.job {
+            builder = builder
+                .parameter(
+                    ParameterBuilder::new()
+                        .name("Prefer")
+                        .description(Some(
+                            "`wait=N` (seconds, at most 600): answer with the job's outcome \
+                             if it ends within N seconds. Without it the job is queued and \
+                             the answer is 202.",
+                        ))
+                        .parameter_in(ParameterIn::Header)
+                        .required(Required::False)
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .pattern(Some("^wait=[0-9]{1,3}$")),
+                        )),
+                )
+                .response(
+                    "202",
+                    ResponseBuilder::new()
+                        .description("Queued: the job, whose URL is also in Location.")
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(envelope(Ref::from_schema_name("JobView").into())))
+                                .build(),
+                        ),
+                );
+        }
         let mut errors = vec![
             ("400", "Bad input: the error names the field."),
             ("404", "No such object, or outside the caller's scope."),

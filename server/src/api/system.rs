@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use utoipa::openapi::{ObjectBuilder, RefOr, Schema, Type};
 
 use super::AppState;
-use super::access::{ManageSettings, Platform, ReadAudit, ReadJobs, ReadSettings};
+use super::access::{ManageSettings, Platform, ReadAudit, ReadSettings};
 use super::ops::{Op, inline, many, paging, raw};
 use super::wire::{self, ApiError, ApiResult, Paging, Params, ok};
 
@@ -32,6 +32,7 @@ enum Kind {
     Rounding,
     Tenant,
     Providers,
+    AlertTargets,
 }
 
 /// One field: its camelCase key, kind and default.
@@ -160,7 +161,10 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
     (
         "platforms",
         "/api/v1/settings/platforms",
-        &[f("reportPlatformAlerts", SWITCH, no)],
+        &[
+            f("reportPlatformAlerts", SWITCH, no),
+            f("alertTargets", Kind::AlertTargets, || json!([])),
+        ],
     ),
     (
         "jobs",
@@ -283,6 +287,7 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
             json!(tenant.id)
         }
         Kind::Providers => providers(key, value)?,
+        Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
     })
 }
 
@@ -465,7 +470,7 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
                 .schema_type(Type::Integer)
                 .minimum(Some(min as f64))
                 .maximum(Some(max as f64)),
-            Kind::Providers => ObjectBuilder::new().schema_type(Type::Array),
+            Kind::Providers | Kind::AlertTargets => ObjectBuilder::new().schema_type(Type::Array),
             Kind::Currency | Kind::Tenant | Kind::Text { .. } => {
                 ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
                     Type::String,
@@ -520,38 +525,6 @@ async fn audit_log(
         .apply(entries)?
         .into_iter()
         .map(Audit::from)
-        .collect()))
-}
-
-/// A background job.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Job {
-    id: i64,
-    kind: String,
-    status: String,
-    /// Percent done.
-    progress: i64,
-    message: String,
-}
-
-/// Newest first.
-async fn jobs(
-    State(state): State<AppState>,
-    Platform(_auth): Platform<ReadJobs>,
-    Params(paging): Params<Paging>,
-) -> ApiResult<wire::Ok<Vec<Job>>> {
-    let jobs = state.store().jobs().await?;
-    Ok(ok(paging
-        .apply(jobs)?
-        .into_iter()
-        .map(|j| Job {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            progress: j.progress,
-            message: j.message,
-        })
         .collect()))
 }
 
@@ -618,17 +591,6 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .queries(paging())
         .data(many::<Audit>()),
-    );
-    ops.push(
-        Op::new(
-            Method::GET,
-            "/api/v1/jobs",
-            t,
-            "List jobs (newest first)",
-            get(jobs),
-        )
-        .queries(paging())
-        .data(many::<Job>()),
     );
     ops
 }

@@ -151,7 +151,7 @@ impl ApiError {
         }
     }
 
-    fn problems(&self) -> Vec<Problem> {
+    pub(crate) fn problems(&self) -> Vec<Problem> {
         match self {
             ApiError::InvalidFields(list) if !list.is_empty() => list
                 .iter()

@@ -162,5 +162,35 @@ pub async fn alerts(store: &dyn Store) -> Result<()> {
             Err(stackbill_store::StoreError::NotFound { .. })
         ),
         || "acknowledging a missing alert".into(),
+    )?;
+
+    // Forwarding: each alert's raising, then its clearing, is handed over once.
+    use stackbill_store::AlertEvent::{Cleared, Raised};
+    let pending = store.unforwarded_alerts(100).await?;
+    let events: Vec<(String, Vec<stackbill_store::AlertEvent>)> = pending
+        .iter()
+        .map(|p| (p.alert.key.clone(), p.events.clone()))
+        .collect();
+    check(
+        events
+            == vec![
+                (a.key.clone(), vec![Raised, Cleared]),
+                (a.key.clone(), vec![Raised]),
+                (b.key.clone(), vec![Raised]),
+            ],
+        || format!("unforwarded: {events:?}"),
+    )?;
+    let first = pending[0].alert.id;
+    store.mark_alert_forwarded(first, Raised).await?;
+    let left = store.unforwarded_alerts(1).await?;
+    check(
+        left.len() == 1 && left[0].alert.id == first && left[0].events == vec![Cleared],
+        || format!("after the raise was forwarded: {left:?}"),
+    )?;
+    store.mark_alert_forwarded(first, Cleared).await?;
+    let left = store.unforwarded_alerts(100).await?;
+    check(
+        left.len() == 2 && left.iter().all(|p| p.alert.id != first),
+        || format!("after both were forwarded: {left:?}"),
     )
 }

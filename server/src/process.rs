@@ -1,0 +1,169 @@
+//! The long-running processes: `stackbill serve` (the API, its job worker and the
+//! schedules) and `stackbill worker` (jobs and schedules only). Any number of either may
+//! run on one database: jobs are claimed from it, schedule slots are queued once, and no
+//! correctness depends on one process's memory.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::api::{AppState, Config};
+use crate::cli::{DatabaseArg, KeyFileArg, fail, store_failure};
+use crate::jobs::{Worker, WorkerConfig};
+
+/// How the job worker and the schedules run in this process.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct JobArgs {
+    /// Jobs this process runs at once; 0 leaves jobs to other processes.
+    #[arg(long, default_value_t = 2)]
+    job_slots: usize,
+    /// A job's lease, in seconds: a job whose process stopped is taken over this long
+    /// after its last renewal (renewed every third of it).
+    #[arg(long, default_value_t = 60)]
+    job_lease_seconds: u64,
+    /// How often the queue is looked at for jobs other processes queued, in
+    /// milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    job_poll_ms: u64,
+    /// Collect every region that has collection settings this often, in seconds (its
+    /// last 48 closed hours, as a job queued once per slot). 0 turns scheduled
+    /// collection off.
+    #[arg(long, default_value_t = 3600)]
+    collect_every_seconds: u64,
+    /// How often schedules are looked at (due slots queued, alert events handed to
+    /// forwarding), in seconds.
+    #[arg(long, default_value_t = 30)]
+    schedule_every_seconds: u64,
+}
+
+impl JobArgs {
+    fn collect_every(&self) -> Option<Duration> {
+        (self.collect_every_seconds > 0).then(|| Duration::from_secs(self.collect_every_seconds))
+    }
+
+    /// Starts the worker (unless it has no slots) and the schedules.
+    fn start(&self, state: &AppState) {
+        if self.job_slots > 0 {
+            Worker::spawn(
+                state.clone(),
+                WorkerConfig {
+                    slots: self.job_slots,
+                    poll: Duration::from_millis(self.job_poll_ms.max(10)),
+                    lease: Duration::from_secs(self.job_lease_seconds.max(3)),
+                },
+            );
+        }
+        // As often as collection runs, if that is more often.
+        let tick = self
+            .collect_every()
+            .map_or(Duration::from_secs(self.schedule_every_seconds), |e| {
+                e.min(Duration::from_secs(self.schedule_every_seconds))
+            })
+            .max(Duration::from_secs(1));
+        crate::jobs::schedule::spawn(state.clone(), tick);
+    }
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Address to listen on (port 0 picks a free port; the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// Load the demo dataset (a region, two distributors, partners, tenants,
+    /// subscriptions, price lists and a month of usage) if the database has no hierarchy.
+    #[arg(long)]
+    demo: bool,
+    #[command(flatten)]
+    keys: KeyFileArg,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, default_value_t = 900)]
+    access_token_seconds: u64,
+    /// Lifetime of an unused refresh token, in seconds (14 days).
+    #[arg(long, default_value_t = 14 * 24 * 3600)]
+    refresh_token_seconds: u64,
+    /// Absolute lifetime of a sign-in, in seconds (30 days): no refresh extends it.
+    #[arg(long, default_value_t = 30 * 24 * 3600)]
+    session_seconds: u64,
+    /// Sign-in attempts allowed per client address per minute (then 429).
+    #[arg(long, default_value_t = 20)]
+    auth_attempts_per_minute: u32,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+/// `stackbill serve`.
+pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
+    let url = args.database.url();
+    let store = match crate::stored::open_migrated(&url).await {
+        Ok(store) => store,
+        Err(e) => return store_failure(&e),
+    };
+    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
+        Ok(keys) => keys,
+        Err(e) => return fail(e),
+    };
+    let config = Config {
+        access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
+        refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
+        session_ttl: Duration::from_secs(args.session_seconds.max(1)),
+        auth_attempts_per_minute: args.auth_attempts_per_minute,
+        collect_every: args.jobs.collect_every(),
+    };
+    let state = match AppState::new(store, keys, config).await {
+        Ok(state) => state,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    if let Err(e) = crate::api::bootstrap_admin(&state).await {
+        return fail(format!("cannot create the first administrator: {e}"));
+    }
+    if args.demo
+        && let Err(e) = crate::api::demo::load(&state).await
+    {
+        return fail(format!("cannot load the demo dataset: {e}"));
+    }
+    args.jobs.start(&state);
+    match crate::api::serve(state, args.bind).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// `stackbill worker`.
+#[derive(Args)]
+pub(crate) struct WorkerArgs {
+    #[command(flatten)]
+    database: DatabaseArg,
+    #[command(flatten)]
+    keys: KeyFileArg,
+    #[command(flatten)]
+    jobs: JobArgs,
+}
+
+/// Runs jobs and schedules until interrupted.
+pub(crate) async fn worker(args: WorkerArgs) -> ExitCode {
+    let store = match crate::stored::open_migrated(&args.database.url()).await {
+        Ok(store) => store,
+        Err(e) => return store_failure(&e),
+    };
+    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
+        Ok(keys) => keys,
+        Err(e) => return fail(e),
+    };
+    let config = Config {
+        collect_every: args.jobs.collect_every(),
+        ..Config::default()
+    };
+    let state = match AppState::new(store, keys, config).await {
+        Ok(state) => state,
+        Err(e) => return fail(format!("cannot start: {e}")),
+    };
+    args.jobs.start(&state);
+    println!("stackbill: worker running (jobs and schedules)");
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(format!("cannot wait for a signal: {e}")),
+    }
+}

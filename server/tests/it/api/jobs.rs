@@ -1,0 +1,279 @@
+//! Jobs over HTTP: a request that queues one answers 202 with its URL, the job ends with
+//! the answer the request would have had, `Prefer: wait` waits for it, only whoever may
+//! see a job sees it, cancelling stops it, and a job whose process is killed is taken
+//! over by another process and finishes once, on both stores.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, TENANT, fixture};
+
+use super::{Api, Db, Server};
+
+/// Polls a job until it ends (or two minutes pass).
+fn ended(api: &Api, url: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let job = api.ok("GET", url, None);
+        let status = job["status"].as_str().unwrap_or_default().to_owned();
+        if matches!(status.as_str(), "succeeded" | "failed" | "cancelled") {
+            return job;
+        }
+        assert!(Instant::now() < deadline, "job did not end: {job}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Posts without waiting; returns the status, the `Location` header and the body.
+fn queue(api: &Api, path: &str, body: Value) -> (u16, Option<String>, Value) {
+    api.no_wait().send_full(path, body)
+}
+
+#[test]
+fn a_billing_run_is_queued_and_ends_with_its_outcome() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let (status, location, body) = queue(
+        &admin,
+        "/api/v1/billing/generate",
+        json!({"period": "2026-10"}),
+    );
+    assert_eq!(status, 202, "{body}");
+    let id = body["data"]["id"].as_i64().unwrap();
+    let url = format!("/api/v1/jobs/{id}");
+    assert_eq!(location.as_deref(), Some(url.as_str()));
+    assert_eq!(body["data"]["url"], url.as_str());
+    assert_eq!(body["data"]["kind"], "billing.generate");
+    let job = ended(&admin, &url);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 1, "{job}");
+    assert_eq!(job["requestedBy"], super::ADMIN);
+    let previews = job["result"]["previews"].as_u64().unwrap();
+    assert!(previews > 0, "{job}");
+    assert_eq!(job["result"]["jobId"], id);
+    assert!(
+        job["startedAt"].is_string() && job["finishedAt"].is_string(),
+        "{job}"
+    );
+
+    // Waiting gives the run's own answer, as before jobs existed.
+    let again = admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    assert_eq!(again["previews"].as_u64(), Some(previews), "{again}");
+    // A bad request is refused before anything is queued.
+    let (status, _, body) = queue(
+        &admin,
+        "/api/v1/billing/generate",
+        json!({"period": "2026-13"}),
+    );
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("period"))
+    );
+    let (status, body) = admin.get("/api/v1/jobs/999999");
+    assert_eq!(status, 404, "{body}");
+
+    // A partner administrator follows the run they queued, and no one else's.
+    let body = json!({"emailAddress": "pa@jobs.test", "firstName": "P", "lastName": "A",
+        "password": "Partner-password-1", "role": "PartnerAdministrator", "partnerId": "part-000"});
+    admin.ok("POST", "/api/v1/users", Some(body));
+    let partner = server.login("pa@jobs.test", "Partner-password-1");
+    assert_eq!(partner.get(&url).0, 404);
+    assert_eq!(partner.post(&format!("{url}/cancel"), json!({})).0, 404);
+    assert_eq!(partner.get("/api/v1/jobs").0, 403);
+    let (status, _, body) = queue(
+        &partner,
+        "/api/v1/billing/generate",
+        json!({"period": "2026-10"}),
+    );
+    assert_eq!(status, 202, "{body}");
+    let own = ended(&partner, body["data"]["url"].as_str().unwrap());
+    assert_eq!(own["status"], "succeeded", "{own}");
+    assert!(
+        own["result"]["previews"].as_u64().unwrap() < previews,
+        "{own}"
+    );
+
+    // A job that already ended cannot be cancelled.
+    let (status, body) = admin.post(&format!("{url}/cancel"), json!({}));
+    assert_eq!(status, 409, "{body}");
+
+    // A failed run is a failed job with the error the request would have answered, and
+    // an alert until a run of its kind succeeds.
+    let (status, _, body) = queue(
+        &admin,
+        "/api/v1/commissions/generate",
+        json!({"period": "2026-10", "partnerId": "part-000"}),
+    );
+    assert_eq!(status, 202, "{body}");
+    let job = ended(&admin, body["data"]["url"].as_str().unwrap());
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert!(
+        job["result"].as_array().is_some_and(|r| !r.is_empty()),
+        "{job}"
+    );
+}
+
+fn stamp() -> (tokio::runtime::Runtime, Fake) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let fake = runtime.block_on(Fake::start(false)).unwrap();
+    fixture(&fake);
+    (runtime, fake)
+}
+
+fn region(endpoint: &str) -> Value {
+    json!({
+        "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
+        "adminEndpoint": endpoint, "collectionWindowHours": 1,
+        "credentialRef": "env:FRA01_SECRET",
+        "collection": {"providerSubscriptionId": PROVIDER, "identity": "entra",
+                        "directoryTenant": TENANT, "clientId": CLIENT}
+    })
+}
+
+/// Another `stackbill serve` on the same database; killed when dropped.
+struct Other(Child, String);
+
+impl Drop for Other {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn other_process(server: &Server, args: &[&str]) -> Other {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database",
+            &server.database_url(),
+        ])
+        .arg("--key-file")
+        .arg(server.dir.join("stackbill.key"))
+        .args(args)
+        .env("FRA01_SECRET", SECRET)
+        .env_remove("STACKBILL_ADMIN_EMAIL")
+        .env_remove("STACKBILL_ADMIN_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    Other(child, base)
+}
+
+/// A collection job whose process is killed mid-run is taken over by another process
+/// once its lease ends, resumes at its checkpoint, and every row is stored once.
+fn taken_over_after_a_crash(db: Db) {
+    let (_rt, fake) = stamp();
+    // One request per hour of the day, each slow: the run takes several seconds.
+    fake.with(|f| f.delay_ms = 300);
+    let lease = ["--job-lease-seconds", "3", "--collect-every-seconds", "0"];
+    let mut first = Server::start_env(db, true, &lease, &[("FRA01_SECRET", SECRET)]);
+    let admin = first.admin();
+    admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    let day = json!({"from": "2025-03-04T00:00:00Z", "to": "2025-03-05T00:00:00Z"});
+    let (status, _, body) = queue(&admin, "/api/v1/regions/fra01/collect", day.clone());
+    assert_eq!(status, 202, "{body}");
+    let url = body["data"]["url"].as_str().unwrap().to_owned();
+    // Killed once it is well into the day.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while fake.with(|f| f.usage_requests) < 4 {
+        assert!(Instant::now() < deadline, "the run did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    first.kill();
+    let seen = fake.with(|f| f.usage_requests);
+    let second = other_process(&first, &lease);
+    let api = Api {
+        base: second.1.clone(),
+        ..admin.clone()
+    };
+    let job = ended(&api, &url);
+    assert_eq!(job["status"], "succeeded", "{job}");
+    assert_eq!(job["attempts"], 2, "{job}");
+    // It resumed: the second process did not ask again for every hour.
+    let asked = fake.with(|f| f.usage_requests);
+    assert!(asked - seen < 24, "asked {asked} after {seen}");
+    // Every row is stored once: collecting the day again finds only duplicates.
+    let again = api.ok("POST", "/api/v1/regions/fra01/collect", Some(day));
+    assert_eq!(
+        (
+            again["report"]["new"].as_u64(),
+            again["report"]["duplicate"].as_u64()
+        ),
+        (Some(0), Some(6)),
+        "{again}"
+    );
+    let jobs = api.ok("GET", "/api/v1/jobs", None);
+    let running = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["status"] == "running" || j["status"] == "queued")
+        .count();
+    assert_eq!(running, 0, "{jobs}");
+}
+
+#[test]
+fn a_job_whose_process_is_killed_is_taken_over_on_sqlite() {
+    taken_over_after_a_crash(Db::Sqlite);
+}
+
+#[test]
+fn a_job_whose_process_is_killed_is_taken_over_on_mariadb() {
+    taken_over_after_a_crash(Db::Mariadb);
+}
+
+/// A running job stops when cancelled, and its region can be collected again at once.
+#[test]
+fn a_running_job_is_cancelled() {
+    let (_rt, fake) = stamp();
+    fake.with(|f| f.delay_ms = 300);
+    let server = Server::start_env(
+        Db::Sqlite,
+        true,
+        &["--job-lease-seconds", "3", "--collect-every-seconds", "0"],
+        &[("FRA01_SECRET", SECRET)],
+    );
+    let admin = server.admin();
+    admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    let day = json!({"from": "2025-03-04T00:00:00Z", "to": "2025-03-05T00:00:00Z"});
+    let (status, _, body) = queue(&admin, "/api/v1/regions/fra01/collect", day);
+    assert_eq!(status, 202, "{body}");
+    let url = body["data"]["url"].as_str().unwrap().to_owned();
+    while fake.with(|f| f.usage_requests) < 2 {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let cancelled = admin.ok("POST", &format!("{url}/cancel"), None);
+    assert_eq!(cancelled["cancelRequested"], true, "{cancelled}");
+    let job = ended(&admin, &url);
+    assert_eq!(job["status"], "cancelled", "{job}");
+    let stopped_at = fake.with(|f| f.usage_requests);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(fake.with(|f| f.usage_requests) <= stopped_at + 1);
+    assert!(stopped_at < 24, "{stopped_at}");
+    let hour = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T11:00:00Z"});
+    let again = admin.ok("POST", "/api/v1/regions/fra01/collect", Some(hour));
+    assert!(again["report"].is_object(), "{again}");
+}
