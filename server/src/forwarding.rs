@@ -199,6 +199,13 @@ pub(crate) async fn run_forward(
 ) -> ApiResult<Done> {
     let name = params["target"].as_str().unwrap_or_default();
     let snapshot = state.snapshot().await?;
+    // Switched off after the job was queued: nothing more leaves.
+    if snapshot.settings["platforms"]["reportPlatformAlerts"].as_bool() != Some(true) {
+        return Ok(Done {
+            message: format!("not sent to {name}: Report Platform Alerts is off"),
+            data: json!({"jobId": job, "target": name, "sent": false}),
+        });
+    }
     let target = snapshot.settings["platforms"]["alertTargets"]
         .as_array()
         .and_then(|l| l.iter().find(|t| t["name"] == name))
@@ -215,7 +222,7 @@ pub(crate) async fn run_forward(
             Ok(()) => {
                 return Ok(Done {
                     message: format!("alert {} {} sent to {name}", event.alert_id, event.event),
-                    data: json!({"jobId": job, "target": name, "eventId": event.id()}),
+                    data: json!({"jobId": job, "target": name, "eventId": event.id(), "sent": true}),
                 });
             }
             Err(e) => last = e,

@@ -5,6 +5,7 @@
 mod authz;
 mod collection;
 mod commissions;
+mod forwarding;
 mod jobs;
 mod offboarding;
 mod quick_start;
