@@ -9,7 +9,7 @@
 //! a local time that occurs twice (the hour it repeats) has one slot, at its first
 //! occurrence. A schedule therefore never runs twice for one slot.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 
 /// How far a calendar is searched for its next or last slot: a schedule matching only
@@ -218,11 +218,10 @@ impl Cron {
     }
 }
 
-/// Whole minutes, for slot names: a slot is named by its instant in UTC.
+/// A slot's name: its instant in UTC to the second (`2026-12-01T01:00:00Z`), which
+/// makes a slot's job unique.
 pub fn slot_name(slot: DateTime<Utc>) -> String {
-    slot.with_second(0)
-        .unwrap_or(slot)
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    slot.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -340,6 +339,19 @@ mod tests {
         assert_eq!(
             e("*/0 * * * *"),
             Some("minute: a step must be at least 1".into())
+        );
+    }
+
+    #[test]
+    fn slots_are_named_to_the_second() {
+        // Interval schedules can have several slots a minute; each needs its own name.
+        assert_eq!(
+            slot_name(utc("2026-12-06T10:00:07Z")),
+            "2026-12-06T10:00:07Z"
+        );
+        assert_ne!(
+            slot_name(utc("2026-12-06T10:00:07Z")),
+            slot_name(utc("2026-12-06T10:00:08Z"))
         );
     }
 

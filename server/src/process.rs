@@ -76,6 +76,11 @@ pub(crate) struct ServeArgs {
     /// subscriptions, price lists and a month of usage) if the database has no hierarchy.
     #[arg(long)]
     demo: bool,
+    /// Do not apply schema migrations on start (MySQL/MariaDB): for replicas started
+    /// after a single `stackbill migrate` of an upgrade, so that only one process ever
+    /// changes the schema (a Galera cluster's locks do not span nodes).
+    #[arg(long)]
+    skip_migrations: bool,
     #[command(flatten)]
     keys: KeyFileArg,
     /// Lifetime of access tokens, in seconds.
@@ -97,7 +102,12 @@ pub(crate) struct ServeArgs {
 /// `stackbill serve`.
 pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
     let url = args.database.url();
-    let store = match crate::stored::open_migrated(&url).await {
+    let opened = if args.skip_migrations {
+        crate::stored::open(&url).await
+    } else {
+        crate::stored::open_migrated(&url).await
+    };
+    let store = match opened {
         Ok(store) => store,
         Err(e) => return store_failure(&e),
     };
@@ -111,6 +121,9 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
         session_ttl: Duration::from_secs(args.session_seconds.max(1)),
         auth_attempts_per_minute: args.auth_attempts_per_minute,
         collect_every: args.jobs.collect_every(),
+        metrics_token: std::env::var("STACKBILL_METRICS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty()),
     };
     let state = match AppState::new(store, keys, config).await {
         Ok(state) => state,

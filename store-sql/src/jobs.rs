@@ -113,6 +113,15 @@ pub(crate) async fn jobs(store: &SqlStore) -> Result<Vec<JobRow>> {
         .await
 }
 
+pub(crate) async fn counts(store: &SqlStore) -> Result<Vec<(String, String, i64)>> {
+    store
+        .list(
+            "SELECT kind, status, COUNT(*) AS n FROM jobs GROUP BY kind, status ORDER BY kind, status",
+            |r| Ok((get_s(r, "kind")?, get_s(r, "status")?, get_i(r, "n")?)),
+        )
+        .await
+}
+
 pub(crate) async fn job(store: &SqlStore, id: i64) -> Result<Option<JobRow>> {
     sqlx::query(&format!("SELECT {COLUMNS} FROM jobs WHERE id = ?"))
         .bind(id)

@@ -503,6 +503,18 @@ impl Store for SqlStore {
         self.any_batch_usage_of(batches, subscriptions).await
     }
 
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1")
+            .fetch_one(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db)
+    }
+
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>> {
+        jobs::counts(self).await
+    }
+
     async fn usage_count(&self) -> Result<u64> {
         let row = sqlx::query("SELECT COUNT(*) FROM usage_rows")
             .fetch_one(&self.pool)

@@ -111,6 +111,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<KeyedUsageRow>>;
     /// Number of stored usage rows.
     async fn usage_count(&self) -> Result<u64>;
+    /// Whether the database answers (one round trip, no table read): readiness probes.
+    async fn ping(&self) -> Result<()>;
+    /// Jobs by kind and status, for monitoring.
+    async fn job_counts(&self) -> Result<Vec<(String, String, i64)>>;
     /// The usage sequence: every batch committed so far has a sequence ≤ it. Read it
     /// before reading usage, and a batch with a higher sequence is one the run may not
     /// have seen.

@@ -69,6 +69,8 @@ pub(crate) struct Config {
     pub auth_attempts_per_minute: u32,
     /// How often regions are collected on the schedule (`None`: not scheduled).
     pub collect_every: Option<Duration>,
+    /// The bearer token `/metrics` requires (`STACKBILL_METRICS_TOKEN`); none: open.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -79,6 +81,7 @@ impl Default for Config {
             session_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_attempts_per_minute: 20,
             collect_every: None,
+            metrics_token: None,
         }
     }
 }
@@ -533,10 +536,24 @@ pub(crate) async fn serve(state: AppState, bind: SocketAddr) -> Result<(), Strin
     .map_err(|e| e.to_string())
 }
 
-/// Metrics in the Prometheus text format.
-pub(crate) fn render_metrics(state: &AppState) -> Response {
+/// Metrics in the Prometheus text format: this process's request counters, and, from
+/// the database, jobs by kind and status and open alerts by kind (the same on every
+/// replica). When `STACKBILL_METRICS_TOKEN` is set the scraper must send it as a bearer
+/// token.
+pub(crate) async fn render_metrics(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        use subtle::ConstantTimeEq;
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !bool::from(sent.as_bytes().ct_eq(token.as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, "a scrape token is required").into_response();
+        }
+    }
     let m = &state.metrics;
-    let text = format!(
+    let mut text = format!(
         "# HELP stackbill_http_requests_total Requests served.\n\
          # TYPE stackbill_http_requests_total counter\n\
          stackbill_http_requests_total {}\n\
@@ -558,6 +575,37 @@ pub(crate) fn render_metrics(state: &AppState) -> Response {
         m.auth_failures.load(Ordering::Relaxed),
         m.micros.load(Ordering::Relaxed) as f64 / 1e6,
     );
+    let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
+    if let Ok(counts) = state.store().job_counts().await {
+        text.push_str(
+            "# HELP stackbill_jobs Jobs in the database by kind and status.\n\
+             # TYPE stackbill_jobs gauge\n",
+        );
+        for (kind, status, n) in counts {
+            text.push_str(&format!(
+                "stackbill_jobs{{kind=\"{}\",status=\"{}\"}} {n}\n",
+                label(&kind),
+                label(&status)
+            ));
+        }
+    }
+    if let Ok(open) = state.store().alerts(true).await {
+        let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
+        for a in open {
+            let n = by_kind.entry(a.kind).or_default();
+            *n = n.saturating_add(1);
+        }
+        text.push_str(
+            "# HELP stackbill_alerts_open Open alerts by kind.\n\
+             # TYPE stackbill_alerts_open gauge\n",
+        );
+        for (kind, n) in by_kind {
+            text.push_str(&format!(
+                "stackbill_alerts_open{{kind=\"{}\"}} {n}\n",
+                label(&kind)
+            ));
+        }
+    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

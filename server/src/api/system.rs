@@ -602,13 +602,17 @@ pub(crate) fn probes() -> axum::Router<AppState> {
         .route("/readyz", get(ready))
         .route(
             "/metrics",
-            get(|State(state): State<AppState>| async move { super::render_metrics(&state) }),
+            get(
+                |State(state): State<AppState>, headers: axum::http::HeaderMap| async move {
+                    super::render_metrics(&state, &headers).await
+                },
+            ),
         )
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers (one round trip, no table read).
 async fn ready(State(state): State<AppState>) -> axum::response::Response {
-    match state.store().usage_count().await {
+    match state.store().ping().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
             eprintln!("stackbill: not ready: {e}");

@@ -277,3 +277,42 @@ fn a_running_job_is_cancelled() {
     let again = admin.ok("POST", "/api/v1/regions/fra01/collect", Some(hour));
     assert!(again["report"].is_object(), "{again}");
 }
+
+/// `/metrics` wants the scrape token when one is configured, and counts jobs by kind and
+/// status from the database.
+#[test]
+fn metrics_need_the_scrape_token_and_count_jobs() {
+    let server = Server::start_env(
+        Db::Sqlite,
+        true,
+        &["--demo"],
+        &[("STACKBILL_METRICS_TOKEN", "scrape-7b1e4c")],
+    );
+    let admin = server.admin();
+    admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    let get = |token: Option<&str>| {
+        let mut req = admin.http.get(format!("{}/metrics", admin.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    assert_eq!(get(None).0, 401);
+    assert_eq!(get(Some("scrape-7b1e4")).0, 401);
+    let (status, text) = get(Some("scrape-7b1e4c"));
+    assert_eq!(status, 200);
+    assert!(
+        text.lines()
+            .any(|l| l == "stackbill_jobs{kind=\"billing.generate\",status=\"succeeded\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE stackbill_alerts_open gauge"),
+        "{text}"
+    );
+}
