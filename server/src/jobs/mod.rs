@@ -71,8 +71,11 @@ pub(crate) struct JobView {
     message: String,
     /// Where to follow it.
     url: String,
-    /// Who asked (an e-mail address, or `schedule`).
+    /// Who asked (an e-mail address, `schedule`, or `alerts`).
     requested_by: Option<String>,
+    /// A schedule's slot (`collect:fra01@2026-12-06T10:00:00Z`) or an alert event and
+    /// target: what makes the job exist once.
+    run_key: Option<String>,
     /// Claims so far: more than one means another process took it over.
     attempts: i64,
     /// Someone asked to cancel it.
@@ -113,6 +116,7 @@ impl From<JobRow> for JobView {
             progress: j.progress,
             message: j.message,
             requested_by: j.requested_by,
+            run_key: j.run_key,
             attempts: j.attempts,
             cancel_requested: j.cancel_requested,
             created_at: instant(j.created_at),

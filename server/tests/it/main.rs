@@ -5,3 +5,4 @@ mod api;
 mod cli;
 mod collect;
 mod crash;
+mod galera;
