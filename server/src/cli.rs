@@ -78,6 +78,16 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Copy an SQLite database to a new file while servers keep using it (a consistent
+    /// snapshot as of one commit). MySQL/MariaDB: use mysqldump --single-transaction
+    /// (docs/operations.md).
+    Backup {
+        /// The new file.
+        #[arg(long)]
+        to: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Write the scenario JSON equivalent to billing a period (stored hierarchy, pricing,
     /// FX and exactly the usage the bill reads) to standard output.
     ExportScenario {
@@ -360,6 +370,15 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                     } else {
                         ExitCode::SUCCESS
                     }
+                }
+                Err(e) => store_failure(&e),
+            }
+        }),
+        Command::Backup { to, database } => block_on(async {
+            match crate::stored::backup(&database.url(), &to).await {
+                Ok(()) => {
+                    eprintln!("stackbill: backed up to {}", to.display());
+                    ExitCode::SUCCESS
                 }
                 Err(e) => store_failure(&e),
             }

@@ -43,6 +43,19 @@ pub(crate) async fn open_migrated(url: &str) -> Result<SqlStore, StoreError> {
     Ok(store)
 }
 
+/// Copies an SQLite database to `to` (see `stackbill_store_sqlite::backup`).
+pub(crate) async fn backup(url: &str, to: &std::path::Path) -> Result<(), StoreError> {
+    if !url.starts_with("sqlite:") {
+        return Err(StoreError::InvalidState(
+            "stackbill backup copies SQLite databases; back MySQL/MariaDB up with \
+             mysqldump --single-transaction and its binary log (docs/operations.md)"
+                .into(),
+        ));
+    }
+    let store = open(url).await?;
+    stackbill_store_sqlite::backup(&store, to).await
+}
+
 /// Applies the schema migrations.
 pub(crate) async fn migrate(url: &str) -> Result<String, StoreError> {
     let store = open(url).await?;

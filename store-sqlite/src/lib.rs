@@ -86,3 +86,24 @@ pub async fn migrate(store: &SqlStore) -> Result<()> {
     store.convert_legacy_usage().await?;
     Ok(())
 }
+
+/// Writes a consistent copy of the whole database to `to` while others keep reading and
+/// writing it (`VACUUM INTO`: one read transaction, so the copy is the database as of
+/// one commit, compacted). `to` must not exist: a backup never overwrites.
+pub async fn backup(store: &SqlStore, to: &std::path::Path) -> Result<()> {
+    if to.exists() {
+        return Err(StoreError::Database(format!(
+            "{} exists; a backup is written to a new file",
+            to.display()
+        )));
+    }
+    let path = to
+        .to_str()
+        .ok_or_else(|| StoreError::Database(format!("{} is not UTF-8", to.display())))?;
+    sqlx::query("VACUUM INTO ?")
+        .bind(path.to_owned())
+        .execute(store.pool())
+        .await
+        .map(drop)
+        .map_err(|e| StoreError::Database(format!("backup to {path}: {e}")))
+}

@@ -140,6 +140,27 @@ impl Server {
                 )
             }
         };
+        Self::launch(dir, url, guard, admin_env, args, env)
+    }
+
+    /// A server on an existing folder (key file) and database, e.g. a restored one.
+    pub(crate) fn start_in(dir: &std::path::Path, url: &str) -> Self {
+        Self::start_in_with(dir, url, &[])
+    }
+
+    /// [`Server::start_in`] with extra arguments.
+    pub(crate) fn start_in_with(dir: &std::path::Path, url: &str, args: &[&str]) -> Self {
+        Self::launch(dir.to_owned(), url.to_owned(), None, true, args, &[])
+    }
+
+    fn launch(
+        dir: PathBuf,
+        url: String,
+        guard: Option<MariaDb>,
+        admin_env: bool,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_stackbill"));
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--database", &url])
             .arg("--key-file")
