@@ -81,6 +81,12 @@ pub(crate) struct ServeArgs {
     /// changes the schema (a Galera cluster's locks do not span nodes).
     #[arg(long)]
     skip_migrations: bool,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key) instead of HTTP.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
     #[command(flatten)]
     keys: KeyFileArg,
     /// Lifetime of access tokens, in seconds.
@@ -138,7 +144,14 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
         return fail(format!("cannot load the demo dataset: {e}"));
     }
     args.jobs.start(&state);
-    match crate::api::serve(state, args.bind).await {
+    let served = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match crate::api::tls::config(cert, key) {
+            Ok(config) => crate::api::tls::serve(state, args.bind, config).await,
+            Err(e) => return fail(e),
+        },
+        _ => crate::api::serve(state, args.bind).await,
+    };
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(e),
     }

@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod fake_stamp;
+pub mod tls;
 
 /// The repository interface the suite drives (named by `conformance_tests!`).
 pub use stackbill_store::Store;

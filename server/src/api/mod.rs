@@ -29,6 +29,7 @@ mod sessions;
 mod subscriptions;
 mod system;
 pub(crate) mod throttle;
+pub(crate) mod tls;
 mod usage;
 pub(crate) mod wire;
 
@@ -495,7 +496,7 @@ async fn count(
 }
 
 /// Lower-cases the path and drops a trailing slash, before routing.
-fn normalise(mut req: Request) -> Request {
+pub(crate) fn normalise(mut req: Request) -> Request {
     let uri = req.uri();
     let path = uri.path();
     if path.starts_with("/swagger") {

@@ -10,6 +10,7 @@ mod jobs;
 mod offboarding;
 mod quick_start;
 mod security;
+mod tls;
 mod tokens;
 mod workflows;
 

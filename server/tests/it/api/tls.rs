@@ -1,0 +1,79 @@
+//! `stackbill serve --tls-cert --tls-key`: HTTPS straight from the process.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::{ADMIN, ADMIN_PASSWORD, Db, Server};
+
+#[test]
+fn the_server_speaks_https_with_its_certificate() {
+    let (ca, cert, key) = stackbill_testkit::tls::localhost_certificate().unwrap();
+    let dir = std::env::temp_dir().join(format!("stackbill-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert).unwrap();
+    std::fs::write(&key_file, key).unwrap();
+    let server = Server::start_with(
+        Db::Sqlite,
+        true,
+        &[
+            "--tls-cert",
+            cert_file.to_str().unwrap(),
+            "--tls-key",
+            key_file.to_str().unwrap(),
+        ],
+    );
+    assert!(server.base.starts_with("https://"), "{}", server.base);
+    let base = server.base.replace("127.0.0.1", "localhost");
+    let trusting = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let ready = trusting.get(format!("{base}/readyz")).send().unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+    let signed_in = trusting
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"EmailAddress": ADMIN, "Password": ADMIN_PASSWORD}))
+        .send()
+        .unwrap();
+    assert_eq!(signed_in.status().as_u16(), 200);
+    // Paths are normalised as over HTTP.
+    let upper = trusting.get(format!("{base}/HEALTHZ/")).send().unwrap();
+    assert_eq!(upper.status().as_u16(), 200);
+    // A client that does not trust the certificate gets no answer.
+    let untrusting = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    assert!(untrusting.get(format!("{base}/healthz")).send().is_err());
+    // Plain HTTP to the TLS port is not served.
+    let plain = server.base.replace("https://", "http://");
+    assert!(untrusting.get(format!("{plain}/healthz")).send().is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // A key that does not belong to the certificate is refused at start.
+    let (_, other_cert, _) = stackbill_testkit::tls::localhost_certificate().unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(&cert_file, other_cert).unwrap();
+    std::fs::write(&key_file, "not a key").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_stackbill"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--database"])
+        .arg(format!("sqlite://{}/db.sqlite", dir.display()))
+        .arg("--key-file")
+        .arg(dir.join("stackbill.key"))
+        .arg("--tls-cert")
+        .arg(&cert_file)
+        .arg("--tls-key")
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--tls-key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,15 @@
+//! A certificate for `localhost` signed by its own test CA, for HTTPS tests.
+
+/// `(ca_pem, certificate_pem, private_key_pem)` for `localhost` and `127.0.0.1`.
+pub fn localhost_certificate() -> Result<(String, String, String), rcgen::Error> {
+    let ca_key = rcgen::KeyPair::generate()?;
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "StackBill test CA");
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let key = rcgen::KeyPair::generate()?;
+    let leaf = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])?
+        .signed_by(&key, &ca_cert, &ca_key)?;
+    Ok((ca_cert.pem(), leaf.pem(), key.serialize_pem()))
+}
