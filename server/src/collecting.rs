@@ -236,7 +236,12 @@ async fn add(args: RegionAddArgs) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    match store.put_region(&row).await {
+    // Running servers read the region at their next request.
+    match store
+        .put_region(&row)
+        .await
+        .and(store.bump_cache_version().await)
+    {
         Ok(()) => {
             eprintln!("stackbill: region {} saved", row.id);
             ExitCode::SUCCESS

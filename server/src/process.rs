@@ -135,13 +135,8 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
         Ok(state) => state,
         Err(e) => return fail(format!("cannot start: {e}")),
     };
-    if let Err(e) = crate::api::bootstrap_admin(&state).await {
-        return fail(format!("cannot create the first administrator: {e}"));
-    }
-    if args.demo
-        && let Err(e) = crate::api::demo::load(&state).await
-    {
-        return fail(format!("cannot load the demo dataset: {e}"));
+    if let Err(e) = first_start(&state, args.demo).await {
+        return fail(e);
     }
     args.jobs.start(&state);
     let served = match (&args.tls_cert, &args.tls_key) {
@@ -192,4 +187,54 @@ pub(crate) async fn worker(args: WorkerArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(format!("cannot wait for a signal: {e}")),
     }
+}
+
+/// What the first process on a new database does (the first administrator, the demo
+/// dataset), done by one process at a time under the `startup` lease: of several
+/// processes started at once, one creates and the others find it done.
+async fn first_start(state: &AppState, demo: bool) -> Result<(), String> {
+    let owner = format!(
+        "startup-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let store = state.store();
+    let now = || chrono::Utc::now().timestamp();
+    let waited = std::time::Instant::now();
+    loop {
+        let held = store
+            .try_lease("startup", &owner, now(), now().saturating_add(600))
+            .await
+            .map_err(|e| format!("cannot start: {e}"))?;
+        if held {
+            break;
+        }
+        if waited.elapsed() > Duration::from_secs(900) {
+            return Err(
+                "cannot start: another process has held the startup lease for 15 minutes".into(),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let result = async {
+        crate::api::bootstrap_admin(state)
+            .await
+            .map_err(|e| format!("cannot create the first administrator: {e}"))?;
+        if demo {
+            crate::api::demo::load(state)
+                .await
+                .map_err(|e| format!("cannot load the demo dataset: {e}"))?;
+        }
+        // Every process, this one too, reads what was created.
+        state
+            .refresh()
+            .await
+            .map(drop)
+            .map_err(|e| format!("cannot start: {e}"))
+    }
+    .await;
+    if let Err(e) = store.release_lease("startup", &owner).await {
+        eprintln!("stackbill: cannot release the startup lease: {e}");
+    }
+    result
 }

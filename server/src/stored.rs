@@ -153,7 +153,10 @@ pub(crate) async fn import_scenario(
     text: &str,
 ) -> Result<billing::ImportReport, StoreError> {
     let store = open(url).await?;
-    billing::import_scenario(&store, text).await
+    let report = billing::import_scenario(&store, text).await?;
+    // Servers running on the database read the imported hierarchy and settings.
+    store.bump_cache_version().await?;
+    Ok(report)
 }
 
 /// Bills a period and returns the §10 document of what was written.

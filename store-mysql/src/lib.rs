@@ -55,10 +55,35 @@ pub async fn connect(url: &str) -> Result<SqlStore> {
 
 /// Applies pending migrations.
 pub async fn migrate(store: &SqlStore) -> Result<()> {
-    MIGRATOR
+    // Processes started together migrate one at a time: a named lock held on one
+    // connection while the migrations run on others (MySQL DDL is not transactional, so
+    // two runs at once leave a migration half-recorded). GET_LOCK is per server: on a
+    // Galera cluster run `stackbill migrate` once (docs/operations.md).
+    let mut holder = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| StoreError::Database(format!("migration lock: {e}")))?;
+    let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('stackbill.migrate', 600)")
+        .fetch_one(&mut *holder)
+        .await
+        .map_err(|e| StoreError::Database(format!("migration lock: {e}")))?;
+    if got != Some(1) {
+        return Err(StoreError::Database(
+            "migration lock: another process has been migrating for 10 minutes".into(),
+        ));
+    }
+    let migrated = MIGRATOR
         .run(store.pool())
         .await
-        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
-    store.convert_legacy_usage().await?;
-    Ok(())
+        .map_err(|e| StoreError::Database(format!("migration failed: {e}")));
+    let converted = match migrated {
+        Ok(()) => store.convert_legacy_usage().await.map(drop),
+        Err(e) => Err(e),
+    };
+    sqlx::query("SELECT RELEASE_LOCK('stackbill.migrate')")
+        .execute(&mut *holder)
+        .await
+        .ok();
+    converted
 }

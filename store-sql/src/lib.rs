@@ -503,6 +503,21 @@ impl Store for SqlStore {
         self.any_batch_usage_of(batches, subscriptions).await
     }
 
+    async fn cache_version(&self) -> Result<i64> {
+        sqlx::query_scalar::<_, i64>("SELECT version FROM cache_version WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db)
+    }
+
+    async fn bump_cache_version(&self) -> Result<()> {
+        sqlx::query("UPDATE cache_version SET version = version + 1 WHERE id = 1")
+            .execute(&self.pool)
+            .await
+            .map(drop)
+            .map_err(db)
+    }
+
     async fn ping(&self) -> Result<()> {
         sqlx::query("SELECT 1")
             .fetch_one(&self.pool)

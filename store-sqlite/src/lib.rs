@@ -79,10 +79,20 @@ pub async fn connect(url: &str) -> Result<SqlStore> {
 
 /// Applies pending migrations.
 pub async fn migrate(store: &SqlStore) -> Result<()> {
-    MIGRATOR
-        .run(store.pool())
-        .await
-        .map_err(|e| StoreError::Database(format!("migration failed: {e}")))?;
+    // Processes opening a new file together may both find a migration pending; each
+    // migration is one transaction, so the one that loses rolls back whole and, tried
+    // again, finds it applied.
+    let mut tries = 0u32;
+    loop {
+        match MIGRATOR.run(store.pool()).await {
+            Ok(()) => break,
+            Err(_) if tries < 40 => {
+                tries = tries.saturating_add(1);
+                tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            }
+            Err(e) => return Err(StoreError::Database(format!("migration failed: {e}"))),
+        }
+    }
     store.convert_legacy_usage().await?;
     Ok(())
 }

@@ -111,6 +111,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<KeyedUsageRow>>;
     /// Number of stored usage rows.
     async fn usage_count(&self) -> Result<u64>;
+    /// The version of what processes cache (hierarchy, settings, callers): one key read.
+    async fn cache_version(&self) -> Result<i64>;
+    /// Tells every process its cache is stale (after a change to what it caches).
+    async fn bump_cache_version(&self) -> Result<()>;
     /// Whether the database answers (one round trip, no table read): readiness probes.
     async fn ping(&self) -> Result<()>;
     /// Jobs by kind and status, for monitoring.

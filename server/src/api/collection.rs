@@ -501,6 +501,10 @@ pub(crate) async fn run_collect(
             Some(json!({"from": instant(from), "to": instant(to), "jobId": job})),
         )
         .await?;
+    if !report.created_subscriptions.is_empty() {
+        // Subscriptions the run created: every process's directory must know them.
+        state.refresh().await?;
+    }
     let message = describe(&region.id, from, to, &report);
     let data = Collected {
         job_id: job,

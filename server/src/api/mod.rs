@@ -53,8 +53,8 @@ use access::{Caller, Directory, Principal};
 use secrets::Keys;
 use wire::{ApiError, ApiResult};
 
-/// How long a hierarchy/settings snapshot or a resolved principal is reused before it
-/// is read again (writes through this server refresh at once).
+/// How long a resolved principal is reused (its user row is read on every request, and
+/// any change to roles or the hierarchy clears the cache through the cache version).
 const SNAPSHOT_TTL: Duration = Duration::from_secs(5);
 
 /// Server settings from the command line.
@@ -112,7 +112,8 @@ pub(crate) struct Snapshot {
     pub directory: Arc<Directory>,
     pub settings: Arc<serde_json::Value>,
     pub governance: Governance,
-    loaded: Instant,
+    /// The cache version it was read at (`Store::cache_version`).
+    version: i64,
 }
 
 /// Request counters for `/metrics`.
@@ -172,18 +173,21 @@ impl AppState {
         &self.store
     }
 
-    /// The current snapshot, re-read when older than [`SNAPSHOT_TTL`].
+    /// The current snapshot: re-read when the database's cache version moved (another
+    /// process, or this one, changed the hierarchy, settings or roles). One key read per
+    /// call decides.
     pub(crate) async fn snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let current = self.current();
-        if current.loaded.elapsed() < SNAPSHOT_TTL {
+        let version = self.store.cache_version().await?;
+        if version == current.version {
             return Ok(current);
         }
         let _one_reader = self.reload.lock().await;
         let current = self.current();
-        if current.loaded.elapsed() < SNAPSHOT_TTL {
+        if version <= current.version {
             return Ok(current);
         }
-        self.refresh().await
+        self.reload_snapshot().await
     }
 
     fn current(&self) -> Arc<Snapshot> {
@@ -193,8 +197,14 @@ impl AppState {
         }
     }
 
-    /// Re-reads hierarchy and settings now (after a write) and forgets resolved callers.
+    /// After a write to the hierarchy, settings or roles: tells every process (bumping
+    /// the cache version) and re-reads them here now.
     pub(crate) async fn refresh(&self) -> ApiResult<Arc<Snapshot>> {
+        self.store.bump_cache_version().await?;
+        self.reload_snapshot().await
+    }
+
+    async fn reload_snapshot(&self) -> ApiResult<Arc<Snapshot>> {
         let fresh = Arc::new(load_snapshot(&self.store).await?);
         match self.snapshot.write() {
             Ok(mut s) => *s = fresh.clone(),
@@ -328,13 +338,16 @@ impl AppState {
 }
 
 async fn load_snapshot(store: &SqlStore) -> ApiResult<Snapshot> {
+    // The version first: a change committed while the rest is read moves it again, and
+    // the next call reads once more.
+    let version = store.cache_version().await?;
     let directory = Directory::load(store).await?;
     let settings = serde_json::Value::Object(store.settings().await?.into_iter().collect());
     Ok(Snapshot {
         governance: access::governance(&settings),
         directory: Arc::new(directory),
         settings: Arc::new(settings),
-        loaded: Instant::now(),
+        version,
     })
 }
 

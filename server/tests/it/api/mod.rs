@@ -9,6 +9,7 @@ mod forwarding;
 mod jobs;
 mod offboarding;
 mod quick_start;
+mod replicas;
 mod security;
 mod tls;
 mod tokens;
