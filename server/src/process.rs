@@ -12,6 +12,44 @@ use crate::api::{AppState, Config};
 use crate::cli::{DatabaseArg, KeyFileArg, fail, store_failure};
 use crate::jobs::{Worker, WorkerConfig};
 
+/// How the process logs.
+#[derive(Args, Debug, Clone)]
+pub(crate) struct LogArgs {
+    /// `text` for people, `json` (one object per line, with the request or job it
+    /// belongs to) for log collectors. The level filter is `STACKBILL_LOG` (default
+    /// `info`; `debug` adds a line per request).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "STACKBILL_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+/// A log line's format.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl LogArgs {
+    /// Installs the process's log subscriber (once; later calls change nothing).
+    fn init(&self) {
+        let filter = tracing_subscriber::EnvFilter::try_from_env("STACKBILL_LOG")
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        let builder = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr);
+        let _ = match self.log_format {
+            LogFormat::Json => builder
+                .json()
+                .with_current_span(true)
+                .with_span_list(true)
+                .try_init(),
+            LogFormat::Text => builder.with_ansi(false).try_init(),
+        };
+    }
+}
+
 /// How the job worker and the schedules run in this process.
 #[derive(Args, Debug, Clone)]
 pub(crate) struct JobArgs {
@@ -103,10 +141,13 @@ pub(crate) struct ServeArgs {
     auth_attempts_per_minute: u32,
     #[command(flatten)]
     jobs: JobArgs,
+    #[command(flatten)]
+    logs: LogArgs,
 }
 
 /// `stackbill serve`.
 pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
+    args.logs.init();
     let url = args.database.url();
     let opened = if args.skip_migrations {
         crate::stored::open(&url).await
@@ -161,10 +202,13 @@ pub(crate) struct WorkerArgs {
     keys: KeyFileArg,
     #[command(flatten)]
     jobs: JobArgs,
+    #[command(flatten)]
+    logs: LogArgs,
 }
 
 /// Runs jobs and schedules until interrupted.
 pub(crate) async fn worker(args: WorkerArgs) -> ExitCode {
+    args.logs.init();
     let store = match crate::stored::open_migrated(&args.database.url()).await {
         Ok(store) => store,
         Err(e) => return store_failure(&e),
@@ -234,7 +278,7 @@ async fn first_start(state: &AppState, demo: bool) -> Result<(), String> {
     }
     .await;
     if let Err(e) = store.release_lease("startup", &owner).await {
-        eprintln!("stackbill: cannot release the startup lease: {e}");
+        tracing::warn!(error = %e, "cannot release the startup lease");
     }
     result
 }

@@ -17,6 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
+use tracing::Instrument;
 
 use super::wire::ApiError;
 
@@ -36,9 +37,31 @@ const SWAGGER_POLICY: &str = "default-src 'self'; script-src 'self'; style-src '
 /// Largest plain-text error body carried over into the envelope's message.
 const MESSAGE_LIMIT: usize = 300;
 
-/// The middleware (see the module documentation).
+/// The middleware (see the module documentation). Everything logged while a request is
+/// served is inside its `request` span, so every log line names the request id.
 pub(crate) async fn harden(req: Request, next: Next) -> Response {
     let id = format!("{:016x}", rand::random::<u64>());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        path = %req.uri().path(),
+    );
+    let started = std::time::Instant::now();
+    let response = serve(id, req, next).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::warn!(status, millis, "served");
+        } else {
+            tracing::debug!(status, millis, "served");
+        }
+    });
+    response
+}
+
+async fn serve(id: String, req: Request, next: Next) -> Response {
     let swagger = req.uri().path().starts_with("/swagger");
     // A declared length over the limit is refused before a byte of it is read.
     let declared = req
@@ -74,7 +97,7 @@ pub(crate) async fn harden(req: Request, next: Next) -> Response {
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            eprintln!("stackbill: request {id}: handler panicked: {what}");
+            tracing::error!(panic = %what, "handler panicked");
             REQUEST_ID
                 .scope(id.clone(), async {
                     ApiError::internal("panic").into_response()

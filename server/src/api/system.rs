@@ -615,7 +615,7 @@ async fn ready(State(state): State<AppState>) -> axum::response::Response {
     match state.store().ping().await {
         Ok(_) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
-            eprintln!("stackbill: not ready: {e}");
+            tracing::warn!(error = %e, "not ready");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
         }
     }

@@ -222,11 +222,8 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let ApiError::Internal(detail) | ApiError::Unavailable(detail) = &self {
-            eprintln!(
-                "stackbill: request {}: {}: {detail}",
-                super::hardening::request_id(),
-                self.code()
-            );
+            // The request's span carries its id; the client sees only the id.
+            tracing::error!(code = self.code(), detail = %detail, "request failed");
         }
         let status = self.status();
         let body = Envelope {

@@ -241,7 +241,7 @@ pub(crate) fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle
     tokio::spawn(async move {
         loop {
             if let Err(e) = tick(&state, Utc::now()).await {
-                eprintln!("stackbill: schedules: {e}");
+                tracing::error!(error = %e, "schedules");
             }
             tokio::time::sleep(every).await;
         }

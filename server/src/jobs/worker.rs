@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use stackbill_store::{ClaimedJob, JobEnd, NewAlert, Renewal};
 use tokio::sync::Semaphore;
+use tracing::Instrument;
 
 use super::kinds::{Done, execute, outcome};
 use super::now_ms;
@@ -101,12 +102,13 @@ async fn run(state: AppState, config: WorkerConfig) {
         match state.store().expire_jobs(now, max).await {
             Ok(ended) => {
                 for id in ended {
-                    eprintln!(
-                        "stackbill: job {id} ended by the queue (runtime, cancellation or attempts)"
+                    tracing::warn!(
+                        job = id,
+                        "ended by the queue (runtime, cancellation or attempts)"
                     );
                 }
             }
-            Err(e) => eprintln!("stackbill: jobs: cannot end overdue jobs: {e}"),
+            Err(e) => tracing::error!(error = %e, "jobs: cannot end overdue jobs"),
         }
         while let Ok(permit) = slots.clone().try_acquire_owned() {
             match state
@@ -124,7 +126,7 @@ async fn run(state: AppState, config: WorkerConfig) {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    eprintln!("stackbill: jobs: cannot claim: {e}");
+                    tracing::error!(error = %e, "jobs: cannot claim");
                     break;
                 }
             }
@@ -138,11 +140,13 @@ async fn run(state: AppState, config: WorkerConfig) {
 
 /// Runs one claimed job to its end (or until it is no longer ours).
 async fn run_one(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
+    let span = tracing::info_span!("job", job = job.id, kind = %job.kind, attempt = job.attempts);
+    run_claimed(state, job, config).instrument(span).await
+}
+
+async fn run_claimed(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
     if job.attempts > 1 {
-        eprintln!(
-            "stackbill: job {} ({}) taken over, attempt {}",
-            job.id, job.kind, job.attempts
-        );
+        tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, "taken over");
     }
     let progress = Progress::default();
     let mut work = {
@@ -170,7 +174,7 @@ async fn run_one(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
                     Ok(Renewal::Lost) => {
                         work.abort();
                         let _ = (&mut work).await;
-                        eprintln!("stackbill: job {} lost its lease; another process has it", job.id);
+                        tracing::warn!(job = job.id, "lost its lease; another process has it");
                         return;
                     }
                     Ok(Renewal::Held { cancel_requested: true }) => {
@@ -191,7 +195,7 @@ async fn run_one(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
                     }
                     // The lease outlives a few missed renewals; if the database stays
                     // away, another process takes the job over and our finish is refused.
-                    Err(e) => eprintln!("stackbill: job {}: cannot renew its lease: {e}", job.id),
+                    Err(e) => tracing::warn!(job = job.id, error = %e, "cannot renew its lease"),
                 }
             }
         }
@@ -209,17 +213,20 @@ async fn finish(state: &AppState, job: &ClaimedJob, end: JobEnd, result: &Result
         .store()
         .finish_job(job.id, job.fence, end, &message, Some(&stored), now_ms())
         .await;
+    match end {
+        JobEnd::Succeeded => {
+            tracing::info!(status = end.as_str(), message_detail = %message, "ended")
+        }
+        _ => tracing::warn!(status = end.as_str(), message_detail = %message, "ended"),
+    }
     match written {
         Ok(true) => {}
         Ok(false) => {
-            eprintln!(
-                "stackbill: job {} ended here but was no longer ours",
-                job.id
-            );
+            tracing::warn!(job = job.id, "ended here but was no longer ours");
             return;
         }
         Err(e) => {
-            eprintln!("stackbill: job {}: cannot record its end: {e}", job.id);
+            tracing::error!(job = job.id, error = %e, "cannot record its end");
             return;
         }
     }
@@ -241,6 +248,6 @@ async fn finish(state: &AppState, job: &ClaimedJob, end: JobEnd, result: &Result
         JobEnd::Cancelled => Ok(()),
     };
     if let Err(e) = alerted {
-        eprintln!("stackbill: job {}: cannot update its alert: {e}", job.id);
+        tracing::error!(job = job.id, error = %e, "cannot update its alert");
     }
 }

@@ -316,3 +316,127 @@ fn metrics_need_the_scrape_token_and_count_jobs() {
         "{text}"
     );
 }
+
+/// `--log-format json`: every line is one JSON object, and what is logged while a request
+/// or a job runs names it (the request id the client got in `X-Request-Id`, the job id).
+#[test]
+fn logs_are_json_lines_naming_their_request_or_job() {
+    let dir = std::env::temp_dir().join(format!("stackbill-logs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+            "--database",
+        ])
+        .arg(format!("sqlite://{}/db.sqlite", dir.display()))
+        .arg("--key-file")
+        .arg(dir.join("stackbill.key"))
+        .args(["--collect-every-seconds", "0"])
+        .env("STACKBILL_LOG", "debug,sqlx=warn,hyper=warn")
+        .env("STACKBILL_ADMIN_EMAIL", super::ADMIN)
+        .env("STACKBILL_ADMIN_PASSWORD", super::ADMIN_PASSWORD)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+        }
+    });
+    let stderr = child.stderr.take().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    let base = rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let token: Value = http
+        .post(format!("{base}/api/v1/auth/token"))
+        .json(&json!({"EmailAddress": super::ADMIN, "Password": super::ADMIN_PASSWORD}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_owned();
+    let response = http
+        .get(format!("{base}/api/v1/jobs"))
+        .bearer_auth(&token)
+        .send()
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    // A job that fails (this database has no Billing settings): its lines name it.
+    let queued: Value = http
+        .post(format!("{base}/api/v1/billing/generate"))
+        .bearer_auth(&token)
+        .header("Prefer", "wait=60")
+        .json(&json!({"period": "2026-10"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(queued["code"], 409, "{queued}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let parsed = loop {
+        let parsed: Vec<Value> = lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+            .collect();
+        let served = parsed
+            .iter()
+            .any(|l| l["span"]["request_id"] == request_id.as_str());
+        if served || Instant::now() > deadline {
+            break parsed;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let line = parsed
+        .iter()
+        .find(|l| l["span"]["request_id"] == request_id.as_str())
+        .unwrap_or_else(|| panic!("no line for request {request_id}: {parsed:?}"));
+    assert_eq!(line["fields"]["message"], "served", "{line}");
+    assert_eq!(line["fields"]["status"], 200, "{line}");
+    assert_eq!(line["span"]["path"], "/api/v1/jobs", "{line}");
+    assert!(
+        line["level"].is_string() && line["timestamp"].is_string(),
+        "{line}"
+    );
+    // Every line logged while a request was served names it.
+    for l in parsed.iter().filter(|l| l["fields"]["message"] == "served") {
+        assert!(l["span"]["request_id"].is_string(), "{l}");
+    }
+    let ended = parsed
+        .iter()
+        .find(|l| l["fields"]["message"] == "ended")
+        .unwrap_or_else(|| panic!("no job line: {parsed:?}"));
+    assert_eq!(ended["span"]["name"], "job", "{ended}");
+    assert_eq!(ended["span"]["kind"], "billing.generate", "{ended}");
+    assert!(ended["span"]["job"].is_i64(), "{ended}");
+    assert_eq!(ended["fields"]["status"], "failed", "{ended}");
+    assert!(
+        ended["fields"]["message_detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Billing settings"),
+        "{ended}"
+    );
+}
