@@ -503,6 +503,14 @@ impl Store for SqlStore {
         self.any_batch_usage_of(batches, subscriptions).await
     }
 
+    async fn count_sign_in_failure(&self, minute: i64) -> Result<()> {
+        people::count_failure_minute(self, minute).await
+    }
+
+    async fn sign_in_failures_since(&self, minute: i64) -> Result<i64> {
+        people::failures_since(self, minute).await
+    }
+
     async fn cache_version(&self) -> Result<i64> {
         sqlx::query_scalar::<_, i64>("SELECT version FROM cache_version WHERE id = 1")
             .fetch_one(&self.pool)

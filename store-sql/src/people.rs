@@ -483,3 +483,48 @@ fn assignment(r: &AnyRow) -> Result<RoleAssignmentRow> {
         tenant: node("tenant_id")?,
     })
 }
+
+pub(crate) async fn count_failure_minute(store: &SqlStore, minute: i64) -> Result<()> {
+    for _ in 0..3 {
+        let bumped = sqlx::query(
+            "UPDATE sign_in_failure_minutes SET failures = failures + 1 WHERE minute = ?",
+        )
+        .bind(minute)
+        .execute(&store.pool)
+        .await
+        .map_err(db)?;
+        if bumped.rows_affected() > 0 {
+            return Ok(());
+        }
+        let created =
+            sqlx::query("INSERT INTO sign_in_failure_minutes (minute, failures) VALUES (?, 1)")
+                .bind(minute)
+                .execute(&store.pool)
+                .await;
+        match created {
+            Ok(_) => return Ok(()),
+            // Another process created the minute first: count in it.
+            Err(sqlx::Error::Database(d))
+                if d.kind() == sqlx::error::ErrorKind::UniqueViolation => {}
+            Err(e) => return Err(db(e)),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) async fn failures_since(store: &SqlStore, minute: i64) -> Result<i64> {
+    // A day of minutes is kept; older ones are no use to any alert.
+    sqlx::query("DELETE FROM sign_in_failure_minutes WHERE minute < ?")
+        .bind(minute.saturating_sub(24 * 60))
+        .execute(&store.pool)
+        .await
+        .map_err(db)?;
+    let total: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(failures) AS SIGNED) FROM sign_in_failure_minutes WHERE minute >= ?",
+    )
+    .bind(minute)
+    .fetch_one(&store.pool)
+    .await
+    .map_err(db)?;
+    Ok(total.unwrap_or(0))
+}

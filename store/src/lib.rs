@@ -298,6 +298,11 @@ pub trait Store: Send + Sync {
         now: i64,
         delay: &(dyn Fn(i64) -> i64 + Send + Sync),
     ) -> Result<i64>;
+    /// Counts one failed sign-in in the platform-wide tally of Unix minute `minute`.
+    async fn count_sign_in_failure(&self, minute: i64) -> Result<()>;
+    /// Failed sign-ins counted since Unix minute `minute` (inclusive); older minutes are
+    /// forgotten on the way.
+    async fn sign_in_failures_since(&self, minute: i64) -> Result<i64>;
     /// Until when `key` is refused, if it still is at `now`.
     async fn sign_in_blocked_until(&self, key: &str, now: i64) -> Result<Option<i64>>;
     /// Forgets a key's failures (a successful sign-in, an administrator's unlock).

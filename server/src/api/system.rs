@@ -164,6 +164,14 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
         &[
             f("reportPlatformAlerts", SWITCH, no),
             f("alertTargets", Kind::AlertTargets, || json!([])),
+            f(
+                "authFailureAlertThreshold",
+                Kind::Number {
+                    min: 1,
+                    max: 1_000_000,
+                },
+                || json!(50),
+            ),
         ],
     ),
     (

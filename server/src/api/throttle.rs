@@ -133,6 +133,11 @@ impl SignInKeys {
             .store()
             .record_sign_in_failure(&self.address, now, &address)
             .await?;
+        // The platform-wide tally a spike alert is raised from.
+        state
+            .store()
+            .count_sign_in_failure(now.div_euclid(60))
+            .await?;
         state
             .metrics
             .auth_failures

@@ -6,6 +6,7 @@
 //! `Prefer: wait=N` and gets the finished job's answer, as before jobs existed, when it
 //! ends within N seconds.
 
+pub(crate) mod checks;
 mod kinds;
 pub(crate) mod schedule;
 mod worker;

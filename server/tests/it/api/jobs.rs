@@ -440,3 +440,68 @@ fn logs_are_json_lines_naming_their_request_or_job() {
         "{ended}"
     );
 }
+
+/// Failed sign-ins across the platform raise `auth.failure_spike` once over the
+/// threshold of System Settings → Platforms, and it clears when they are under it.
+#[test]
+fn a_spike_of_failed_sign_ins_raises_an_alert() {
+    let server = Server::start_with(
+        Db::Sqlite,
+        true,
+        &[
+            "--schedule-every-seconds",
+            "1",
+            "--collect-every-seconds",
+            "0",
+        ],
+    );
+    let admin = server.admin();
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/platforms",
+        Some(json!({"authFailureAlertThreshold": 5})),
+    );
+    let anonymous = server.anonymous();
+    for n in 0..8 {
+        let (status, _) = anonymous.post(
+            "/api/v1/auth/token",
+            json!({"EmailAddress": format!("guess{n}@jobs.test"), "Password": "wrong-password-1"}),
+        );
+        assert_eq!(status, 401);
+    }
+    let open = |kind: &str| {
+        admin
+            .ok("GET", "/api/v1/alerts?status=open", None)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == kind)
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while open("auth.failure_spike").is_empty() {
+        assert!(Instant::now() < deadline, "no alert");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let alert = &open("auth.failure_spike")[0];
+    assert!(
+        alert["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("8 failed sign-ins"),
+        "{alert}"
+    );
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(open("auth.failure_spike").len(), 1, "raised once");
+    admin.ok(
+        "PUT",
+        "/api/v1/settings/platforms",
+        Some(json!({"authFailureAlertThreshold": 100})),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !open("auth.failure_spike").is_empty() {
+        assert!(Instant::now() < deadline, "not cleared");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
