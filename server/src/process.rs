@@ -148,20 +148,6 @@ pub(crate) struct ServeArgs {
 /// `stackbill serve`.
 pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
     args.logs.init();
-    let url = args.database.url();
-    let opened = if args.skip_migrations {
-        crate::stored::open(&url).await
-    } else {
-        crate::stored::open_migrated(&url).await
-    };
-    let store = match opened {
-        Ok(store) => store,
-        Err(e) => return store_failure(&e),
-    };
-    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
-        Ok(keys) => keys,
-        Err(e) => return fail(e),
-    };
     let config = Config {
         access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
         refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
@@ -172,9 +158,9 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
             .ok()
             .filter(|t| !t.is_empty()),
     };
-    let state = match AppState::new(store, keys, config).await {
+    let state = match open_state(&args.database, &args.keys, !args.skip_migrations, config).await {
         Ok(state) => state,
-        Err(e) => return fail(format!("cannot start: {e}")),
+        Err(code) => return code,
     };
     if let Err(e) = first_start(&state, args.demo).await {
         return fail(e);
@@ -206,24 +192,37 @@ pub(crate) struct WorkerArgs {
     logs: LogArgs,
 }
 
+/// The database (migrated unless `migrate` is false), the key file and the state over
+/// them; the exit code to end with when one of them cannot be had.
+async fn open_state(
+    database: &DatabaseArg,
+    keys: &KeyFileArg,
+    migrate: bool,
+    config: Config,
+) -> Result<AppState, ExitCode> {
+    let url = database.url();
+    let opened = if migrate {
+        crate::stored::open_migrated(&url).await
+    } else {
+        crate::stored::open(&url).await
+    };
+    let store = opened.map_err(|e| store_failure(&e))?;
+    let keys = crate::api::secrets::Keys::load_or_create(&keys.key_file).map_err(fail)?;
+    AppState::new(store, keys, config)
+        .await
+        .map_err(|e| fail(format!("cannot start: {e}")))
+}
+
 /// Runs jobs and schedules until interrupted.
 pub(crate) async fn worker(args: WorkerArgs) -> ExitCode {
     args.logs.init();
-    let store = match crate::stored::open_migrated(&args.database.url()).await {
-        Ok(store) => store,
-        Err(e) => return store_failure(&e),
-    };
-    let keys = match crate::api::secrets::Keys::load_or_create(&args.keys.key_file) {
-        Ok(keys) => keys,
-        Err(e) => return fail(e),
-    };
     let config = Config {
         collect_every: args.jobs.collect_every(),
         ..Config::default()
     };
-    let state = match AppState::new(store, keys, config).await {
+    let state = match open_state(&args.database, &args.keys, true, config).await {
         Ok(state) => state,
-        Err(e) => return fail(format!("cannot start: {e}")),
+        Err(code) => return code,
     };
     args.jobs.start(&state);
     println!("stackbill: worker running (jobs and schedules)");

@@ -414,11 +414,7 @@ pub(crate) async fn run_generate(
             Some(json!({"tenants": tenants, "previews": out.previews, "jobId": job})),
         )
         .await?;
-    Ok(jobs::Done {
-        message: format!("{period}: {} preview(s)", out.previews),
-        data: serde_json::to_value(&out)
-            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
-    })
+    jobs::Done::of(job, format!("{period}: {} preview(s)", out.previews), &out)
 }
 
 /// Query with a period.

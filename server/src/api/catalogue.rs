@@ -350,11 +350,7 @@ pub(crate) async fn run_process(
         previews,
         kept_issued: kept,
     };
-    Ok(jobs::Done {
-        message,
-        data: serde_json::to_value(&out)
-            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
-    })
+    jobs::Done::of(job, message, &out)
 }
 
 fn progress_of(done: usize, steps: usize) -> i64 {

@@ -510,11 +510,7 @@ pub(crate) async fn run_collect(
         job_id: job,
         report: serde_json::to_value(&report).unwrap_or(Value::Null),
     };
-    Ok(jobs::Done {
-        message,
-        data: serde_json::to_value(&data)
-            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
-    })
+    jobs::Done::of(job, message, &data)
 }
 
 async fn rejected(

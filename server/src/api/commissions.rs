@@ -582,11 +582,7 @@ pub(crate) async fn run_generate(
         )
         .await?;
     let out = summaries_in(state, dir, &|p| node.contains(p), &label, &periods).await?;
-    Ok(jobs::Done {
-        message: format!("{label}: {} summaries", out.len()),
-        data: serde_json::to_value(&out)
-            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?,
-    })
+    jobs::Done::of(job, format!("{label}: {} summaries", out.len()), &out)
 }
 
 pub(crate) fn ops() -> Vec<Op> {

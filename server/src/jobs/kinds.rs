@@ -17,6 +17,19 @@ pub(crate) struct Done {
     pub data: Value,
 }
 
+impl Done {
+    /// A success whose answer is `data`, serialised.
+    pub(crate) fn of<T: serde::Serialize>(
+        job: i64,
+        message: String,
+        data: &T,
+    ) -> Result<Done, ApiError> {
+        let data = serde_json::to_value(data)
+            .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?;
+        Ok(Done { message, data })
+    }
+}
+
 /// Runs a claimed job to its end.
 pub(super) async fn execute(
     state: &AppState,

@@ -4,13 +4,12 @@
 //! still ends once, every schedule slot has one job, collected rows are stored once, and
 //! the invoices equal a single process's on SQLite.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, TENANT, fixture};
+use stackbill_testkit::fake_stamp::{Fake, SECRET, fixture};
 
 use crate::api::{ADMIN, ADMIN_PASSWORD, Api, Db, Server};
 
@@ -85,7 +84,7 @@ impl Drop for Replica {
 
 fn replica(node: u8, dir: &std::path::Path, extra: &[&str]) -> Replica {
     let url = format!("mysql://sb@127.0.0.1:331{node}/stackbill");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
         .args(["serve", "--bind", "127.0.0.1:0", "--database", &url])
         .arg("--key-file")
         .arg(dir.join("stackbill.key"))
@@ -104,16 +103,7 @@ fn replica(node: u8, dir: &std::path::Path, extra: &[&str]) -> Replica {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(180)).unwrap();
+    let (child, base) = crate::api::listening(child);
     Replica(child, base)
 }
 
@@ -200,13 +190,7 @@ fn jobs_and_slots_run_once_on_a_galera_cluster_through_a_crash_and_a_lost_node()
     api_a.ok(
         "POST",
         "/api/v1/regions",
-        Some(json!({
-            "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
-            "adminEndpoint": fake.base, "collectionWindowHours": 1,
-            "credentialRef": "env:FRA01_SECRET",
-            "collection": {"providerSubscriptionId": PROVIDER, "identity": "entra",
-                            "directoryTenant": TENANT, "clientId": CLIENT}
-        })),
+        Some(crate::api::collection::region(&fake.base)),
     );
 
     // Jobs queued on every process.

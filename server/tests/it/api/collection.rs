@@ -1,7 +1,6 @@
 //! Usage collection through the API and the server's schedule, against a local Azure
 //! Stack Hub usage API over real HTTP, on both stores.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,7 +9,8 @@ use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, StampRow, TE
 
 use super::{Db, Server};
 
-fn stamp() -> (tokio::runtime::Runtime, Fake) {
+/// A local stamp with the reference fixture, on its own runtime.
+pub(crate) fn stamp() -> (tokio::runtime::Runtime, Fake) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -21,7 +21,8 @@ fn stamp() -> (tokio::runtime::Runtime, Fake) {
     (runtime, fake)
 }
 
-fn region(endpoint: &str) -> Value {
+/// Region `fra01` collected from `endpoint` with the fixture's identity.
+pub(crate) fn region(endpoint: &str) -> Value {
     json!({
         "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
         "adminEndpoint": endpoint, "collectionWindowHours": 1,
@@ -286,7 +287,7 @@ impl Drop for Second {
 }
 
 fn second_server(url: &str, dir: &std::path::Path) -> Second {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
         .args(["serve", "--bind", "127.0.0.1:0", "--database", url])
         .args(["--collect-every-seconds", "1"])
         .arg("--key-file")
@@ -298,17 +299,7 @@ fn second_server(url: &str, dir: &std::path::Path) -> Second {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.contains("listening on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(120)).unwrap();
-    Second(child)
+    Second(super::listening(child).0)
 }
 
 /// Two server processes on one database collect on a schedule, one at a time per region.

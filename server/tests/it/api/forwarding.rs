@@ -18,7 +18,7 @@ use axum::routing::post;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, TENANT, fixture};
+use stackbill_testkit::fake_stamp::{Fake, SECRET, fixture};
 
 use super::{Db, Server};
 
@@ -144,13 +144,7 @@ fn alerts_reach_webhook_splunk_azure_monitor_and_syslog() {
     admin.ok(
         "POST",
         "/api/v1/regions",
-        Some(json!({
-            "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
-            "adminEndpoint": fake.base, "collectionWindowHours": 1,
-            "credentialRef": "env:FRA01_SECRET",
-            "collection": {"providerSubscriptionId": PROVIDER, "identity": "entra",
-                            "directoryTenant": TENANT, "clientId": CLIENT}
-        })),
+        Some(super::collection::region(&fake.base)),
     );
     // A secret given in place of a reference is refused, naming the field.
     let (status, body) = admin.send(

@@ -8,9 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use stackbill_testkit::fake_stamp::{CLIENT, Fake, PROVIDER, SECRET, TENANT, fixture};
+use stackbill_testkit::fake_stamp::SECRET;
 
-use super::{Api, Db, Server};
+use super::collection::{region, stamp};
+use super::{Api, Db, Server, listening};
 
 /// Polls a job until it ends (or two minutes pass).
 fn ended(api: &Api, url: &str) -> Value {
@@ -119,27 +120,6 @@ fn a_billing_run_is_queued_and_ends_with_its_outcome() {
     );
 }
 
-fn stamp() -> (tokio::runtime::Runtime, Fake) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let fake = runtime.block_on(Fake::start(false)).unwrap();
-    fixture(&fake);
-    (runtime, fake)
-}
-
-fn region(endpoint: &str) -> Value {
-    json!({
-        "id": "fra01", "name": "Frankfurt 1", "timeZone": "Europe/Berlin",
-        "adminEndpoint": endpoint, "collectionWindowHours": 1,
-        "credentialRef": "env:FRA01_SECRET",
-        "collection": {"providerSubscriptionId": PROVIDER, "identity": "entra",
-                        "directoryTenant": TENANT, "clientId": CLIENT}
-    })
-}
-
 /// Another `stackbill serve` on the same database; killed when dropped.
 struct Other(Child, String);
 
@@ -151,7 +131,7 @@ impl Drop for Other {
 }
 
 fn other_process(server: &Server, args: &[&str]) -> Other {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
+    let child = Command::new(env!("CARGO_BIN_EXE_stackbill"))
         .args([
             "serve",
             "--bind",
@@ -169,16 +149,7 @@ fn other_process(server: &Server, args: &[&str]) -> Other {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let base = rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    let (child, base) = listening(child);
     Other(child, base)
 }
 
@@ -343,15 +314,6 @@ fn logs_are_json_lines_naming_their_request_or_job() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
     let stderr = child.stderr.take().unwrap();
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
@@ -360,7 +322,7 @@ fn logs_are_json_lines_naming_their_request_or_job() {
             sink.lock().unwrap().push(line);
         }
     });
-    let base = rx.recv_timeout(Duration::from_secs(120)).unwrap();
+    let (mut child, base) = listening(child);
     let http = reqwest::blocking::Client::new();
     let token: Value = http
         .post(format!("{base}/api/v1/auth/token"))

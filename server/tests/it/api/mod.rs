@@ -3,7 +3,7 @@
 //! database on 127.0.0.1:3306 that is dropped afterwards) and talks to it with reqwest.
 
 mod authz;
-mod collection;
+pub(crate) mod collection;
 mod commissions;
 mod forwarding;
 mod jobs;
@@ -340,6 +340,24 @@ impl Api {
             ..self.clone()
         }
     }
+}
+
+/// Waits for a spawned `stackbill serve` (stdout piped) to print the address it
+/// listens on; returns the process and its base URL.
+pub(crate) fn listening(mut child: Child) -> (Child, String) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on ").nth(1) {
+                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
+            }
+        }
+    });
+    let base = rx
+        .recv_timeout(Duration::from_secs(300))
+        .expect("the server starts and prints its address");
+    (child, base)
 }
 
 /// The ids of a list response's items.

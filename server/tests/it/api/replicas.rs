@@ -2,7 +2,6 @@
 //! creates the first administrator and the demo dataset and the others find them; a
 //! change made through one process is seen through another at once.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -39,19 +38,8 @@ fn spawn(url: &str, dir: &std::path::Path) -> Child {
         .unwrap()
 }
 
-fn listening(mut child: Child) -> Replica {
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on ").nth(1) {
-                let _ = tx.send(rest.split_whitespace().next().unwrap_or("").to_owned());
-            }
-        }
-    });
-    let base = rx
-        .recv_timeout(Duration::from_secs(300))
-        .expect("every process starts");
+fn listening(child: Child) -> Replica {
+    let (child, base) = super::listening(child);
     Replica(child, base)
 }
 
