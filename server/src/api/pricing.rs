@@ -828,7 +828,8 @@ pub(crate) fn ops() -> Vec<Op> {
             post(super::billing::generate),
         )
         .body(one::<super::billing::GenerateIn>())
-        .data(one::<super::billing::Generated>()),
+        .data(one::<super::billing::Generated>())
+        .job(),
         Op::new(
             Method::GET,
             "/api/v1/pricing/{id}",

@@ -85,8 +85,8 @@ pub(crate) struct JobView {
     created_at: Option<String>,
     started_at: Option<String>,
     finished_at: Option<String>,
-    /// When it succeeded: what the request would have answered had it waited.
-    #[schema(value_type = Option<Object>)]
+    /// When it succeeded: what the request would have answered had it waited (an
+    /// object or a list, depending on the job).
     result: Option<Value>,
     /// When it failed: the problems, as in an error response.
     #[schema(value_type = Option<Vec<Object>>)]
