@@ -146,8 +146,11 @@ if cmd:
     flags_exist(json.loads(cmd.group(1)), "Dockerfile CMD")
 
 # Grafana: every metric a panel asks for is one the server exposes.
-source = (ROOT / "server/src/api/mod.rs").read_text()
+source = (ROOT / "server/src/api/metrics.rs").read_text()
 exposed = set(re.findall(r"(stackbill_[a-z_]+)", source))
+# A histogram is exposed as its _bucket, _sum and _count series.
+for name in re.findall(r"# TYPE (stackbill_[a-z_]+) histogram", source):
+    exposed |= {name + "_bucket", name + "_sum", name + "_count"}
 dashboard = json.loads((ROOT / "deploy/grafana/stackbill.json").read_text())
 for panel in dashboard["panels"]:
     for target in panel["targets"]:

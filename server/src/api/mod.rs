@@ -19,6 +19,7 @@ mod fx;
 mod hardening;
 mod hierarchy;
 mod jobs;
+mod metrics;
 mod ops;
 mod people;
 mod pricing;
@@ -34,15 +35,13 @@ mod usage;
 pub(crate) mod wire;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Uri, header};
 use stackbill_core::rbac::Governance;
 use stackbill_store::Store;
 use stackbill_store_sql::SqlStore;
@@ -101,7 +100,7 @@ pub(crate) struct Inner {
     principals: Mutex<std::collections::HashMap<String, (Instant, Arc<Principal>)>>,
     pub throttle: throttle::Throttle,
     pub jwks: federated::JwksCache,
-    pub metrics: Metrics,
+    pub metrics: metrics::Metrics,
     /// Wakes this process's job worker when a request queued a job.
     worker: tokio::sync::Notify,
 }
@@ -114,16 +113,6 @@ pub(crate) struct Snapshot {
     pub governance: Governance,
     /// The cache version it was read at (`Store::cache_version`).
     version: i64,
-}
-
-/// Request counters for `/metrics`.
-#[derive(Debug, Default)]
-pub(crate) struct Metrics {
-    requests: AtomicU64,
-    client_errors: AtomicU64,
-    server_errors: AtomicU64,
-    auth_failures: AtomicU64,
-    micros: AtomicU64,
 }
 
 impl std::ops::Deref for AppState {
@@ -147,7 +136,7 @@ impl AppState {
             principals: Mutex::new(Default::default()),
             throttle,
             jwks: federated::JwksCache::default(),
-            metrics: Metrics::default(),
+            metrics: metrics::Metrics::default(),
             worker: tokio::sync::Notify::new(),
         })))
     }
@@ -235,7 +224,7 @@ impl AppState {
             .map(str::trim)
             .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
         let Some(claims) = self.keys.verify(token) else {
-            self.metrics.auth_failures.fetch_add(1, Ordering::Relaxed);
+            self.metrics.auth_failure();
             return Err(ApiError::Unauthenticated(
                 "the token is invalid or expired".into(),
             ));
@@ -478,34 +467,15 @@ pub(crate) fn app(state: AppState) -> Router {
     }
     let router = router
         .merge(system::probes())
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(wire::BODY_LIMIT))
         .with_state(state.clone());
     Router::new()
         .merge(SwaggerUi::new("/swagger").url("/swagger/v1/swagger.json", openapi()))
         .merge(router)
-        .layer(axum::middleware::from_fn_with_state(state, count))
+        .layer(axum::middleware::from_fn_with_state(state, metrics::count))
         .layer(axum::middleware::from_fn(hardening::harden))
-}
-
-async fn count(
-    axum::extract::State(state): axum::extract::State<AppState>,
-    req: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let started = Instant::now();
-    let response = next.run(req).await;
-    let m = &state.metrics;
-    m.requests.fetch_add(1, Ordering::Relaxed);
-    let status = response.status();
-    if status.is_client_error() {
-        m.client_errors.fetch_add(1, Ordering::Relaxed);
-    } else if status.is_server_error() {
-        m.server_errors.fetch_add(1, Ordering::Relaxed);
-    }
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    m.micros.fetch_add(micros, Ordering::Relaxed);
-    response
 }
 
 /// Lower-cases the path and drops a trailing slash, before routing.
@@ -548,82 +518,4 @@ pub(crate) async fn serve(state: AppState, bind: SocketAddr) -> Result<(), Strin
     })
     .await
     .map_err(|e| e.to_string())
-}
-
-/// Metrics in the Prometheus text format: this process's request counters, and, from
-/// the database, jobs by kind and status and open alerts by kind (the same on every
-/// replica). When `STACKBILL_METRICS_TOKEN` is set the scraper must send it as a bearer
-/// token.
-pub(crate) async fn render_metrics(state: &AppState, headers: &axum::http::HeaderMap) -> Response {
-    if let Some(token) = &state.config.metrics_token {
-        use subtle::ConstantTimeEq;
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
-        if !bool::from(sent.as_bytes().ct_eq(token.as_bytes())) {
-            return (StatusCode::UNAUTHORIZED, "a scrape token is required").into_response();
-        }
-    }
-    let m = &state.metrics;
-    let mut text = format!(
-        "# HELP stackbill_http_requests_total Requests served.\n\
-         # TYPE stackbill_http_requests_total counter\n\
-         stackbill_http_requests_total {}\n\
-         # HELP stackbill_http_client_errors_total Responses with a 4xx status.\n\
-         # TYPE stackbill_http_client_errors_total counter\n\
-         stackbill_http_client_errors_total {}\n\
-         # HELP stackbill_http_server_errors_total Responses with a 5xx status.\n\
-         # TYPE stackbill_http_server_errors_total counter\n\
-         stackbill_http_server_errors_total {}\n\
-         # HELP stackbill_auth_failures_total Rejected tokens and sign-ins.\n\
-         # TYPE stackbill_auth_failures_total counter\n\
-         stackbill_auth_failures_total {}\n\
-         # HELP stackbill_http_request_seconds_sum Time spent serving requests.\n\
-         # TYPE stackbill_http_request_seconds_sum counter\n\
-         stackbill_http_request_seconds_sum {:.6}\n",
-        m.requests.load(Ordering::Relaxed),
-        m.client_errors.load(Ordering::Relaxed),
-        m.server_errors.load(Ordering::Relaxed),
-        m.auth_failures.load(Ordering::Relaxed),
-        m.micros.load(Ordering::Relaxed) as f64 / 1e6,
-    );
-    let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"");
-    if let Ok(counts) = state.store().job_counts().await {
-        text.push_str(
-            "# HELP stackbill_jobs Jobs in the database by kind and status.\n\
-             # TYPE stackbill_jobs gauge\n",
-        );
-        for (kind, status, n) in counts {
-            text.push_str(&format!(
-                "stackbill_jobs{{kind=\"{}\",status=\"{}\"}} {n}\n",
-                label(&kind),
-                label(&status)
-            ));
-        }
-    }
-    if let Ok(open) = state.store().alerts(true).await {
-        let mut by_kind = std::collections::BTreeMap::<String, u64>::new();
-        for a in open {
-            let n = by_kind.entry(a.kind).or_default();
-            *n = n.saturating_add(1);
-        }
-        text.push_str(
-            "# HELP stackbill_alerts_open Open alerts by kind.\n\
-             # TYPE stackbill_alerts_open gauge\n",
-        );
-        for (kind, n) in by_kind {
-            text.push_str(&format!(
-                "stackbill_alerts_open{{kind=\"{}\"}} {n}\n",
-                label(&kind)
-            ));
-        }
-    }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        text,
-    )
-        .into_response()
 }

@@ -608,14 +608,7 @@ pub(crate) fn probes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/healthz", get(|| async { (StatusCode::OK, "ok") }))
         .route("/readyz", get(ready))
-        .route(
-            "/metrics",
-            get(
-                |State(state): State<AppState>, headers: axum::http::HeaderMap| async move {
-                    super::render_metrics(&state, &headers).await
-                },
-            ),
-        )
+        .route("/metrics", get(super::metrics::render))
 }
 
 /// Ready when the database answers (one round trip, no table read).

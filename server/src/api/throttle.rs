@@ -138,10 +138,7 @@ impl SignInKeys {
             .store()
             .count_sign_in_failure(now.div_euclid(60))
             .await?;
-        state
-            .metrics
-            .auth_failures
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.metrics.auth_failure();
         Ok(())
     }
 

@@ -149,6 +149,7 @@ async fn run_claimed(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
         tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, "taken over");
     }
     let progress = Progress::default();
+    let started = std::time::Instant::now();
     let mut work = {
         let (state, job, progress) = (state.clone(), job.clone(), progress.clone());
         tokio::spawn(async move { execute(&state, &job, &progress).await })
@@ -200,6 +201,9 @@ async fn run_claimed(state: &AppState, job: ClaimedJob, config: &WorkerConfig) {
             }
         }
     };
+    state
+        .metrics
+        .job_ended(&job.kind, end.as_str(), started.elapsed());
     finish(state, &job, end, &result).await;
 }
 

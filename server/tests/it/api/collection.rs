@@ -110,6 +110,30 @@ fn collected_through_the_api(db: Db) {
     assert_eq!(c["lastError"], Value::Null);
     assert_eq!(c["token"], "accepted");
 
+    // The scrape reports the region: rows of its last run, how far behind it is, and
+    // that it is not failing.
+    let metrics = admin
+        .http
+        .get(format!("{}/metrics", admin.base))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let figure = |name: &str| -> i64 {
+        let prefix = format!("{name}{{region=\"fra01\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(figure("stackbill_collection_rows"), 6);
+    assert_eq!(figure("stackbill_collection_failing"), 0);
+    let behind = chrono::Utc::now().fixed_offset()
+        - chrono::DateTime::parse_from_rfc3339("2025-03-04T12:00:00Z").unwrap();
+    assert!((figure("stackbill_collection_lag_seconds") - behind.num_seconds()).abs() < 60);
+
     // Bad requests are refused by field; a stamp that fails is a 502 naming the region.
     let (status, body) = admin.post(
         "/api/v1/regions/fra01/collect",

@@ -249,8 +249,9 @@ fn a_running_job_is_cancelled() {
     assert!(again["report"].is_object(), "{again}");
 }
 
-/// `/metrics` wants the scrape token when one is configured, and counts jobs by kind and
-/// status from the database.
+/// `/metrics` wants the scrape token when one is configured; it counts jobs by kind and
+/// status from the database, and this process's requests by route and status with their
+/// latency, the jobs it ran with their durations, and its database pool.
 #[test]
 fn metrics_need_the_scrape_token_and_count_jobs() {
     let server = Server::start_env(
@@ -286,6 +287,48 @@ fn metrics_need_the_scrape_token_and_count_jobs() {
         text.contains("# TYPE stackbill_alerts_open gauge"),
         "{text}"
     );
+    admin.ok("GET", "/api/v1/tenants", None);
+    admin.ok("GET", "/API/v1/Tenants/", None);
+    let missing = admin.get("/api/v1/tenants/ten-nobody");
+    assert_eq!(missing.0, 404);
+    let stray = admin.get("/api/v1/no-such-thing/at-all");
+    assert_eq!(stray.0, 404);
+    let (_, text) = get(Some("scrape-7b1e4c"));
+    let has = |line: &str| {
+        assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+    };
+    // Both spellings of the list are one route; the unknown id is labelled by its
+    // template, the unknown path as unmatched.
+    has(r#"stackbill_http_requests_total{method="GET",route="/api/v1/tenants",status="200"} 2"#);
+    has(r#"stackbill_http_request_duration_seconds_count{method="GET",route="/api/v1/tenants"} 2"#);
+    has(
+        r#"stackbill_http_request_duration_seconds_bucket{method="GET",route="/api/v1/tenants",le="+Inf"} 2"#,
+    );
+    has(
+        r#"stackbill_http_requests_total{method="GET",route="/api/v1/tenants/{id}",status="404"} 1"#,
+    );
+    has(r#"stackbill_http_requests_total{method="GET",route="unmatched",status="404"} 1"#);
+    has(
+        r#"stackbill_http_requests_total{method="POST",route="/api/v1/billing/generate",status="200"} 1"#,
+    );
+    has(r#"stackbill_job_duration_seconds_count{kind="billing.generate",outcome="succeeded"} 1"#);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("stackbill_db_pool_connections{state=\"max\"} ")),
+        "{text}"
+    );
+    // Buckets are cumulative: each at least the one before it.
+    let buckets: Vec<u64> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with(
+                r#"stackbill_http_request_duration_seconds_bucket{method="GET",route="/api/v1/tenants","#,
+            )
+        })
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 13, "{text}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
 }
 
 /// `--log-format json`: every line is one JSON object, and what is logged while a request
