@@ -27,6 +27,7 @@ pub mod number;
 pub mod period;
 pub mod pricing;
 pub mod quantity;
+pub mod quota;
 pub mod rating;
 pub mod rbac;
 pub mod scenario;

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 use sqlx::Row;
-use stackbill_store::{MeterRow, PlanRow, RegionRow, Result, StoreError};
+use stackbill_store::{MeterRow, PlanRow, QuotaAlerts, RegionRow, Result, StoreError};
 
 use crate::directory::blockers;
 use crate::{Param, SqlStore, Upsert, db, get_i, get_os, get_s, json_text, parse_json};
@@ -133,11 +133,14 @@ pub(crate) async fn put_plan(store: &SqlStore, p: &PlanRow) -> Result<()> {
             unique: "id",
             id: &p.id,
             parent: None,
-            columns: &["name", "quotas", "offer_id"],
+            columns: &["name", "quotas", "offer_id", "quota_alerts"],
             values: vec![
                 Param::text(&p.name),
                 Param::Text(Some(json_text(&p.quotas))),
                 Param::Text(p.offer.clone()),
+                Param::Text(p.quota_alerts.as_ref().map(|q| {
+                    json_text(&serde_json::json!({"percent": q.percent, "meters": q.meters}))
+                })),
             ],
         })
         .await
@@ -146,15 +149,36 @@ pub(crate) async fn put_plan(store: &SqlStore, p: &PlanRow) -> Result<()> {
 pub(crate) async fn plans(store: &SqlStore) -> Result<Vec<PlanRow>> {
     store
         .list(
-            "SELECT id, name, quotas, offer_id FROM plans ORDER BY id",
+            "SELECT id, name, quotas, offer_id, quota_alerts FROM plans ORDER BY id",
             |r| {
                 Ok(PlanRow {
                     id: get_s(r, "id")?,
                     name: get_s(r, "name")?,
                     quotas: parse_json(get_os(r, "quotas")?).unwrap_or(Value::Null),
                     offer: get_os(r, "offer_id")?,
+                    quota_alerts: parse_json(get_os(r, "quota_alerts")?)
+                        .map(|v| quota_alerts(&v))
+                        .transpose()?,
                 })
             },
         )
         .await
+}
+
+/// A plan's stored quota alerts; a document that does not read is an error, not a plan
+/// silently without alerts.
+fn quota_alerts(v: &Value) -> Result<QuotaAlerts> {
+    let bad = || StoreError::InvalidState(format!("plans.quota_alerts does not read: {v}"));
+    let percent = v["percent"]
+        .as_u64()
+        .and_then(|p| u8::try_from(p).ok())
+        .ok_or_else(bad)?;
+    let meters = v["meters"]
+        .as_object()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|(k, m)| Some((k.clone(), m.as_str()?.to_owned())))
+        .collect::<Option<_>>()
+        .ok_or_else(bad)?;
+    Ok(QuotaAlerts { percent, meters })
 }

@@ -368,6 +368,17 @@ pub struct PlanRow {
     /// The Azure Stack Hub offer subscriptions of this plan are created from on a stamp
     /// (`/delegatedProviders/default/offers/basic`), if they are provisioned there.
     pub offer: Option<String>,
+    /// When its subscriptions are warned that they approach a quota, if ever.
+    pub quota_alerts: Option<QuotaAlerts>,
+}
+
+/// A plan's quota alerts (manual: Operations → Monitoring & Alerts, Threshold Alerts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaAlerts {
+    /// Percent of a quota at which the alert is raised (1–100).
+    pub percent: u8,
+    /// Quota name → the meter, reported in unit-hours, whose use counts against it.
+    pub meters: std::collections::BTreeMap<String, String>,
 }
 
 /// A user and their security state. Secrets are stored only in protected form: an

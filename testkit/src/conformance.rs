@@ -454,12 +454,18 @@ pub async fn administration(store: &dyn Store) -> Result<()> {
         unit: "virtual core hours".into(),
     };
     store.put_meter(&meter).await?;
-    check(store.meters().await? == vec![meter], || "meter".into())?;
+    check(store.meters().await? == vec![meter.clone()], || {
+        "meter".into()
+    })?;
     let plan = PlanRow {
         id: "gold".into(),
         name: "Gold".into(),
         quotas: json!({"cores": 64, "storage_gb": 2048}),
         offer: Some("/delegatedProviders/default/offers/gold".into()),
+        quota_alerts: Some(stackbill_store::QuotaAlerts {
+            percent: 80,
+            meters: [("cores".to_owned(), meter.id.clone())].into(),
+        }),
     };
     store.put_plan(&plan).await?;
     check(store.plans().await? == vec![plan], || "plan".into())?;

@@ -3,7 +3,8 @@
 //! failing, usage of a meter not in the catalogue), listed and acknowledged here.
 
 use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method};
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use stackbill_store::AlertRow;
@@ -12,7 +13,9 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::access::{ManageSettings, Platform, ReadJobs};
 use super::ops::{Op, many, one, query};
-use super::wire::{self, ApiError, ApiResult, Params, ok};
+use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
+use crate::jobs;
+use serde_json::json;
 
 /// An alert.
 #[derive(Debug, Serialize, ToSchema)]
@@ -108,6 +111,50 @@ async fn acknowledge(
     Ok(ok(Alert::from(row)))
 }
 
+/// Which day's quotas to check.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct QuotaCheckIn {
+    /// A UTC day `YYYY-MM-DD`; yesterday (UTC) when absent.
+    #[serde(default)]
+    day: Option<String>,
+}
+
+/// Checks plan quotas now (the schedule does so hourly): useful after changing a plan's
+/// quotas or alert percentage, or once late usage of a day is in.
+async fn check_quotas(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Platform(auth): Platform<ManageSettings>,
+    Body(body): Body<QuotaCheckIn>,
+) -> ApiResult<Response> {
+    let today = chrono::Utc::now().timestamp().div_euclid(86_400);
+    let day = match body.day.as_deref() {
+        None => today.saturating_sub(1),
+        Some(text) => {
+            let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .map_err(|_| ApiError::field("day", "must be a date YYYY-MM-DD"))?;
+            let day = date
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc().timestamp().div_euclid(86_400))
+                .ok_or_else(|| ApiError::field("day", "must be a date YYYY-MM-DD"))?;
+            if day > today {
+                return Err(ApiError::field("day", "must not be in the future"));
+            }
+            day
+        }
+    };
+    let job = jobs::submit(
+        &state,
+        "alerts.quota",
+        &json!({"day": day}),
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
 pub(crate) fn ops() -> Vec<Op> {
     let t = "System";
     vec![
@@ -131,5 +178,15 @@ pub(crate) fn ops() -> Vec<Op> {
             post(acknowledge),
         )
         .data(one::<Alert>()),
+        Op::new(
+            Method::POST,
+            "/api/v1/alerts/quota-check",
+            t,
+            "Check plan quotas against a day's usage now",
+            post(check_quotas),
+        )
+        .body(one::<QuotaCheckIn>())
+        .data(one::<crate::jobs::checks::QuotaCheck>())
+        .job(),
     ]
 }

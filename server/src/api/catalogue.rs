@@ -1,5 +1,5 @@
-//! Regions (Azure Stack Hub stamps), meters and plans with quotas: what the platform
-//! sells from. Region credentials are never accepted in clear: a region names where its
+//! Regions (Azure Stack Hub stamps) and meters: what the platform sells from (plans are
+//! in `plans`). Region credentials are never accepted in clear: a region names where its
 //! secret lives (`env:NAME`, `file:/path`, `vault:…`), and the API never returns more.
 
 use axum::extract::{Path, State};
@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::{delete, get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use stackbill_store::{MeterRow, PlanRow, RegionRow};
+use stackbill_store::{MeterRow, RegionRow};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -503,159 +503,6 @@ async fn update_meter(
     Ok(ok(out))
 }
 
-// ---- plans
-
-/// A plan as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub(crate) struct PlanIn {
-    #[serde(default)]
-    id: Option<String>,
-    name: String,
-    /// Quota name → limit (whole numbers ≥ 0), e.g. `{"cores": 64}`.
-    #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    quotas: Option<Value>,
-    /// The Azure Stack Hub offer subscriptions of this plan are created from when they
-    /// are provisioned on a stamp (`/delegatedProviders/default/offers/NAME`).
-    #[serde(default)]
-    offer_id: Option<String>,
-}
-
-/// A plan.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Plan {
-    id: String,
-    name: String,
-    #[schema(value_type = Object)]
-    quotas: Value,
-    offer_id: Option<String>,
-}
-
-fn plan_row(id: String, body: PlanIn) -> ApiResult<PlanRow> {
-    let quotas = match body.quotas {
-        None | Some(Value::Null) => json!({}),
-        Some(Value::Object(map)) => {
-            for (k, v) in &map {
-                if k.is_empty() || k.len() > 100 {
-                    return Err(ApiError::field(
-                        "quotas",
-                        "quota names must be 1–100 characters",
-                    ));
-                }
-                if v.as_u64().is_none_or(|n| n > 1_000_000_000) {
-                    return Err(ApiError::field(
-                        format!("quotas.{k}"),
-                        "must be a whole number from 0 to 1000000000",
-                    ));
-                }
-            }
-            Value::Object(map)
-        }
-        Some(_) => return Err(ApiError::field("quotas", "must be an object")),
-    };
-    let offer = match body.offer_id.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some(o) if o.starts_with('/') && o.len() <= 500 && !o.contains(['?', '#', ' ']) => {
-            Some(o.to_owned())
-        }
-        Some(_) => {
-            return Err(ApiError::field(
-                "offerId",
-                "must be an Azure Stack offer id such as /delegatedProviders/default/offers/basic",
-            ));
-        }
-    };
-    Ok(PlanRow {
-        id,
-        name: valid_name("name", &body.name)?,
-        quotas,
-        offer,
-    })
-}
-
-fn plan_out(r: &PlanRow) -> Plan {
-    Plan {
-        id: r.id.clone(),
-        name: r.name.clone(),
-        quotas: r.quotas.clone(),
-        offer_id: r.offer.clone(),
-    }
-}
-
-async fn list_plans(
-    State(state): State<AppState>,
-    Platform(_auth): Platform<ReadPlans>,
-) -> Reply<Vec<Plan>> {
-    Ok(ok(state
-        .store()
-        .plans()
-        .await?
-        .iter()
-        .map(plan_out)
-        .collect()))
-}
-
-async fn create_plan(
-    State(state): State<AppState>,
-    Platform(auth): Platform<ManagePlans>,
-    Body(body): Body<PlanIn>,
-) -> Reply<Plan> {
-    let plans = state.store().plans().await?;
-    let id = match body.id.clone() {
-        Some(id) => {
-            valid_id("id", &id)?;
-            if plans.iter().any(|p| p.id.eq_ignore_ascii_case(&id)) {
-                return Err(ApiError::Conflict(format!("plan {id:?} already exists")));
-            }
-            id
-        }
-        None => super::fields::new_id(),
-    };
-    let row = plan_row(id, body)?;
-    state.store().put_plan(&row).await?;
-    let out = plan_out(&row);
-    state
-        .audit_change(
-            &auth.caller.actor(),
-            "plan.create",
-            &row.id,
-            None,
-            Some(&out),
-        )
-        .await?;
-    Ok(created(out))
-}
-
-async fn update_plan(
-    State(state): State<AppState>,
-    Platform(auth): Platform<ManagePlans>,
-    Path(id): Path<String>,
-    Body(body): Body<PlanIn>,
-) -> Reply<Plan> {
-    let before = state
-        .store()
-        .plans()
-        .await?
-        .into_iter()
-        .find(|p| p.id.eq_ignore_ascii_case(&id))
-        .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))?;
-    let row = plan_row(before.id.clone(), body)?;
-    state.store().put_plan(&row).await?;
-    let out = plan_out(&row);
-    state
-        .audit(
-            &auth.caller.actor(),
-            "plan.update",
-            &row.id,
-            serde_json::to_value(plan_out(&before)).ok(),
-            serde_json::to_value(&out).ok(),
-        )
-        .await?;
-    Ok(ok(out))
-}
-
 pub(crate) fn ops() -> Vec<Op> {
     let t = "Catalogue";
     vec![
@@ -744,31 +591,5 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<Meter>())
         .data(one::<Meter>()),
-        Op::new(
-            Method::GET,
-            "/api/v1/plans",
-            t,
-            "List plans",
-            get(list_plans),
-        )
-        .data(many::<Plan>()),
-        Op::new(
-            Method::POST,
-            "/api/v1/plans",
-            t,
-            "Create a plan",
-            post(create_plan),
-        )
-        .body(one::<PlanIn>())
-        .data(one::<Plan>()),
-        Op::new(
-            Method::PUT,
-            "/api/v1/plans/{id}",
-            t,
-            "Edit a plan",
-            put(update_plan),
-        )
-        .body(one::<PlanIn>())
-        .data(one::<Plan>()),
     ]
 }

@@ -65,6 +65,7 @@ pub(crate) async fn load(state: &AppState) -> Result<(), String> {
             name: "Standard".into(),
             quotas: serde_json::json!({"cores": 64, "memoryGb": 256, "storageGb": 2048}),
             offer: Some("/delegatedProviders/default/offers/standard".into()),
+            quota_alerts: None,
         })
         .await
         .map_err(|e| e.to_string())?;

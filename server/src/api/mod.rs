@@ -22,6 +22,7 @@ mod jobs;
 mod metrics;
 mod ops;
 mod people;
+mod plans;
 mod pricing;
 mod provisioning;
 pub(crate) mod recovery;
@@ -442,6 +443,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(subscriptions::ops());
     all.extend(people::ops());
     all.extend(catalogue::ops());
+    all.extend(plans::ops());
     all.extend(collection::ops());
     all.extend(jobs::ops());
     all.extend(alerts::ops());

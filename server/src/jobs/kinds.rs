@@ -52,6 +52,7 @@ pub(super) async fn execute(
         "usage.collect" => {
             crate::api::collection::run_collect(state, job.id, &params, actor, progress).await
         }
+        "alerts.quota" => super::checks::run_quotas(state, job.id, &params).await,
         "alert.forward" => {
             crate::forwarding::run_forward(state, job.id, &params, actor, progress).await
         }

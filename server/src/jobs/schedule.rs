@@ -43,6 +43,8 @@ enum Action {
     /// Write the previews (and commission summaries) of the month that just ended,
     /// when Auto Create Invoices is on.
     MonthEndInvoices,
+    /// Check plan quotas against the last whole UTC day's usage.
+    QuotaCheck,
 }
 
 /// A schedule.
@@ -58,6 +60,8 @@ struct Schedule {
 /// The calendars of the platform's own schedules.
 const NIGHTLY: &str = "0 2 * * *";
 const MONTH_END_INVOICES: &str = "0 1 1 * *";
+/// Hourly, so usage collected late into yesterday still warns the same day.
+const QUOTA_CHECK: &str = "20 * * * *";
 
 /// Every schedule as configured now: collection per collected region (when the server
 /// collects on a schedule), nightly processing, and the month-end runs.
@@ -89,6 +93,12 @@ async fn schedules(state: &AppState) -> ApiResult<Vec<Schedule>> {
         calendar: Calendar::Cron(cron(MONTH_END_INVOICES)?),
         each_missed: true,
         action: Action::MonthEndInvoices,
+    });
+    out.push(Schedule {
+        name: "alerts.quota".into(),
+        calendar: Calendar::Cron(cron(QUOTA_CHECK)?),
+        each_missed: false,
+        action: Action::QuotaCheck,
     });
     Ok(out)
 }
@@ -190,6 +200,18 @@ async fn queue(
             submit(state, "billing.generate", &params, run_key, "schedule")
                 .await
                 .map(|_| true)
+        }
+        Action::QuotaCheck => {
+            let day = slot.timestamp().div_euclid(86_400).saturating_sub(1);
+            submit(
+                state,
+                "alerts.quota",
+                &json!({"day": day}),
+                run_key,
+                "schedule",
+            )
+            .await
+            .map(|_| true)
         }
     }
 }
@@ -307,8 +329,8 @@ mod tests {
     }
 
     /// Two processes look at the schedules after three month ends passed with neither
-    /// running: each month's run is queued once, the nightly run only for the newest
-    /// night, and nothing more on the next look.
+    /// running: each month's run is queued once, the nightly run and the quota check
+    /// only for the newest slot, and nothing more on the next look.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn missed_slots_are_queued_once_each_across_processes() {
         let dir = std::env::temp_dir().join(format!(
@@ -342,6 +364,10 @@ mod tests {
             keys,
             vec![
                 (
+                    "alerts.quota@2026-12-05T23:20:00Z".to_owned(),
+                    "alerts.quota".to_owned()
+                ),
+                (
                     "invoices.month_end@2026-10-01T01:00:00Z".to_owned(),
                     "billing.generate".to_owned()
                 ),
@@ -360,9 +386,9 @@ mod tests {
             ]
         );
         // Each process may have queued a slot the other had: the jobs exist once.
-        assert!(queued >= 4, "{queued}");
+        assert!(queued >= 5, "{queued}");
         assert_eq!(tick(&a, now).await.unwrap(), 0);
-        assert_eq!(a.store().jobs().await.unwrap().len(), 4);
+        assert_eq!(a.store().jobs().await.unwrap().len(), 5);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

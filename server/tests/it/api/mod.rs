@@ -9,6 +9,7 @@ mod forwarding;
 mod jobs;
 mod offboarding;
 mod quick_start;
+mod quotas;
 mod replicas;
 mod security;
 mod tls;
@@ -235,12 +236,13 @@ impl Server {
 }
 
 /// The endpoints that queue a job (`202 Accepted`, or the outcome under `Prefer: wait`).
-const JOB_PATHS: [&str; 5] = [
+const JOB_PATHS: [&str; 6] = [
     "/billing/generate",
     "/commissions/generate",
     "/commissions/summary",
     "/collect",
     "/process",
+    "/quota-check",
 ];
 
 /// An HTTP client of the API.
