@@ -148,6 +148,14 @@ pub(crate) struct ServeArgs {
 /// `stackbill serve`.
 pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
     args.logs.init();
+    // A certificate that cannot be served stops the start before anything else.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match crate::api::tls::config(cert, key) {
+            Ok(loaded) => Some(loaded),
+            Err(e) => return fail(e),
+        },
+        _ => None,
+    };
     let config = Config {
         access_ttl: Duration::from_secs(args.access_token_seconds.max(1)),
         refresh_ttl: Duration::from_secs(args.refresh_token_seconds.max(1)),
@@ -157,6 +165,7 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
         metrics_token: std::env::var("STACKBILL_METRICS_TOKEN")
             .ok()
             .filter(|t| !t.is_empty()),
+        certificate: tls.as_ref().map(|(_, served)| served.clone()),
     };
     let state = match open_state(&args.database, &args.keys, !args.skip_migrations, config).await {
         Ok(state) => state,
@@ -166,12 +175,9 @@ pub(crate) async fn serve(args: ServeArgs) -> ExitCode {
         return fail(e);
     }
     args.jobs.start(&state);
-    let served = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => match crate::api::tls::config(cert, key) {
-            Ok(config) => crate::api::tls::serve(state, args.bind, config).await,
-            Err(e) => return fail(e),
-        },
-        _ => crate::api::serve(state, args.bind).await,
+    let served = match tls {
+        Some((config, _)) => crate::api::tls::serve(state, args.bind, config).await,
+        None => crate::api::serve(state, args.bind).await,
     };
     match served {
         Ok(()) => ExitCode::SUCCESS,

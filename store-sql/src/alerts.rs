@@ -26,10 +26,11 @@ fn row(r: &sqlx::any::AnyRow) -> Result<AlertRow> {
 
 async fn seen_again(store: &SqlStore, alert: &NewAlert, now: &str) -> Result<bool> {
     let updated = sqlx::query(
-        "UPDATE alerts SET last_seen_at = ?, message = ?, occurrences = occurrences + 1 WHERE open_key = ?",
+        "UPDATE alerts SET last_seen_at = ?, message = ?, severity = ?, occurrences = occurrences + 1 WHERE open_key = ?",
     )
     .bind(now.to_owned())
     .bind(alert.message.clone())
+    .bind(alert.severity.clone())
     .bind(alert.key.clone())
     .execute(&store.pool)
     .await

@@ -186,7 +186,8 @@ pub trait Store: Send + Sync {
     /// at once exactly one gets it.
     async fn try_lease(&self, name: &str, owner: &str, now: i64, until: i64) -> Result<bool>;
     /// Raises the alert for `alert.key` at `now` (RFC 3339), or, while one is open for
-    /// it, counts another occurrence. Returns whether a new alert was raised: of several
+    /// it, counts another occurrence and takes the new message and severity (a warning
+    /// that became an error). Returns whether a new alert was raised: of several
     /// processes raising one condition at once, exactly one raises it.
     async fn raise_alert(&self, alert: &NewAlert, now: &str) -> Result<bool>;
     /// Clears the open alert for `key`, if any; returns whether one was open.

@@ -72,6 +72,8 @@ pub(crate) struct Config {
     pub collect_every: Option<Duration>,
     /// The bearer token `/metrics` requires (`STACKBILL_METRICS_TOKEN`); none: open.
     pub metrics_token: Option<String>,
+    /// The certificate this process serves HTTPS with, watched for its expiry.
+    pub certificate: Option<tls::Served>,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             auth_attempts_per_minute: 20,
             collect_every: None,
             metrics_token: None,
+            certificate: None,
         }
     }
 }

@@ -172,6 +172,11 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
                 },
                 || json!(50),
             ),
+            f(
+                "certificateExpiryWarningDays",
+                Kind::Number { min: 1, max: 365 },
+                || json!(30),
+            ),
         ],
     ),
     (

@@ -12,8 +12,34 @@ use tower::ServiceExt;
 
 use super::AppState;
 
-/// The server's TLS settings from a PEM certificate chain and its PEM private key.
-pub(crate) fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig>, String> {
+/// The certificate a process serves: what the expiry check needs of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Served {
+    /// Its subject (`CN=portal.example`), naming the alert.
+    pub subject: String,
+    /// The end of its validity (Unix seconds).
+    pub not_after: i64,
+}
+
+/// Reads the subject and expiry of a DER certificate.
+fn served(der: &[u8]) -> Result<Served, String> {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(der).map_err(|e| e.to_string())?;
+    let tbs = &cert.tbs_certificate;
+    let not_after = i64::try_from(tbs.validity.not_after.to_unix_duration().as_secs())
+        .map_err(|e| e.to_string())?;
+    Ok(Served {
+        subject: tbs.subject.to_string(),
+        not_after,
+    })
+}
+
+/// The server's TLS settings from a PEM certificate chain and its PEM private key, and
+/// the served (first) certificate's subject and expiry.
+pub(crate) fn config(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Arc<rustls::ServerConfig>, Served), String> {
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
         .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?
         .collect::<Result<_, _>>()
@@ -24,6 +50,12 @@ pub(crate) fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
             cert.display()
         ));
     }
+    let leaf = chain
+        .first()
+        .map(|c| served(c.as_ref()))
+        .transpose()
+        .map_err(|e| format!("--tls-cert {}: {e}", cert.display()))?
+        .ok_or_else(|| format!("--tls-cert {}: no certificate", cert.display()))?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| format!("--tls-key {}: {e}", key.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
@@ -34,7 +66,7 @@ pub(crate) fn config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     .with_no_client_auth()
     .with_single_cert(chain, key)
     .map_err(|e| format!("the certificate and key do not go together: {e}"))?;
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), leaf))
 }
 
 /// Serves HTTPS until interrupted.

@@ -1,6 +1,6 @@
 //! Platform health checks, each raising its alert once while its condition holds and
-//! clearing it when it ends: sign-in failure spikes (on the schedules' beat) and plan
-//! quotas (a job, hourly and on request).
+//! clearing it when it ends: sign-in failure spikes and the served certificate's expiry
+//! (on the schedules' beat) and plan quotas (a job, hourly and on request).
 
 use serde_json::Value;
 use stackbill_store::NewAlert;
@@ -38,6 +38,60 @@ pub(crate) async fn sign_in_failures(state: &AppState, now: i64) -> ApiResult<()
     } else {
         state.store().clear_alert(key, &at).await?;
     }
+    Ok(())
+}
+
+/// Days before its expiry that a served certificate is warned of, unless System Settings
+/// → Platforms → `certificateExpiryWarningDays` says otherwise.
+const CERTIFICATE_WARNING_DAYS: i64 = 30;
+
+/// `tls.expiring`: the certificate this process serves HTTPS with expires within System
+/// Settings → Platforms → `certificateExpiryWarningDays` (30 by default; an error once
+/// expired). Named by the certificate's subject, so replicas serving one certificate
+/// raise one alert, and a renewed certificate (same subject, later expiry) clears it
+/// when its process restarts with it.
+pub(crate) async fn certificate(state: &AppState, now: i64) -> ApiResult<()> {
+    let Some(cert) = &state.config.certificate else {
+        return Ok(());
+    };
+    let warn_days = state.snapshot().await?.settings["platforms"]["certificateExpiryWarningDays"]
+        .as_i64()
+        .unwrap_or(CERTIFICATE_WARNING_DAYS);
+    let key = format!("tls.expiring:{}", cert.subject);
+    let at = crate::api::now_rfc3339();
+    let left = cert.not_after.saturating_sub(now);
+    let expiry = chrono::DateTime::from_timestamp(cert.not_after, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default();
+    let (severity, message) = if left <= 0 {
+        (
+            "error",
+            format!(
+                "the served certificate {} expired at {expiry}",
+                cert.subject
+            ),
+        )
+    } else if left < warn_days.saturating_mul(86_400) {
+        let days = left.div_euclid(86_400);
+        (
+            "warning",
+            format!(
+                "the served certificate {} expires at {expiry} (in {days} day(s)); renew it and restart",
+                cert.subject
+            ),
+        )
+    } else {
+        state.store().clear_alert(&key, &at).await?;
+        return Ok(());
+    };
+    let alert = NewAlert {
+        key,
+        kind: "tls.expiring".into(),
+        subject: cert.subject.clone(),
+        severity: severity.into(),
+        message,
+    };
+    state.store().raise_alert(&alert, &at).await?;
     Ok(())
 }
 

@@ -219,6 +219,7 @@ async fn queue(
 /// One look at every schedule: queues what came due since its mark and moves the mark.
 pub(crate) async fn tick(state: &AppState, now: DateTime<Utc>) -> ApiResult<usize> {
     super::checks::sign_in_failures(state, now.timestamp()).await?;
+    super::checks::certificate(state, now.timestamp()).await?;
     // Alert events are handed to forwarding on the same beat.
     let forwarded = crate::forwarding::queue_pending(state).await?;
     let snapshot = state.snapshot().await?;

@@ -104,15 +104,23 @@ pub async fn alerts(store: &dyn Store) -> Result<()> {
     check(store.raise_alert(&a, "2026-12-06T01:00:00Z").await?, || {
         "first raise".into()
     })?;
+    // Seen again, worse: the same alert, counted, with the new message and severity.
+    let worse = stackbill_store::NewAlert {
+        severity: "critical".into(),
+        message: "no route to host".into(),
+        ..a.clone()
+    };
     check(
-        !store.raise_alert(&a, "2026-12-06T02:00:00Z").await?,
+        !store.raise_alert(&worse, "2026-12-06T02:00:00Z").await?,
         || "a condition that still holds was raised again".into(),
     )?;
     let open = store.alerts(true).await?;
     check(
         open.len() == 1
             && open[0].occurrences == 2
-            && open[0].last_seen_at == "2026-12-06T02:00:00Z",
+            && open[0].last_seen_at == "2026-12-06T02:00:00Z"
+            && (open[0].severity.as_str(), open[0].message.as_str())
+                == ("critical", "no route to host"),
         || format!("open alerts: {open:?}"),
     )?;
     let acked = store
