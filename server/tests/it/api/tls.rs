@@ -6,24 +6,29 @@ use serde_json::json;
 
 use super::{ADMIN, ADMIN_PASSWORD, Db, Server};
 
-#[test]
-fn the_server_speaks_https_with_its_certificate() {
-    let (ca, cert, key) = stackbill_testkit::tls::localhost_certificate().unwrap();
-    let dir = std::env::temp_dir().join(format!("stackbill-tls-{}", std::process::id()));
+/// A server on SQLite serving `cert` and `key` (written to a fresh folder named `name`,
+/// returned with it) over HTTPS.
+fn serving(name: &str, cert: &str, key: &str, args: &[&str]) -> (Server, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_file, cert).unwrap();
     std::fs::write(&key_file, key).unwrap();
-    let server = Server::start_with(
-        Db::Sqlite,
-        true,
-        &[
-            "--tls-cert",
-            cert_file.to_str().unwrap(),
-            "--tls-key",
-            key_file.to_str().unwrap(),
-        ],
-    );
+    let mut all = vec![
+        "--tls-cert",
+        cert_file.to_str().unwrap(),
+        "--tls-key",
+        key_file.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    (Server::start_with(Db::Sqlite, true, &all), dir)
+}
+
+#[test]
+fn the_server_speaks_https_with_its_certificate() {
+    let (ca, cert, key) = stackbill_testkit::tls::localhost_certificate().unwrap();
+    let (server, dir) = serving("stackbill-tls", &cert, &key, &[]);
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     assert!(server.base.starts_with("https://"), "{}", server.base);
     let base = server.base.replace("127.0.0.1", "localhost");
     let trusting = reqwest::blocking::Client::builder()
@@ -90,22 +95,11 @@ fn a_certificate_near_its_expiry_raises_an_alert() {
         u8::try_from(chrono::Datelike::day(&soon)).unwrap(),
     )))
     .unwrap();
-    let dir = std::env::temp_dir().join(format!("stackbill-tls-expiry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert).unwrap();
-    std::fs::write(&key_file, key).unwrap();
-    let server = Server::start_with(
-        Db::Sqlite,
-        true,
-        &[
-            "--tls-cert",
-            cert_file.to_str().unwrap(),
-            "--tls-key",
-            key_file.to_str().unwrap(),
-            "--schedule-every-seconds",
-            "1",
-        ],
+    let (server, dir) = serving(
+        "stackbill-tls-expiry",
+        &cert,
+        &key,
+        &["--schedule-every-seconds", "1"],
     );
     let base = server.base.replace("127.0.0.1", "localhost");
     let http = reqwest::blocking::Client::builder()
