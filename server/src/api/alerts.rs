@@ -155,6 +155,24 @@ async fn check_quotas(
     Ok(jobs::accepted(&state, job, &headers).await)
 }
 
+/// Checks every tenant's Entra tenant now (the schedule does so daily at 04:00 when
+/// System Settings → Subscriptions → Perform Tenant Identity Health Checks is on).
+async fn check_identities(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Platform(auth): Platform<ManageSettings>,
+) -> ApiResult<Response> {
+    let job = jobs::submit(
+        &state,
+        "tenants.identity",
+        &json!({}),
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
 pub(crate) fn ops() -> Vec<Op> {
     let t = "System";
     vec![
@@ -187,6 +205,15 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<QuotaCheckIn>())
         .data(one::<crate::jobs::checks::QuotaCheck>())
+        .job(),
+        Op::new(
+            Method::POST,
+            "/api/v1/alerts/identity-check",
+            t,
+            "Check every tenant's Entra tenant now",
+            post(check_identities),
+        )
+        .data(one::<crate::jobs::identity::IdentityCheck>())
         .job(),
     ]
 }

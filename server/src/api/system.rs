@@ -24,15 +24,22 @@ use super::wire::{self, ApiError, ApiResult, Paging, Params, ok};
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Switch,
-    Number { min: i64, max: i64 },
+    Number {
+        min: i64,
+        max: i64,
+    },
     Currency,
     Zone,
     Colour,
-    Text { max: usize },
+    Text {
+        max: usize,
+    },
     Rounding,
     Tenant,
     Providers,
     AlertTargets,
+    /// An https URL (plain http only on the local machine, for tests and proxies).
+    Url,
 }
 
 /// One field: its camelCase key, kind and default.
@@ -85,6 +92,9 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             f("distributorProvisioning", SWITCH, yes),
             f("autoCreatedSubscriptionTenantId", Kind::Tenant, null),
             f("performTenantIdentityHealthChecks", SWITCH, no),
+            f("tenantIdentityAuthority", Kind::Url, || {
+                json!(crate::jobs::identity::AUTHORITY)
+            }),
             f("autoCreateMissingSubscriptions", SWITCH, no),
         ],
     ),
@@ -301,7 +311,21 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
         }
         Kind::Providers => providers(key, value)?,
         Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
+        Kind::Url => {
+            let text = value.as_str().map(str::trim).unwrap_or_default();
+            if !local_or_https(text) || text.len() > 500 || reqwest::Url::parse(text).is_err() {
+                return Err(bad("must be an https URL (plain http only for localhost)"));
+            }
+            json!(text.trim_end_matches('/'))
+        }
     })
+}
+
+/// Whether a URL the server will call is https, or plain http to this machine.
+fn local_or_https(uri: &str) -> bool {
+    uri.starts_with("https://")
+        || uri.starts_with("http://127.0.0.1")
+        || uri.starts_with("http://localhost")
 }
 
 /// Identity providers: `[{kind: entra|google, issuer, audience, jwksUri}]`.
@@ -336,10 +360,7 @@ fn providers(key: &str, value: &Value) -> ApiResult<Value> {
             return Err(ApiError::field(at("kind"), "must be entra or google"));
         }
         let uri = clean["jwksUri"].as_str().unwrap_or_default();
-        if !(uri.starts_with("https://")
-            || uri.starts_with("http://127.0.0.1")
-            || uri.starts_with("http://localhost"))
-        {
+        if !local_or_https(uri) {
             return Err(ApiError::field(
                 at("jwksUri"),
                 "must be an https URL (plain http only for localhost)",
@@ -490,7 +511,7 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
                     Type::Null,
                 ]))
             }
-            Kind::Zone | Kind::Colour | Kind::Rounding => {
+            Kind::Zone | Kind::Colour | Kind::Rounding | Kind::Url => {
                 ObjectBuilder::new().schema_type(Type::String)
             }
         };

@@ -53,6 +53,7 @@ pub(super) async fn execute(
             crate::api::collection::run_collect(state, job.id, &params, actor, progress).await
         }
         "alerts.quota" => super::checks::run_quotas(state, job.id, &params).await,
+        "tenants.identity" => super::identity::run(state, job.id).await,
         "alert.forward" => {
             crate::forwarding::run_forward(state, job.id, &params, actor, progress).await
         }

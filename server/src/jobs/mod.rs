@@ -7,6 +7,7 @@
 //! ends within N seconds.
 
 pub(crate) mod checks;
+pub(crate) mod identity;
 mod kinds;
 pub(crate) mod schedule;
 mod worker;

@@ -45,6 +45,8 @@ enum Action {
     MonthEndInvoices,
     /// Check plan quotas against the last whole UTC day's usage.
     QuotaCheck,
+    /// Check tenants' Entra tenants, when Perform Tenant Identity Health Checks is on.
+    IdentityCheck,
 }
 
 /// A schedule.
@@ -62,6 +64,7 @@ const NIGHTLY: &str = "0 2 * * *";
 const MONTH_END_INVOICES: &str = "0 1 1 * *";
 /// Hourly, so usage collected late into yesterday still warns the same day.
 const QUOTA_CHECK: &str = "20 * * * *";
+const IDENTITY_CHECK: &str = "0 4 * * *";
 
 /// Every schedule as configured now: collection per collected region (when the server
 /// collects on a schedule), nightly processing, and the month-end runs.
@@ -99,6 +102,12 @@ async fn schedules(state: &AppState) -> ApiResult<Vec<Schedule>> {
         calendar: Calendar::Cron(cron(QUOTA_CHECK)?),
         each_missed: false,
         action: Action::QuotaCheck,
+    });
+    out.push(Schedule {
+        name: "tenants.identity".into(),
+        calendar: Calendar::Cron(cron(IDENTITY_CHECK)?),
+        each_missed: false,
+        action: Action::IdentityCheck,
     });
     Ok(out)
 }
@@ -212,6 +221,16 @@ async fn queue(
             )
             .await
             .map(|_| true)
+        }
+        Action::IdentityCheck => {
+            if settings["subscriptions"]["performTenantIdentityHealthChecks"].as_bool()
+                != Some(true)
+            {
+                return Ok(false);
+            }
+            submit(state, "tenants.identity", &json!({}), run_key, "schedule")
+                .await
+                .map(|_| true)
         }
     }
 }

@@ -6,6 +6,7 @@ mod authz;
 pub(crate) mod collection;
 mod commissions;
 mod forwarding;
+mod identity;
 mod jobs;
 mod offboarding;
 mod quick_start;
@@ -236,13 +237,14 @@ impl Server {
 }
 
 /// The endpoints that queue a job (`202 Accepted`, or the outcome under `Prefer: wait`).
-const JOB_PATHS: [&str; 6] = [
+const JOB_PATHS: [&str; 7] = [
     "/billing/generate",
     "/commissions/generate",
     "/commissions/summary",
     "/collect",
     "/process",
     "/quota-check",
+    "/identity-check",
 ];
 
 /// An HTTP client of the API.
