@@ -1,6 +1,8 @@
 //! Alerts (manual: Operations → Monitoring & Alerts): conditions the platform raises
 //! once while they hold (a region unreachable, its credentials refused, collection
-//! failing, usage of a meter not in the catalogue), listed and acknowledged here.
+//! failing, usage of a meter not in the catalogue, a failed job, a sign-in spike, a
+//! quota approached, a tenant's directory gone, a certificate expiring), listed and
+//! acknowledged here; the quota and identity checks can be run on request.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
@@ -22,7 +24,9 @@ use serde_json::json;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Alert {
     id: i64,
-    /// `region.unreachable`, `region.token_refused`, `collection.failed`, `meter.unknown`.
+    /// `region.unreachable`, `region.token_refused`, `collection.failed`, `meter.unknown`,
+    /// `job.failed`, `auth.failure_spike`, `quota.threshold`, `tenant.identity`,
+    /// `tls.expiring`.
     kind: String,
     /// What it is about (a region id, a meter id).
     subject: String,
