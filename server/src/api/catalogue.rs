@@ -294,7 +294,8 @@ pub(crate) async fn run_process(
     }
     // A collected region's usage for the range is fetched again first.
     progress.set(0, format!("region {}: collecting", region.id));
-    let collected = super::collection::recollect_days(state, job, &region, from, to).await?;
+    let collected =
+        super::collection::recollect_days(state, job, &region, (from, to), progress).await?;
     let dir = state.snapshot().await?.directory.clone();
     let mut tenants: Vec<String> = dir
         .subscriptions

@@ -130,8 +130,8 @@ pub(crate) async fn recollect_days(
     state: &AppState,
     job: i64,
     region: &RegionRow,
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
+    (from, to): (chrono::NaiveDate, chrono::NaiveDate),
+    progress: &jobs::Progress,
 ) -> ApiResult<Option<RunReport>> {
     if RegionCollection::of(region).is_none() {
         return Ok(None);
@@ -150,7 +150,7 @@ pub(crate) async fn recollect_days(
         return Ok(None);
     }
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let report = run(store, region, start, end, job_lease(job))
+    let report = run_waiting(store, region, start, end, job, progress)
         .await
         .map_err(|e| region_error(&region.id, e))?;
     Ok(Some(report))
@@ -244,6 +244,28 @@ fn job_lease(job: i64) -> Lease {
     Lease {
         owner: format!("job-{job}"),
         hold_secs: 900,
+    }
+}
+
+/// A person's run (`POST …/collect`, "Update Usage"): while another run holds the region
+/// (usually a scheduled run of recent hours) it waits, saying so in the job's progress;
+/// cancelling the job or its maximum runtime ends the wait.
+async fn run_waiting(
+    store: Arc<dyn Store>,
+    region: &RegionRow,
+    from: i64,
+    to: i64,
+    job: i64,
+    progress: &jobs::Progress,
+) -> Result<RunReport, CollectError> {
+    loop {
+        match run(store.clone(), region, from, to, job_lease(job)).await {
+            Err(CollectError::Busy(why)) => {
+                progress.set(0, format!("region {}: waiting: {why}", region.id));
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            done => return done,
+        }
     }
 }
 
@@ -480,11 +502,15 @@ pub(crate) async fn run_collect(
         format!("region {id}: {} to {}", instant(from), instant(to)),
     );
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let report = match run(store, &region, from, to, job_lease(job)).await {
+    let waited = match actor {
+        "schedule" => run(store, &region, from, to, job_lease(job)).await,
+        _ => run_waiting(store, &region, from, to, job, progress).await,
+    };
+    let report = match waited {
         Ok(report) => report,
         // A slot that comes while the region's previous run still goes is covered by
         // that run (it collects the same recent hours): nothing failed.
-        Err(CollectError::Busy(why)) if actor == "schedule" => {
+        Err(CollectError::Busy(why)) => {
             return Ok(jobs::Done {
                 message: format!("region {id}: skipped: {why}"),
                 data: json!({"jobId": job, "skipped": why}),

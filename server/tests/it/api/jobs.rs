@@ -510,3 +510,69 @@ fn a_spike_of_failed_sign_ins_raises_an_alert() {
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Two people collect one region at once: the second run waits for the first (its
+/// progress says so) instead of failing, then finds the rows already stored.
+#[test]
+fn a_second_collection_of_a_region_waits_for_the_first() {
+    let (_rt, fake) = stamp();
+    let server = Server::start_env(
+        Db::Sqlite,
+        true,
+        // Progress reaches the database with each lease renewal: every second here.
+        &[
+            "--collect-every-seconds",
+            "0",
+            "--job-slots",
+            "2",
+            "--job-lease-seconds",
+            "3",
+        ],
+        &[("FRA01_SECRET", SECRET)],
+    );
+    let admin = server.admin();
+    admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
+    fake.with(|f| f.delay_ms = 1500);
+    let window = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T12:00:00Z"});
+    let (status, first, _) = queue(&admin, "/api/v1/regions/fra01/collect", window.clone());
+    assert_eq!(status, 202);
+    let (status, second, _) = queue(&admin, "/api/v1/regions/fra01/collect", window);
+    assert_eq!(status, 202);
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waited = loop {
+        let job = admin.ok("GET", &second, None);
+        if job["message"].as_str().unwrap_or("").contains("waiting") {
+            break job;
+        }
+        assert_eq!(
+            job["finishedAt"],
+            Value::Null,
+            "ended unseen waiting: {job}"
+        );
+        assert!(Instant::now() < deadline, "never seen waiting: {job}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        waited["message"]
+            .as_str()
+            .unwrap()
+            .contains("being collected by another process"),
+        "{waited}"
+    );
+    fake.with(|f| f.delay_ms = 0);
+    let (a, b) = (ended(&admin, &first), ended(&admin, &second));
+    assert_eq!(
+        (&a["status"], &b["status"]),
+        (&json!("succeeded"), &json!("succeeded"))
+    );
+    assert_eq!(a["result"]["report"]["new"], 6, "{a}");
+    assert_eq!(
+        (
+            b["result"]["report"]["new"].clone(),
+            b["result"]["report"]["duplicate"].clone()
+        ),
+        (json!(0), json!(6)),
+        "{b}"
+    );
+}
