@@ -121,8 +121,10 @@ fn strip_field(message: &str) -> String {
         .to_owned()
 }
 
-/// Alerts leave only over https, or plain http to this machine.
-fn check_url(field: &str, text: &str) -> ApiResult<reqwest::Url> {
+/// Whatever the server calls (alert targets, identity keys and authorities) is reached
+/// only over https, or plain http to this machine: the host is compared whole, so
+/// `http://127.0.0.1.example.net` is refused.
+pub(crate) fn check_url(field: &str, text: &str) -> ApiResult<reqwest::Url> {
     let url = reqwest::Url::parse(text)
         .map_err(|e| ApiError::field(field, format!("{text:?} is not a URL: {e}")))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));

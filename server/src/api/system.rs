@@ -313,19 +313,13 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
         Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
         Kind::Url => {
             let text = value.as_str().map(str::trim).unwrap_or_default();
-            if !local_or_https(text) || text.len() > 500 || reqwest::Url::parse(text).is_err() {
-                return Err(bad("must be an https URL (plain http only for localhost)"));
+            if text.len() > 500 {
+                return Err(bad("must be at most 500 characters"));
             }
+            crate::forwarding::check_url(key, text)?;
             json!(text.trim_end_matches('/'))
         }
     })
-}
-
-/// Whether a URL the server will call is https, or plain http to this machine.
-fn local_or_https(uri: &str) -> bool {
-    uri.starts_with("https://")
-        || uri.starts_with("http://127.0.0.1")
-        || uri.starts_with("http://localhost")
 }
 
 /// Identity providers: `[{kind: entra|google, issuer, audience, jwksUri}]`.
@@ -360,12 +354,7 @@ fn providers(key: &str, value: &Value) -> ApiResult<Value> {
             return Err(ApiError::field(at("kind"), "must be entra or google"));
         }
         let uri = clean["jwksUri"].as_str().unwrap_or_default();
-        if !local_or_https(uri) {
-            return Err(ApiError::field(
-                at("jwksUri"),
-                "must be an https URL (plain http only for localhost)",
-            ));
-        }
+        crate::forwarding::check_url(&at("jwksUri"), uri)?;
         out.push(Value::Object(clean));
     }
     Ok(Value::Array(out))

@@ -247,6 +247,20 @@ const JOB_PATHS: [&str; 7] = [
     "/identity-check",
 ];
 
+/// Distributor `D1` and its partner `P1`: the branch a test's tenants go under.
+pub(crate) fn branch(admin: &Api) {
+    admin.ok(
+        "POST",
+        "/api/v1/distributors",
+        Some(json!({"id": "D1", "name": "Distribution", "currency": "AUD"})),
+    );
+    admin.ok(
+        "POST",
+        "/api/v1/partners",
+        Some(json!({"id": "P1", "distributorId": "D1", "name": "Partner"})),
+    );
+}
+
 /// An HTTP client of the API.
 #[derive(Clone)]
 pub(crate) struct Api {

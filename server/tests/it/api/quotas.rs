@@ -96,16 +96,7 @@ fn quotas_raise_once_and_clear(db: Db) {
                     "collectionWindowHours": 24}),
         ),
     );
-    admin.ok(
-        "POST",
-        "/api/v1/distributors",
-        Some(json!({"id": "D1", "name": "Distribution", "currency": "AUD"})),
-    );
-    admin.ok(
-        "POST",
-        "/api/v1/partners",
-        Some(json!({"id": "P1", "distributorId": "D1", "name": "Partner"})),
-    );
+    super::branch(&admin);
     admin.ok(
         "POST",
         "/api/v1/tenants",
