@@ -352,7 +352,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             database,
         } => block_on(async {
             match crate::stored::bill(&database.url(), &period, tenant.as_deref()).await {
-                Ok((document, report)) => {
+                Ok(report) => {
                     eprintln!(
                         "stackbill: billed {period}: {} preview invoices written{}",
                         report.previews,
@@ -366,7 +366,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                         }
                     );
                     if json {
-                        print_json(&document)
+                        print_json(&report.document)
                     } else {
                         ExitCode::SUCCESS
                     }

@@ -414,25 +414,49 @@ impl SqlStore {
         Ok(())
     }
 
+    // The two reads below run on every billing run over every key and every roll-up of
+    // the window (1.5M roll-ups for a month of 2,000 tenants). Each row comes back as one
+    // packed text value: the SQLite driver copies each column value separately (a copy,
+    // an allocation and a reference count per value), which made these reads a quarter
+    // of `stackbill bill`.
+
     pub(crate) async fn read_usage_keys(&self) -> Result<Vec<UsageKey>> {
-        self.list(
-            "SELECT id, subscription, meter, sku, resource FROM usage_keys ORDER BY id",
-            |r| {
-                Ok(UsageKey {
-                    id: get_i(r, "id")?,
-                    subscription: get_os(r, "subscription")?,
-                    meter: get_os(r, "meter")?,
-                    sku: get_os(r, "sku")?,
-                    resource: get_os(r, "resource")?,
-                })
-            },
+        type Packed = (
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows = sqlx::query(
+            "SELECT JSON_ARRAY(id, subscription, meter, sku, resource) AS k \
+             FROM usage_keys ORDER BY id",
         )
+        .fetch_all(&self.pool)
         .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let text = get_s(r, "k")?;
+                let (id, subscription, meter, sku, resource): Packed = serde_json::from_str(&text)
+                    .map_err(|e| {
+                        StoreError::Database(format!("usage key {text:?} unreadable: {e}"))
+                    })?;
+                Ok(UsageKey {
+                    id,
+                    subscription,
+                    meter,
+                    sku,
+                    resource,
+                })
+            })
+            .collect()
     }
 
     pub(crate) async fn read_usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>> {
         let rows = sqlx::query(
-            "SELECT key_id, invalid, quantity, records FROM usage_rollups WHERE day = ?",
+            "SELECT CONCAT(key_id, ' ', invalid, ' ', quantity, ' ', records) AS r \
+             FROM usage_rollups WHERE day = ?",
         )
         .bind(day)
         .fetch_all(&self.pool)
@@ -440,12 +464,22 @@ impl SqlStore {
         .map_err(db)?;
         rows.iter()
             .map(|r| {
+                let text = get_s(r, "r")?;
+                let unreadable =
+                    || StoreError::Database(format!("usage roll-up {text:?} unreadable"));
+                let mut fields = text.split(' ');
+                let mut next = || fields.next().ok_or_else(unreadable);
+                let int = |f: &str| f.parse::<i64>().map_err(|_| unreadable());
+                let key = int(next()?)?;
+                let invalid = int(next()?)? != 0;
+                let quantity = next()?.to_owned();
+                let records = int(next()?)?;
                 Ok(UsageRollup {
                     day,
-                    key: get_i(r, "key_id")?,
-                    invalid: get_i(r, "invalid")? != 0,
-                    quantity: get_s(r, "quantity")?,
-                    records: get_i(r, "records")?,
+                    key,
+                    invalid,
+                    quantity,
+                    records,
                 })
             })
             .collect()

@@ -290,9 +290,10 @@ pub async fn bill_selection(
     let mut late =
         late_adjustments(store, &rows, &scenario, &outcome, &history, &issued_now).await?;
 
-    let mut document = sj::outcome_to_value(&outcome);
+    // Each invoice becomes a contract object once: a preview's is written and then moved
+    // into the run's document; an issued tenant's goes to the document only.
     let mut previews = Vec::new();
-    let mut values = Vec::with_capacity(outcome.invoices.len());
+    let mut kept: Vec<Option<Value>> = Vec::with_capacity(outcome.invoices.len());
     for invoice in &outcome.invoices {
         let id = invoice.tenant.as_str();
         let adjusted = AdjustedInvoice::new(
@@ -302,24 +303,25 @@ pub async fn bill_selection(
             scenario.platform().rounding,
         )?;
         let value = sj::adjusted_invoice_to_value(&adjusted);
-        if !issued_now.contains(id) {
-            previews.push(InvoiceRow {
-                id: 0,
-                period: period.to_owned(),
-                tenant: id.to_owned(),
-                status: InvoiceStatus::Preview,
-                number: None,
-                issue_date: None,
-                due_date: None,
-                currency: invoice.currency.code().to_owned(),
-                total: invoice.currency.format(adjusted.total),
-                usage_seq,
-                document: value.clone(),
-            });
+        if issued_now.contains(id) {
+            kept.push(Some(value));
+            continue;
         }
-        values.push(value);
+        kept.push(None);
+        previews.push(InvoiceRow {
+            id: 0,
+            period: period.to_owned(),
+            tenant: id.to_owned(),
+            status: InvoiceStatus::Preview,
+            number: None,
+            issue_date: None,
+            due_date: None,
+            currency: invoice.currency.code().to_owned(),
+            total: invoice.currency.format(adjusted.total),
+            usage_seq,
+            document: value,
+        });
     }
-    document["invoices"] = Value::Array(values);
 
     let covered = covered_parties(&rows, selection);
     let commissions: Vec<CommissionRow> = outcome
@@ -349,10 +351,19 @@ pub async fn bill_selection(
     kept_issued.extend(skipped.iter().cloned());
     kept_issued.sort();
     kept_issued.dedup();
+    let written = previews.len().saturating_sub(skipped.len());
+    let mut preview_documents = previews.into_iter().map(|p| p.document);
+    let values = kept
+        .into_iter()
+        .map(|v| {
+            v.or_else(|| preview_documents.next())
+                .unwrap_or(Value::Null)
+        })
+        .collect();
     Ok(BillReport {
-        previews: previews.len().saturating_sub(skipped.len()),
+        previews: written,
+        document: sj::outcome_to_value_with_invoices(&outcome, values),
         outcome,
-        document,
         kept_issued,
     })
 }

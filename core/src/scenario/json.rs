@@ -44,7 +44,10 @@ pub use fragment::{
     adjusted_invoice_to_value, adjustment_lines, read_billed_lines, read_commission_plan,
     read_price_items,
 };
-pub use output::{error_to_value, invalid_to_value, outcome_to_string, outcome_to_value};
+pub use output::{
+    error_to_value, invalid_to_value, outcome_to_string, outcome_to_value,
+    outcome_to_value_with_invoices,
+};
 
 type Raw<'a> = Option<&'a RawValue>;
 

@@ -50,7 +50,13 @@ fn mixed_rows(seed: u64, count: usize) -> Vec<UsageRow> {
                 r
             }
             (3, Some(mut r)) => {
-                r.resource = Some(format!("vm-moved-{}", rng.below(3)));
+                // Now and then a key whose text needs quoting wherever it is packed or
+                // escaped (the key read packs a row into one JSON array).
+                r.resource = Some(match rng.below(4) {
+                    0 => "vm \"q\" \\ ' , \t ü 東 \u{7}".to_owned(),
+                    1 => "[null]".to_owned(),
+                    _ => format!("vm-moved-{}", rng.below(3)),
+                });
                 r
             }
             (4, _) => {

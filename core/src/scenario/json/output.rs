@@ -6,9 +6,9 @@ use serde::Serialize;
 use super::*;
 
 #[derive(Serialize)]
-struct OutDocument {
+struct OutDocument<I> {
     period: String,
-    invoices: Vec<OutInvoice>,
+    invoices: Vec<I>,
     commissions: Vec<OutCommission>,
     unbilled: Vec<OutUnbilled>,
 }
@@ -120,9 +120,28 @@ pub(super) fn out_commission(c: &Commission) -> OutCommission {
 
 /// The output document of §10 as a JSON value.
 pub fn outcome_to_value(outcome: &Outcome) -> serde_json::Value {
+    outcome_with_invoices(outcome, outcome.invoices.iter().map(out_invoice).collect())
+}
+
+/// The output document of §10 with `invoices` in place of the outcome's own (already
+/// written as contract objects, with adjustment lines, say): the outcome's invoices are
+/// not serialised only to be replaced, and the given ones are moved in, not copied.
+pub fn outcome_to_value_with_invoices(
+    outcome: &Outcome,
+    invoices: Vec<serde_json::Value>,
+) -> serde_json::Value {
+    let mut doc = outcome_with_invoices(outcome, Vec::<OutInvoice>::new());
+    if let Some(map) = doc.as_object_mut() {
+        // The key exists, so it keeps its place in the contract's key order.
+        map.insert("invoices".to_owned(), serde_json::Value::Array(invoices));
+    }
+    doc
+}
+
+fn outcome_with_invoices<I: Serialize>(outcome: &Outcome, invoices: Vec<I>) -> serde_json::Value {
     let doc = OutDocument {
         period: outcome.period.to_string(),
-        invoices: outcome.invoices.iter().map(out_invoice).collect(),
+        invoices,
         commissions: outcome.commissions.iter().map(out_commission).collect(),
         unbilled: outcome
             .unbilled
