@@ -78,6 +78,27 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Export billing data as CSV or XLSX: invoices, invoice lines, the billing summary or
+    /// commission summaries, as the API's `?format=` exports them for a platform reader.
+    Export {
+        /// What to export.
+        #[arg(value_enum)]
+        what: crate::stored::Exported,
+        /// The month, YYYY-MM (for commissions also a year, YYYY).
+        #[arg(long)]
+        period: String,
+        /// Only this tenant's invoices.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// csv or xlsx (default: from the output file's extension, else csv).
+        #[arg(long)]
+        format: Option<String>,
+        /// The file to write (default: standard output, CSV only).
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
     /// Copy an SQLite database to a new file while servers keep using it (a consistent
     /// snapshot as of one commit). MySQL/MariaDB: use mysqldump --single-transaction
     /// (docs/operations.md).
@@ -344,6 +365,21 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Region(command) => block_on(crate::collecting::region(command)),
         Command::Collect(args) => block_on(crate::collecting::collect(args)),
         Command::Fx(command) => block_on(fx(command)),
+        Command::Export {
+            what,
+            period,
+            tenant,
+            format,
+            output,
+            database,
+        } => block_on(export(
+            what,
+            &period,
+            tenant.as_deref(),
+            format.as_deref(),
+            output.as_deref(),
+            &database.url(),
+        )),
         Command::Users(command) => block_on(users(command)),
         Command::Bill {
             period,
@@ -389,6 +425,69 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
                 Err(e) => store_failure(&e),
             }
         }),
+    }
+}
+
+/// `stackbill export`: exit 1 when the data cannot be read or the file written.
+async fn export(
+    what: crate::stored::Exported,
+    period: &str,
+    tenant: Option<&str>,
+    format: Option<&str>,
+    output: Option<&Path>,
+    url: &str,
+) -> ExitCode {
+    use stackbill_export::Format;
+    let from_extension = output
+        .and_then(|p| p.extension())
+        .and_then(|e| Format::from_name(&e.to_string_lossy()));
+    let format = match format {
+        Some(name) => match Format::from_name(name) {
+            Some(f) => f,
+            None => {
+                eprintln!("stackbill: --format: {name:?} is not csv or xlsx");
+                return ExitCode::from(1);
+            }
+        },
+        None => from_extension.unwrap_or(Format::Csv),
+    };
+    if format == Format::Xlsx && output.is_none() {
+        eprintln!("stackbill: an XLSX export needs --output FILE");
+        return ExitCode::from(1);
+    }
+    let table = match crate::stored::export(url, what, period, tenant).await {
+        Ok(table) => table,
+        Err(e) => {
+            eprintln!("stackbill: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let bytes = match stackbill_export::write(&table, format) {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("stackbill: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let written = match output {
+        Some(path) => std::fs::write(path, &bytes).map_err(|e| format!("{}: {e}", path.display())),
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .map_err(|e| format!("standard output: {e}")),
+    };
+    match written {
+        Ok(()) => {
+            eprintln!(
+                "stackbill: exported {} row(s) of {:?}",
+                table.rows().len(),
+                table.title()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("stackbill: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

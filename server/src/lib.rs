@@ -13,6 +13,7 @@ mod collecting;
 mod forwarding;
 mod jobs;
 mod process;
+mod reports;
 mod stored;
 
 use std::process::ExitCode;

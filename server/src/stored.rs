@@ -232,3 +232,70 @@ pub(crate) async fn fx_delete(
         .delete_fx_rate(&from.to_ascii_uppercase(), &to.to_ascii_uppercase(), as_of)
         .await
 }
+
+/// What `stackbill export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Exported {
+    /// Invoices of the period, one row each.
+    Invoices,
+    /// Every line of the period's invoices.
+    InvoiceLines,
+    /// The billing summary of the period.
+    Summary,
+    /// Commission summaries of a month (YYYY-MM) or a year (YYYY).
+    Commissions,
+}
+
+/// The table `what` for `period` (and `tenant`), with the platform's whole scope: the same
+/// table the API exports for a platform reader.
+pub(crate) async fn export(
+    url: &str,
+    what: Exported,
+    period: &str,
+    tenant: Option<&str>,
+) -> Result<stackbill_export::Table, String> {
+    use crate::api::access::Directory;
+    use crate::api::commissions::{CommissionQuery, months, summaries_in, table};
+    let store = open(url).await.map_err(|e| e.to_string())?;
+    let dir = Directory::load(&store).await.map_err(|e| e.to_string())?;
+    if what == Exported::Commissions {
+        if tenant.is_some() {
+            return Err("--tenant: commissions are per partner and distributor".into());
+        }
+        let (label, periods) =
+            months(&CommissionQuery::month_or_year(period)).map_err(|e| e.to_string())?;
+        let rows = summaries_in(&store, &dir, &|_| true, &label, &periods)
+            .await
+            .map_err(|e| e.to_string())?;
+        return table(&label, &rows).map_err(|e| e.to_string());
+    }
+    let period = crate::api::billing::parse_period("--period", period)
+        .map(crate::api::billing::period_text)
+        .map_err(|e| e.to_string())?;
+    let tenant = match tenant {
+        Some(t) => Some(
+            dir.tenant(t)
+                .map(|row| row.id.clone())
+                .ok_or_else(|| format!("--tenant: no tenant {t:?}"))?,
+        ),
+        None => None,
+    };
+    let filter = stackbill_store::InvoiceFilter {
+        period: Some(period.clone()),
+        tenant,
+        ..stackbill_store::InvoiceFilter::default()
+    };
+    let rows = store.invoices(&filter).await.map_err(|e| e.to_string())?;
+    let rows: Vec<&stackbill_store::InvoiceRow> = rows.iter().collect();
+    let today = crate::api::billing::today(&store)
+        .await
+        .map_err(|e| e.to_string())?;
+    match what {
+        Exported::Invoices => crate::reports::invoices(&rows, &dir, today),
+        Exported::InvoiceLines => crate::reports::invoice_lines(&rows, today),
+        Exported::Summary | Exported::Commissions => {
+            crate::reports::summary(&period, &rows, &dir, today)
+        }
+    }
+    .map_err(|e| e.to_string())
+}

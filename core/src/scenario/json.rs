@@ -41,8 +41,8 @@ mod output;
 
 pub use commission::{commission_to_value, read_commission};
 pub use fragment::{
-    adjusted_invoice_to_value, adjustment_lines, read_billed_lines, read_commission_plan,
-    read_price_items,
+    DocumentLine, adjusted_invoice_to_value, adjustment_lines, read_billed_lines,
+    read_commission_plan, read_document_lines, read_price_items,
 };
 pub use output::{
     error_to_value, invalid_to_value, outcome_to_string, outcome_to_value,

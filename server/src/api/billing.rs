@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -19,9 +19,10 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::access::{Allowed, ManageBilling, ReadBilling};
+use super::export::{self, Answer};
 use super::ops::{Op, many, one, query, query_required};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
-use crate::jobs;
+use crate::{jobs, reports};
 
 type Reply<T> = ApiResult<wire::Ok<T>>;
 
@@ -48,7 +49,9 @@ pub(crate) struct Invoice {
     id: String,
     period: String,
     tenant_id: String,
-    /// `preview`, `issued`, `paid` or `void`.
+    tenant_name: String,
+    /// `preview`, `issued`, `delinquent` (issued, unpaid past its due date), `paid` or
+    /// `void`.
     status: String,
     /// Gap-free number per platform, set at issue (`INV-2026-000123`).
     number: Option<String>,
@@ -63,14 +66,19 @@ pub(crate) struct Invoice {
     document: Value,
 }
 
-impl From<&InvoiceRow> for Invoice {
-    fn from(r: &InvoiceRow) -> Self {
+impl Invoice {
+    /// The view of `r` on `today` (which decides whether it is delinquent).
+    fn at(r: &InvoiceRow, today: chrono::NaiveDate, dir: &super::access::Directory) -> Self {
         let text = |k: &str| r.document.get(k).and_then(Value::as_str).map(str::to_owned);
         Invoice {
             id: r.id.to_string(),
             period: r.period.clone(),
             tenant_id: r.tenant.clone(),
-            status: r.status.name().to_owned(),
+            tenant_name: dir
+                .tenant(&r.tenant)
+                .map(|t| t.name.clone())
+                .unwrap_or_default(),
+            status: reports::status_of(r, today).to_owned(),
             number: r.number.clone(),
             issue_date: r.issue_date.clone(),
             due_date: r.due_date.clone(),
@@ -97,26 +105,41 @@ struct InvoiceQuery {
     page: Option<u32>,
     #[serde(default)]
     page_size: Option<u32>,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 fn tenant_path<P: super::access::Permission>(auth: &Allowed<P>, tenant: &str) -> Option<NodePath> {
     auth.directory().tenant_path_by_id(tenant)
 }
 
-async fn list_invoices(
-    State(state): State<AppState>,
-    auth: Allowed<ReadBilling>,
-    Params(q): Params<InvoiceQuery>,
-) -> Reply<Vec<Invoice>> {
+/// The invoices `q` selects that the caller may read, by (period, tenant, id), and the
+/// day their status is shown as of.
+async fn visible_invoices(
+    state: &AppState,
+    auth: &Allowed<ReadBilling>,
+    q: &InvoiceQuery,
+) -> ApiResult<(Vec<InvoiceRow>, chrono::NaiveDate)> {
+    let today = today(state.store()).await?;
     let mut filter = InvoiceFilter::default();
     if let Some(p) = &q.period {
         filter.period = Some(period_text(parse_period("period", p)?));
     }
+    let mut shown_as = None;
     if let Some(s) = &q.status {
-        filter.status =
-            Some(InvoiceStatus::from_name(&s.to_lowercase()).ok_or_else(|| {
-                ApiError::field("status", "must be preview, issued, paid or void")
-            })?);
+        let name = s.trim().to_lowercase();
+        let stored = if name == reports::DELINQUENT {
+            Some(InvoiceStatus::Issued)
+        } else {
+            InvoiceStatus::from_name(&name)
+        };
+        filter.status = Some(stored.ok_or_else(|| {
+            ApiError::field(
+                "status",
+                "must be preview, issued, delinquent, paid or void",
+            )
+        })?);
+        shown_as = Some(name);
     }
     if let Some(t) = &q.tenant_id {
         let row = auth
@@ -124,24 +147,118 @@ async fn list_invoices(
             .tenant(t)
             .ok_or_else(|| ApiError::NotFound(format!("tenantId: no tenant {t:?}")))?;
         let missing = || ApiError::NotFound(format!("tenantId: no tenant {t:?}"));
-        let path = tenant_path(&auth, &row.id).ok_or_else(missing)?;
+        let path = tenant_path(auth, &row.id).ok_or_else(missing)?;
         auth.check_named(&path, missing)?;
         filter.tenant = Some(row.id.clone());
     }
-    let rows = state.store().invoices(&filter).await?;
-    let visible: Vec<&InvoiceRow> = rows
-        .iter()
-        .filter(|r| tenant_path(&auth, &r.tenant).is_some_and(|p| auth.allows(&p)))
-        .collect();
+    let mut rows = state.store().invoices(&filter).await?;
+    rows.retain(|r| {
+        tenant_path(auth, &r.tenant).is_some_and(|p| auth.allows(&p))
+            && shown_as
+                .as_deref()
+                .is_none_or(|s| reports::status_of(r, today) == s)
+    });
+    Ok((rows, today))
+}
+
+/// The page `q` asks for; a file holds every row unless a page is asked for.
+fn page_of<T>(q: &InvoiceQuery, answer: Answer, items: Vec<T>) -> ApiResult<Vec<T>> {
     let paging = wire::Paging {
         page: q.page,
         page_size: q.page_size,
     };
-    Ok(ok(paging
-        .apply(visible)?
-        .into_iter()
-        .map(Invoice::from)
-        .collect()))
+    match answer {
+        Answer::File(_) if q.page.is_none() && q.page_size.is_none() => Ok(items),
+        _ => paging.apply(items),
+    }
+}
+
+/// A file name for an export of `what` under the filters of `q`.
+fn file_name(what: &str, q: &InvoiceQuery) -> String {
+    [
+        Some(what),
+        q.period.as_deref(),
+        q.tenant_id.as_deref(),
+        q.status.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("-")
+}
+
+fn exported(e: stackbill_export::ExportError) -> ApiError {
+    ApiError::internal(format!("export: {e}"))
+}
+
+async fn list_invoices(
+    State(state): State<AppState>,
+    auth: Allowed<ReadBilling>,
+    headers: HeaderMap,
+    Params(q): Params<InvoiceQuery>,
+) -> ApiResult<Response> {
+    let want = export::answer(q.format.as_deref(), &headers)?;
+    let (rows, today) = visible_invoices(&state, &auth, &q).await?;
+    let shown = page_of(&q, want, rows.iter().collect())?;
+    match want {
+        Answer::Json => Ok(ok(shown
+            .into_iter()
+            .map(|r| Invoice::at(r, today, auth.directory()))
+            .collect::<Vec<_>>())
+        .into_response()),
+        Answer::File(format) => {
+            let table = reports::invoices(&shown, auth.directory(), today).map_err(exported)?;
+            export::file(&table, format, &file_name("invoices", &q))
+        }
+    }
+}
+
+/// One invoice line as the invoice-lines list shows it (the columns of its export).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct InvoiceLineRow {
+    invoice_id: String,
+    number: Option<String>,
+    period: String,
+    tenant_id: String,
+    status: String,
+    currency: String,
+    /// 1-based position on its invoice.
+    line: i64,
+    /// `charge`, `credit` or `adjustment`.
+    kind: String,
+    /// For an adjustment line, the period it corrects (`YYYY-MM`).
+    adjusts: Option<String>,
+    subscription: Option<String>,
+    meter: String,
+    sku: Option<String>,
+    quantity: Option<String>,
+    unit_rate: Option<String>,
+    price_list: String,
+    fx_rate: Option<String>,
+    amount: String,
+}
+
+async fn list_invoice_lines(
+    State(state): State<AppState>,
+    auth: Allowed<ReadBilling>,
+    headers: HeaderMap,
+    Params(q): Params<InvoiceQuery>,
+) -> ApiResult<Response> {
+    let want = export::answer(q.format.as_deref(), &headers)?;
+    let (rows, today) = visible_invoices(&state, &auth, &q).await?;
+    let all: Vec<&InvoiceRow> = rows.iter().collect();
+    let table = reports::invoice_lines(&all, today).map_err(exported)?;
+    match want {
+        Answer::Json => Ok(ok(page_of(&q, want, export::json_rows(&table))?).into_response()),
+        Answer::File(format) => {
+            let mut shown = stackbill_export::Table::new(table.title(), reports::LINE_COLUMNS);
+            for row in page_of(&q, want, table.rows().to_vec())? {
+                shown.push(row).map_err(exported)?;
+            }
+            export::file(&shown, format, &file_name("invoice-lines", &q))
+        }
+    }
 }
 
 /// The invoice `id` if the caller may do `P` on its tenant.
@@ -170,7 +287,12 @@ async fn get_invoice(
     auth: Allowed<ReadBilling>,
     Path(id): Path<String>,
 ) -> Reply<Invoice> {
-    Ok(ok(Invoice::from(&find_invoice(&state, &auth, &id).await?)))
+    let row = find_invoice(&state, &auth, &id).await?;
+    Ok(ok(Invoice::at(
+        &row,
+        today(state.store()).await?,
+        auth.directory(),
+    )))
 }
 
 /// Issue options.
@@ -183,9 +305,9 @@ pub(crate) struct IssueIn {
     issue_date: Option<String>,
 }
 
-async fn today(state: &AppState) -> ApiResult<chrono::NaiveDate> {
-    let zone = state
-        .store()
+/// Today in the platform's time zone.
+pub(crate) async fn today(store: &dyn stackbill_store::Store) -> ApiResult<chrono::NaiveDate> {
+    let zone = store
         .platform()
         .await?
         .and_then(|p| p.time_zone.parse::<chrono_tz::Tz>().ok())
@@ -200,7 +322,7 @@ async fn issue_invoice(
     Body(body): Body<IssueIn>,
 ) -> Reply<Invoice> {
     let row = find_invoice(&state, &auth, &id).await?;
-    let today = today(&state).await?;
+    let today = today(state.store()).await?;
     let date = match body.issue_date {
         Some(d) => wire::date("issueDate", &d)?,
         None => today,
@@ -215,7 +337,7 @@ async fn issue_invoice(
     }
     let date = date.format("%Y-%m-%d").to_string();
     let issued = state.store().issue_invoice(row.id, &date).await?;
-    let out = Invoice::from(&issued);
+    let out = Invoice::at(&issued, today, auth.directory());
     state
         .audit(
             &auth.caller.actor(),
@@ -248,7 +370,11 @@ async fn settle(
             Some(json!({"status": settled.status.name()})),
         )
         .await?;
-    Ok(ok(Invoice::from(&settled)))
+    Ok(ok(Invoice::at(
+        &settled,
+        today(state.store()).await?,
+        auth.directory(),
+    )))
 }
 
 async fn void_invoice(
@@ -422,6 +548,8 @@ pub(crate) async fn run_generate(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct PeriodQuery {
     period: String,
+    #[serde(default)]
+    format: Option<String>,
 }
 
 /// One tenant's line of the billing summary.
@@ -433,6 +561,7 @@ pub(crate) struct SummaryLine {
     partner_id: String,
     distributor_id: String,
     invoice_id: String,
+    /// As on the invoice (`delinquent` when issued and unpaid past its due date).
     status: String,
     number: Option<String>,
     currency: String,
@@ -447,13 +576,18 @@ pub(crate) struct Summary {
     tenants: Vec<SummaryLine>,
     /// Currency → sum of totals (voided invoices excluded).
     totals: BTreeMap<String, String>,
+    /// Currency → sum of the totals of delinquent invoices (issued, unpaid past their due
+    /// date).
+    delinquent: BTreeMap<String, String>,
 }
 
 async fn summary(
     State(state): State<AppState>,
     auth: Allowed<ReadBilling>,
+    headers: HeaderMap,
     Params(q): Params<PeriodQuery>,
-) -> Reply<Summary> {
+) -> ApiResult<Response> {
+    let want = export::answer(q.format.as_deref(), &headers)?;
     let period = period_text(parse_period("period", &q.period)?);
     let rows = state
         .store()
@@ -463,24 +597,39 @@ async fn summary(
         })
         .await?;
     let dir = auth.directory();
+    let visible: Vec<&InvoiceRow> = rows
+        .iter()
+        .filter(|r| tenant_path(&auth, &r.tenant).is_some_and(|p| auth.allows(&p)))
+        .collect();
+    let today = today(state.store()).await?;
+    if let Answer::File(format) = want {
+        let table = reports::summary(&period, &visible, dir, today).map_err(exported)?;
+        return export::file(&table, format, &format!("billing-summary-{period}"));
+    }
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut delinquent: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut tenants = Vec::new();
-    for r in &rows {
+    for r in visible {
         let Some(path) = dir.tenant_path_by_id(&r.tenant) else {
             continue;
         };
-        if !auth.allows(&path) {
-            continue;
-        }
         if r.status != InvoiceStatus::Void {
             let total: Decimal = r
                 .total
                 .parse()
                 .map_err(|_| ApiError::internal(format!("invoice {} total {:?}", r.id, r.total)))?;
-            let sum = totals.entry(r.currency.clone()).or_default();
-            *sum = sum
-                .checked_add(total)
-                .ok_or_else(|| ApiError::internal("invoice totals overflow"))?;
+            let status = reports::status_of(r, today);
+            for (sums, counts) in [
+                (&mut totals, true),
+                (&mut delinquent, status == reports::DELINQUENT),
+            ] {
+                if counts {
+                    let sum = sums.entry(r.currency.clone()).or_default();
+                    *sum = sum
+                        .checked_add(total)
+                        .ok_or_else(|| ApiError::internal("invoice totals overflow"))?;
+                }
+            }
         }
         let tenant = dir.tenant(&r.tenant);
         tenants.push(SummaryLine {
@@ -497,7 +646,7 @@ async fn summary(
                 .map(|d| d.to_string())
                 .unwrap_or_default(),
             invoice_id: r.id.to_string(),
-            status: r.status.name().to_owned(),
+            status: reports::status_of(r, today).to_owned(),
             number: r.number.clone(),
             currency: r.currency.clone(),
             total: r.total.clone(),
@@ -510,7 +659,12 @@ async fn summary(
             .into_iter()
             .map(|(k, v)| (k, v.to_string()))
             .collect(),
-    }))
+        delinquent: delinquent
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect(),
+    })
+    .into_response())
 }
 
 pub(crate) fn ops() -> Vec<Op> {
@@ -535,7 +689,8 @@ pub(crate) fn ops() -> Vec<Op> {
             get(summary),
         )
         .queries(vec![query_required("period", "Billing period YYYY-MM.")])
-        .data(one::<Summary>()),
+        .data(one::<Summary>())
+        .exports(),
         Op::new(
             Method::GET,
             "/api/v1/billing/invoices",
@@ -546,10 +701,26 @@ pub(crate) fn ops() -> Vec<Op> {
         .queries(vec![
             query("period", "Billing period YYYY-MM."),
             query("tenantId", "Only this tenant."),
-            query("status", "preview, issued, paid or void."),
+            query("status", "preview, issued, delinquent, paid or void."),
         ])
         .queries(paging())
-        .data(many::<Invoice>()),
+        .data(many::<Invoice>())
+        .exports(),
+        Op::new(
+            Method::GET,
+            "/api/v1/billing/invoice-lines",
+            b,
+            "List the lines of invoices",
+            get(list_invoice_lines),
+        )
+        .queries(vec![
+            query("period", "Billing period YYYY-MM."),
+            query("tenantId", "Only this tenant's invoices."),
+            query("status", "preview, issued, delinquent, paid or void."),
+        ])
+        .queries(paging())
+        .data(many::<InvoiceLineRow>())
+        .exports(),
         Op::new(
             Method::GET,
             "/api/v1/billing/invoices/{id}",

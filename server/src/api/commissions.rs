@@ -5,7 +5,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -18,9 +18,10 @@ use utoipa::ToSchema;
 use super::AppState;
 use super::access::{Allowed, GenerateCommissions, ManageCommissionRates, ReadCommissions};
 use super::billing::{parse_period, period_text};
+use super::export::{self, Answer};
 use super::ops::{Op, many, one, query};
 use super::wire::{self, ApiError, ApiResult, Body, Params, ok};
-use crate::jobs;
+use crate::{jobs, reports};
 
 type Reply<T> = ApiResult<wire::Ok<T>>;
 
@@ -248,12 +249,29 @@ pub(crate) struct CommissionQuery {
     period: Option<String>,
     #[serde(default)]
     year: Option<String>,
-    /// Export format (`csv`); only for the export endpoint.
+    /// `json`, `csv` or `xlsx` (the export endpoint: `csv` only).
     #[serde(default)]
     format: Option<String>,
 }
 
-fn months(q: &CommissionQuery) -> ApiResult<(String, Vec<String>)> {
+impl CommissionQuery {
+    /// `YYYY-MM` as a month, anything else as a year (checked by [`months`]).
+    pub(crate) fn month_or_year(text: &str) -> Self {
+        let text = Some(text.to_owned());
+        let (period, year) = if text.as_deref().is_some_and(|t| t.contains('-')) {
+            (text, None)
+        } else {
+            (None, text)
+        };
+        CommissionQuery {
+            period,
+            year,
+            format: None,
+        }
+    }
+}
+
+pub(crate) fn months(q: &CommissionQuery) -> ApiResult<(String, Vec<String>)> {
     match (&q.period, &q.year) {
         (Some(p), None) => {
             let p = period_text(parse_period("period", p)?);
@@ -288,7 +306,7 @@ async fn summaries<P: super::access::Permission>(
     periods: &[String],
 ) -> ApiResult<Vec<Commission>> {
     summaries_in(
-        state,
+        state.store(),
         auth.directory(),
         &|p| within.contains(p) && auth.allows(p),
         label,
@@ -298,8 +316,8 @@ async fn summaries<P: super::access::Permission>(
 }
 
 /// The summaries of the parties whose node `shown` admits, rolled up over `periods`.
-async fn summaries_in(
-    state: &AppState,
+pub(crate) async fn summaries_in(
+    store: &dyn stackbill_store::Store,
     dir: &super::access::Directory,
     shown: &(dyn Fn(&NodePath) -> bool + Sync),
     label: &str,
@@ -307,7 +325,7 @@ async fn summaries_in(
 ) -> ApiResult<Vec<Commission>> {
     let mut read = Vec::new();
     for period in periods {
-        for row in state.store().commissions(period).await? {
+        for row in store.commissions(period).await? {
             let path = match row.party_kind.as_str() {
                 "distributor" => dir.distributor(&row.party).map(|d| dir.distributor_path(d)),
                 _ => dir.partner(&row.party).map(|p| dir.partner_path(p)),
@@ -329,26 +347,43 @@ async fn summaries_in(
     Ok(totals.iter().map(|t| Commission::new(label, t)).collect())
 }
 
+impl Commission {
+    fn entry(&self) -> reports::CommissionEntry<'_> {
+        reports::CommissionEntry {
+            period: &self.period,
+            party_kind: &self.party_kind,
+            party_id: &self.party_id,
+            currency: &self.currency,
+            base: &self.base,
+            amount: &self.amount,
+            plan: self.plan.as_deref(),
+            months: self.months,
+        }
+    }
+}
+
+pub(crate) fn table(label: &str, rows: &[Commission]) -> ApiResult<stackbill_export::Table> {
+    let entries: Vec<_> = rows.iter().map(Commission::entry).collect();
+    reports::commissions(label, &entries).map_err(|e| ApiError::internal(format!("export: {e}")))
+}
+
 async fn list_commissions(
     State(state): State<AppState>,
     auth: Allowed<ReadCommissions>,
+    headers: HeaderMap,
     Params(q): Params<CommissionQuery>,
-) -> Reply<Vec<Commission>> {
-    if q.format.is_some() {
-        return Err(ApiError::field(
-            "format",
-            "only the export endpoint takes a format",
-        ));
-    }
+) -> ApiResult<Response> {
+    let want = export::answer(q.format.as_deref(), &headers)?;
     let (label, periods) = months(&q)?;
-    Ok(ok(summaries(
-        &state,
-        &auth,
-        &NodePath::platform(),
-        &label,
-        &periods,
-    )
-    .await?))
+    let rows = summaries(&state, &auth, &NodePath::platform(), &label, &periods).await?;
+    match want {
+        Answer::Json => Ok(ok(rows).into_response()),
+        Answer::File(format) => export::file(
+            &table(&label, &rows)?,
+            format,
+            &format!("commissions-{label}"),
+        ),
+    }
 }
 
 /// An export file.
@@ -360,6 +395,8 @@ pub(crate) struct Export {
     content: String,
 }
 
+/// The CSV inside a JSON envelope, for clients of the first API version; the file itself
+/// is `GET /commissions/summary?format=csv|xlsx`.
 async fn export_commissions(
     State(state): State<AppState>,
     auth: Allowed<ReadCommissions>,
@@ -370,37 +407,23 @@ async fn export_commissions(
         Some(other) => {
             return Err(ApiError::field(
                 "format",
-                format!("{other:?}: only csv is supported"),
+                format!(
+                    "{other:?}: this endpoint wraps CSV only; \
+                     GET /api/v1/commissions/summary?format=xlsx answers the XLSX file"
+                ),
             ));
         }
     }
     let (label, periods) = months(&q)?;
     let rows = summaries(&state, &auth, &NodePath::platform(), &label, &periods).await?;
-    let mut csv = String::from("period,party_kind,party_id,currency,base,amount,plan,months\n");
-    for r in rows {
-        let field = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_owned()
-            }
-        };
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{}\n",
-            field(&r.period),
-            field(&r.party_kind),
-            field(&r.party_id),
-            field(&r.currency),
-            r.base,
-            r.amount,
-            field(r.plan.as_deref().unwrap_or("")),
-            r.months
-        ));
-    }
+    let bytes = stackbill_export::write(&table(&label, &rows)?, stackbill_export::Format::Csv)
+        .map_err(|e| ApiError::internal(format!("export: {e}")))?;
+    let content =
+        String::from_utf8(bytes).map_err(|_| ApiError::internal("export: CSV is not UTF-8"))?;
     Ok(ok(Export {
         file_name: format!("commissions-{label}.csv"),
         content_type: "text/csv".into(),
-        content: csv,
+        content,
     }))
 }
 
@@ -581,7 +604,7 @@ pub(crate) async fn run_generate(
             })),
         )
         .await?;
-    let out = summaries_in(state, dir, &|p| node.contains(p), &label, &periods).await?;
+    let out = summaries_in(state.store(), dir, &|p| node.contains(p), &label, &periods).await?;
     jobs::Done::of(job, format!("{label}: {} summaries", out.len()), &out)
 }
 
@@ -655,7 +678,8 @@ pub(crate) fn ops() -> Vec<Op> {
             query("period", "Month YYYY-MM."),
             query("year", "Year YYYY."),
         ])
-        .data(many::<Commission>()),
+        .data(many::<Commission>())
+        .exports(),
         Op::new(
             Method::GET,
             "/api/v1/commissions",
@@ -667,7 +691,8 @@ pub(crate) fn ops() -> Vec<Op> {
             query("period", "Month YYYY-MM."),
             query("year", "Year YYYY."),
         ])
-        .data(many::<Commission>()),
+        .data(many::<Commission>())
+        .exports(),
         Op::new(
             Method::GET,
             "/api/v1/commissions/export",

@@ -2,7 +2,7 @@
 //! store and core. Requests are normalised (lower-cased path, no trailing slash) before
 //! routing, because the manual's PowerShell client lower-cases whole URLs.
 
-mod access;
+pub(crate) mod access;
 mod alerts;
 mod auth;
 pub(crate) mod billing;
@@ -12,6 +12,7 @@ pub(crate) mod commissions;
 mod contract;
 pub(crate) mod demo;
 pub(crate) mod email;
+mod export;
 mod federated;
 mod fields;
 pub(crate) mod fuzzing;

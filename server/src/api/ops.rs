@@ -6,6 +6,7 @@ use axum::http::Method;
 use axum::routing::MethodRouter;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{KnownFormat, SchemaFormat};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ArrayBuilder, ComponentsBuilder, ContentBuilder, InfoBuilder, ObjectBuilder, OpenApi,
@@ -139,6 +140,8 @@ pub(crate) struct Op {
     /// Whether the request queues a job: `202` with the job, or `data` under
     /// `Prefer: wait`.
     job: bool,
+    /// Whether the answer can also be a CSV or XLSX file (`format`, `Accept`).
+    exports: bool,
     pub route: MethodRouter<AppState>,
 }
 
@@ -162,6 +165,7 @@ impl Op {
             secured: true,
             bare: false,
             job: false,
+            exports: false,
             route,
         }
     }
@@ -201,6 +205,13 @@ impl Op {
     /// and the job ends within N seconds.
     pub(crate) fn job(mut self) -> Self {
         self.job = true;
+        self
+    }
+
+    /// The answer can also be a file ([`super::export`]): `format=json|csv|xlsx`, or an
+    /// `Accept` header naming CSV or XLSX.
+    pub(crate) fn exports(mut self) -> Self {
+        self.exports = true;
         self
     }
 }
@@ -373,6 +384,37 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
             "application/json",
             ContentBuilder::new().schema(Some(ok_schema)).build(),
         );
+        if op.exports {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name("format")
+                    .description(Some(
+                        "json (default), csv or xlsx: a file of every matching row (paged \
+                         only when page or pageSize is given). Accept: text/csv or the XLSX \
+                         media type asks the same.",
+                    ))
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["json", "csv", "xlsx"])),
+                    )),
+            );
+            let file = |format: Option<SchemaFormat>| {
+                ContentBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(format),
+                    ))
+                    .build()
+            };
+            success = success.content("text/csv", file(None)).content(
+                stackbill_export::Format::Xlsx.media_type(),
+                file(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))),
+            );
+        }
         for (name, link) in links(op, ok_status == "201", ops) {
             success = success.link(name, link);
         }

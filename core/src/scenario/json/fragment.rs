@@ -6,6 +6,7 @@
 //! reader as whole scenarios, means a stored rate is parsed exactly as a scenario file's
 //! would be (number literals verbatim, every problem with its path).
 
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -85,6 +86,10 @@ struct RawLine<'a> {
     #[serde(borrow)]
     quantity: Raw<'a>,
     #[serde(borrow)]
+    unit_rate: Raw<'a>,
+    #[serde(borrow)]
+    fx_rate: Raw<'a>,
+    #[serde(borrow)]
     amount: Raw<'a>,
 }
 
@@ -105,9 +110,21 @@ fn line_kind(r: &mut Reader, raw: Raw<'_>, path: &str) -> Option<LineKind> {
     }
 }
 
+/// One line of a stored invoice document as the document states it: what was billed, and
+/// the unit rate and FX rate shown beside it (for exports and invoice documents).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentLine {
+    /// The line's identity, quantity and amount.
+    pub billed: BilledLine,
+    /// The flat unit rate, when the line has one.
+    pub unit_rate: Option<Decimal>,
+    /// The FX rate applied, when the price list is in another currency.
+    pub fx_rate: Option<Decimal>,
+}
+
 /// The lines of a stored invoice document (§10 invoice, possibly with adjustment lines),
-/// typed, for computing what has been billed.
-pub fn read_billed_lines(text: &str) -> Result<Vec<BilledLine>, InvalidScenario> {
+/// typed, in document order; every number keeps the scale the document wrote.
+pub fn read_document_lines(text: &str) -> Result<Vec<DocumentLine>, InvalidScenario> {
     let raw: RawDocument<'_> = serde_json::from_str(text).map_err(|e| not_json("lines", &e))?;
     let mut r = Reader {
         problems: Vec::new(),
@@ -137,23 +154,38 @@ pub fn read_billed_lines(text: &str) -> Result<Vec<BilledLine>, InvalidScenario>
         let sku = r.string(l.sku, &format!("{p}.sku"), false);
         let price_list = r.string(l.price_list, &format!("{p}.price_list"), true);
         let quantity = r.decimal(l.quantity, &format!("{p}.quantity"), false);
+        let unit_rate = r.decimal(l.unit_rate, &format!("{p}.unit_rate"), false);
+        let fx_rate = r.decimal(l.fx_rate, &format!("{p}.fx_rate"), false);
         let amount = r.decimal(l.amount, &format!("{p}.amount"), true);
         if let (Some(kind), Some(adjusts), Some(meter), Some(price_list), Some(amount)) =
             (kind, adjusts, meter, price_list, amount)
         {
-            lines.push(BilledLine {
-                kind,
-                adjusts,
-                subscription: subscription.map(SubscriptionId::new),
-                meter: MeterId::new(&meter),
-                sku: sku.map(|s| s.into_owned()),
-                price_list: PriceListId::new(price_list),
-                quantity,
-                amount,
+            lines.push(DocumentLine {
+                billed: BilledLine {
+                    kind,
+                    adjusts,
+                    subscription: subscription.map(SubscriptionId::new),
+                    meter: MeterId::new(&meter),
+                    sku: sku.map(|s| s.into_owned()),
+                    price_list: PriceListId::new(price_list),
+                    quantity,
+                    amount,
+                },
+                unit_rate,
+                fx_rate,
             });
         }
     }
     finish(r, Some(lines), "lines")
+}
+
+/// The lines of a stored invoice document (§10 invoice, possibly with adjustment lines),
+/// typed, for computing what has been billed.
+pub fn read_billed_lines(text: &str) -> Result<Vec<BilledLine>, InvalidScenario> {
+    Ok(read_document_lines(text)?
+        .into_iter()
+        .map(|l| l.billed)
+        .collect())
 }
 
 #[derive(Serialize)]
