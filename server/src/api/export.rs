@@ -137,6 +137,9 @@ mod tests {
         );
         let e = answer(Some("pdf"), &none).expect_err("not a table format");
         assert_eq!(e.status(), StatusCode::BAD_REQUEST);
-        assert!(e.to_string().contains("\"pdf\" is not json, csv or xlsx"), "{e}");
+        assert!(
+            e.to_string().contains("\"pdf\" is not json, csv or xlsx"),
+            "{e}"
+        );
     }
 }
