@@ -52,6 +52,7 @@ pub(super) async fn execute(
         "usage.collect" => {
             crate::api::collection::run_collect(state, job.id, &params, actor, progress).await
         }
+        "invoices.submit" => super::submission::run(state, job.id, &params, actor, progress).await,
         "alerts.quota" => super::checks::run_quotas(state, job.id, &params).await,
         "tenants.identity" => super::identity::run(state, job.id).await,
         "alert.forward" => {

@@ -10,6 +10,7 @@ pub(crate) mod checks;
 pub(crate) mod identity;
 mod kinds;
 pub(crate) mod schedule;
+pub(crate) mod submission;
 mod worker;
 
 use std::time::Duration;

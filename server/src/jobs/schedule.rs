@@ -8,7 +8,9 @@
 //! not bill the past because a server started.
 //!
 //! The month-end run is the platform's full billing run of the month that ended, which
-//! writes its commission summaries too; it is queued when Auto Create Invoices is on.
+//! writes its commission summaries too; it is queued when Auto Create Invoices is on, and
+//! so is the daily submission that issues a closed month's previews once the Invoice
+//! Submission Delay has passed (`super::submission`).
 
 use std::time::Duration;
 
@@ -43,6 +45,9 @@ enum Action {
     /// Write the previews (and commission summaries) of the month that just ended,
     /// when Auto Create Invoices is on.
     MonthEndInvoices,
+    /// Issue the previews of the latest month whose submission delay has passed, when
+    /// Auto Create Invoices is on.
+    SubmitInvoices,
     /// Check plan quotas against the last whole UTC day's usage.
     QuotaCheck,
     /// Check tenants' Entra tenants, when Perform Tenant Identity Health Checks is on.
@@ -62,6 +67,8 @@ struct Schedule {
 /// The calendars of the platform's own schedules.
 const NIGHTLY: &str = "0 2 * * *";
 const MONTH_END_INVOICES: &str = "0 1 1 * *";
+/// After the month-end (01:00) and nightly (02:00) runs.
+const SUBMIT_INVOICES: &str = "0 3 * * *";
 /// Hourly, so usage collected late into yesterday still warns the same day.
 const QUOTA_CHECK: &str = "20 * * * *";
 const IDENTITY_CHECK: &str = "0 4 * * *";
@@ -96,6 +103,12 @@ async fn schedules(state: &AppState) -> ApiResult<Vec<Schedule>> {
         calendar: Calendar::Cron(cron(MONTH_END_INVOICES)?),
         each_missed: true,
         action: Action::MonthEndInvoices,
+    });
+    out.push(Schedule {
+        name: "invoices.submit".into(),
+        calendar: Calendar::Cron(cron(SUBMIT_INVOICES)?),
+        each_missed: false,
+        action: Action::SubmitInvoices,
     });
     out.push(Schedule {
         name: "alerts.quota".into(),
@@ -207,6 +220,20 @@ async fn queue(
             }
             let params = json!({"period": month_before(slot, tz), "tenants": null});
             submit(state, "billing.generate", &params, run_key, "schedule")
+                .await
+                .map(|_| true)
+        }
+        Action::SubmitInvoices => {
+            if settings["invoices"]["autoCreateInvoices"].as_bool() != Some(true) {
+                return Ok(false);
+            }
+            let day = slot.with_timezone(&tz).date_naive();
+            let delay = super::submission::delay_days(settings);
+            let params = json!({
+                "period": super::submission::period_due(day, delay),
+                "issueDate": day.format("%Y-%m-%d").to_string(),
+            });
+            submit(state, "invoices.submit", &params, run_key, "schedule")
                 .await
                 .map(|_| true)
         }
@@ -349,8 +376,8 @@ mod tests {
     }
 
     /// Two processes look at the schedules after three month ends passed with neither
-    /// running: each month's run is queued once, the nightly run and the quota check
-    /// only for the newest slot, and nothing more on the next look.
+    /// running: each month's run is queued once, the nightly run, the submission and the
+    /// quota check only for the newest slot, and nothing more on the next look.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn missed_slots_are_queued_once_each_across_processes() {
         let dir = std::env::temp_dir().join(format!(
@@ -400,15 +427,19 @@ mod tests {
                     "billing.generate".to_owned()
                 ),
                 (
+                    "invoices.submit@2026-12-05T03:00:00Z".to_owned(),
+                    "invoices.submit".to_owned()
+                ),
+                (
                     "usage.nightly@2026-12-05T02:00:00Z".to_owned(),
                     "billing.generate".to_owned()
                 ),
             ]
         );
         // Each process may have queued a slot the other had: the jobs exist once.
-        assert!(queued >= 5, "{queued}");
+        assert!(queued >= 6, "{queued}");
         assert_eq!(tick(&a, now).await.unwrap(), 0);
-        assert_eq!(a.store().jobs().await.unwrap().len(), 5);
+        assert_eq!(a.store().jobs().await.unwrap().len(), 6);
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
