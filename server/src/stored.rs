@@ -293,6 +293,7 @@ pub(crate) async fn export(
     match what {
         Exported::Invoices => crate::reports::invoices(&rows, &dir, today),
         Exported::InvoiceLines => crate::reports::invoice_lines(&rows, today),
+        // Commissions returned above.
         Exported::Summary | Exported::Commissions => {
             crate::reports::summary(&period, &rows, &dir, today)
         }

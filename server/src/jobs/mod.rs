@@ -11,6 +11,8 @@ pub(crate) mod identity;
 mod kinds;
 pub(crate) mod schedule;
 pub(crate) mod submission;
+#[cfg(test)]
+mod test_support;
 mod worker;
 
 use std::time::Duration;

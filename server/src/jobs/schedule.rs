@@ -321,6 +321,7 @@ pub(crate) fn spawn(state: AppState, every: Duration) -> tokio::task::JoinHandle
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::test_support::process;
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
@@ -365,14 +366,6 @@ mod tests {
             month_so_far(utc("2026-12-06T02:00:00Z"), Tz::UTC),
             "2026-12"
         );
-    }
-
-    async fn process(url: &str, dir: &std::path::Path) -> AppState {
-        let store = crate::stored::open_migrated(url).await.unwrap();
-        let keys = crate::api::secrets::Keys::load_or_create(&dir.join("stackbill.key")).unwrap();
-        AppState::new(store, keys, crate::api::Config::default())
-            .await
-            .unwrap()
     }
 
     /// Two processes look at the schedules after three month ends passed with neither

@@ -153,11 +153,7 @@ mod tests {
     async fn demo_state(dir: &std::path::Path) -> AppState {
         std::fs::create_dir_all(dir).unwrap();
         let url = format!("sqlite://{}/db.sqlite", dir.display());
-        let store = crate::stored::open_migrated(&url).await.unwrap();
-        let keys = crate::api::secrets::Keys::load_or_create(&dir.join("stackbill.key")).unwrap();
-        let state = AppState::new(store, keys, crate::api::Config::default())
-            .await
-            .unwrap();
+        let state = crate::jobs::test_support::process(&url, dir).await;
         crate::api::demo::load(&state).await.unwrap();
         state
     }

@@ -1,0 +1,13 @@
+//! What the jobs' tests share: a server process's state over a database, without HTTP.
+
+use crate::api::AppState;
+
+/// The state one server process would hold over the database at `url`, its key file in
+/// `dir`.
+pub(crate) async fn process(url: &str, dir: &std::path::Path) -> AppState {
+    let store = crate::stored::open_migrated(url).await.unwrap();
+    let keys = crate::api::secrets::Keys::load_or_create(&dir.join("stackbill.key")).unwrap();
+    AppState::new(store, keys, crate::api::Config::default())
+        .await
+        .unwrap()
+}
