@@ -99,6 +99,9 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArg,
     },
+    /// Invoice documents.
+    #[command(subcommand)]
+    Invoice(InvoiceCommand),
     /// Copy an SQLite database to a new file while servers keep using it (a consistent
     /// snapshot as of one commit). MySQL/MariaDB: use mysqldump --single-transaction
     /// (docs/operations.md).
@@ -134,6 +137,24 @@ impl DatabaseArg {
             .clone()
             .unwrap_or_else(crate::stored::default_database)
     }
+}
+
+#[derive(Subcommand)]
+enum InvoiceCommand {
+    /// Write an invoice's document: an issued invoice's kept document (rendered and kept
+    /// now if it has none yet), a preview rendered as of now and marked PREVIEW.
+    Render {
+        /// The invoice's id.
+        id: i64,
+        /// pdf or html (default: from the output file's extension, else pdf).
+        #[arg(long)]
+        format: Option<String>,
+        /// The file to write.
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -381,6 +402,22 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             &database.url(),
         )),
         Command::Users(command) => block_on(users(command)),
+        Command::Invoice(InvoiceCommand::Render {
+            id,
+            format,
+            output,
+            database,
+        }) => block_on(async move {
+            match crate::stored::render_invoice(&database.url(), id, format.as_deref(), &output)
+                .await
+            {
+                Ok(message) => {
+                    eprintln!("stackbill: {message}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }),
         Command::Bill {
             period,
             tenant,

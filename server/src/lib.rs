@@ -10,6 +10,7 @@
 mod api;
 mod cli;
 mod collecting;
+mod documents;
 mod forwarding;
 mod jobs;
 mod process;

@@ -300,3 +300,38 @@ pub(crate) async fn export(
     }
     .map_err(|e| e.to_string())
 }
+
+/// Writes invoice `id`'s document to `output` (`stackbill invoice render`); the format is
+/// `format`, else the file's extension, else PDF.
+pub(crate) async fn render_invoice(
+    url: &str,
+    id: i64,
+    format: Option<&str>,
+    output: &std::path::Path,
+) -> Result<String, String> {
+    use crate::documents::Format;
+    let name = format
+        .map(str::to_owned)
+        .or_else(|| output.extension().map(|e| e.to_string_lossy().into_owned()));
+    let format = match name.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None | Some("pdf") => Format::Pdf,
+        Some("html" | "htm") => Format::Html,
+        Some(other) if format.is_some() => {
+            return Err(format!("--format: {other:?} is not pdf or html"));
+        }
+        Some(_) => Format::Pdf,
+    };
+    let store = open(url).await.map_err(|e| e.to_string())?;
+    let row = store.invoice(id).await.map_err(|e| e.to_string())?;
+    let bytes = crate::documents::document(&store, &row, format)
+        .await
+        .map_err(|e| e.to_string())?;
+    std::fs::write(output, &bytes).map_err(|e| format!("{}: {e}", output.display()))?;
+    Ok(format!(
+        "invoice {id} ({}) written to {} as {}, {} bytes",
+        row.number.as_deref().unwrap_or("preview"),
+        output.display(),
+        format.name(),
+        bytes.len()
+    ))
+}

@@ -13,6 +13,7 @@ mod attempts;
 mod catalogue;
 mod collection;
 mod directory;
+mod documents;
 mod imports;
 mod jobs;
 mod people;
@@ -594,6 +595,19 @@ impl Store for SqlStore {
         self.retrying(|| self.issue_once(id, date, issue_date))
             .await?;
         self.invoice_by_id(id).await
+    }
+
+    async fn keep_invoice_document(
+        &self,
+        id: i64,
+        format: &str,
+        content: &[u8],
+    ) -> Result<Vec<u8>> {
+        documents::keep_invoice_document(self, id, format, content).await
+    }
+
+    async fn invoice_document(&self, id: i64, format: &str) -> Result<Option<Vec<u8>>> {
+        documents::invoice_document(self, id, format).await
     }
 
     async fn settle_invoice(&self, id: i64, status: InvoiceStatus) -> Result<InvoiceRow> {

@@ -155,6 +155,13 @@ pub trait Store: Send + Sync {
     async fn settle_invoice(&self, id: i64, status: InvoiceStatus) -> Result<InvoiceRow>;
     /// Deletes a preview (issued invoices are refused).
     async fn delete_preview(&self, id: i64) -> Result<()>;
+    /// Keeps an issued invoice's rendered document in `format` (`pdf`, `html`) once: the
+    /// first kept is returned to this and every later caller, so what a tenant was sent
+    /// never changes. A preview's document is never kept (`InvalidState`).
+    async fn keep_invoice_document(&self, id: i64, format: &str, content: &[u8])
+    -> Result<Vec<u8>>;
+    /// The kept document of an invoice in `format`, if one was kept.
+    async fn invoice_document(&self, id: i64, format: &str) -> Result<Option<Vec<u8>>>;
     /// Commission summaries of a period.
     async fn commissions(&self, period: &str) -> Result<Vec<CommissionRow>>;
 

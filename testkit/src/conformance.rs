@@ -16,6 +16,7 @@ use stackbill_store::{
 mod billing_runs;
 mod collection;
 mod directory_keys;
+mod documents;
 mod jobs;
 mod offboarding;
 mod usage_import;
@@ -26,6 +27,7 @@ pub use billing_runs::{
 };
 pub use collection::{alerts, collection_records, leases};
 pub use directory_keys::ids_unique_in_any_case;
+pub use documents::invoice_documents_are_kept_once;
 pub use jobs::{job_claims_race, job_endings, job_leases, schedule_marks};
 pub use offboarding::{closing_a_tenant_ends_its_billing, imports_are_all_or_nothing};
 pub use usage_import::{batch_rollups_equal_rows, streamed_import_rollups_equal_rows};
@@ -947,6 +949,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn concurrent_bill_and_issue() {
                 run(|s| Box::pin(c::concurrent_bill_and_issue(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn invoice_documents_are_kept_once() {
+                run(|s| Box::pin(c::invoice_documents_are_kept_once(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

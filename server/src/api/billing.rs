@@ -262,7 +262,7 @@ async fn list_invoice_lines(
 }
 
 /// The invoice `id` if the caller may do `P` on its tenant.
-async fn find_invoice<P: super::access::Permission>(
+pub(crate) async fn find_invoice<P: super::access::Permission>(
     state: &AppState,
     auth: &Allowed<P>,
     id: &str,
@@ -337,6 +337,7 @@ async fn issue_invoice(
     }
     let date = date.format("%Y-%m-%d").to_string();
     let issued = state.store().issue_invoice(row.id, &date).await?;
+    crate::documents::keep_or_log(state.store(), &issued).await;
     let out = Invoice::at(&issued, today, auth.directory());
     state
         .audit(

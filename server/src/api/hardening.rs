@@ -121,10 +121,14 @@ async fn serve(id: String, req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(if swagger { SWAGGER_POLICY } else { API_POLICY }),
-    );
+    // A handler answering a document (an invoice's HTML) sets the narrower policy that
+    // document needs; everything else gets the API's.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(if swagger { SWAGGER_POLICY } else { API_POLICY }),
+        );
+    }
     if !swagger {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

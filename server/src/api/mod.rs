@@ -19,6 +19,7 @@ pub(crate) mod fuzzing;
 mod fx;
 mod hardening;
 mod hierarchy;
+mod invoice_document;
 mod jobs;
 mod metrics;
 mod ops;
@@ -30,7 +31,7 @@ pub(crate) mod recovery;
 pub(crate) mod secrets;
 mod sessions;
 mod subscriptions;
-mod system;
+pub(crate) mod system;
 pub(crate) mod throttle;
 pub(crate) mod tls;
 mod usage;
@@ -455,6 +456,7 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(fx::ops());
     all.extend(usage::ops());
     all.extend(billing::ops());
+    all.extend(invoice_document::ops());
     all.extend(commissions::ops());
     all.extend(system::ops());
     all

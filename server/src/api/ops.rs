@@ -142,6 +142,8 @@ pub(crate) struct Op {
     job: bool,
     /// Whether the answer can also be a CSV or XLSX file (`format`, `Accept`).
     exports: bool,
+    /// Whether the answer is a document (PDF or HTML, `format`, `Accept`), not JSON.
+    document: bool,
     pub route: MethodRouter<AppState>,
 }
 
@@ -166,6 +168,7 @@ impl Op {
             bare: false,
             job: false,
             exports: false,
+            document: false,
             route,
         }
     }
@@ -212,6 +215,12 @@ impl Op {
     /// `Accept` header naming CSV or XLSX.
     pub(crate) fn exports(mut self) -> Self {
         self.exports = true;
+        self
+    }
+
+    /// The answer is a PDF or HTML document (`format=pdf|html` or `Accept`).
+    pub(crate) fn document(mut self) -> Self {
+        self.document = true;
         self
     }
 }
@@ -414,6 +423,39 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
                 stackbill_export::Format::Xlsx.media_type(),
                 file(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))),
             );
+        }
+        if op.document {
+            builder = builder.parameter(
+                ParameterBuilder::new()
+                    .name("format")
+                    .description(Some(
+                        "pdf (default) or html; Accept: application/pdf or text/html asks \
+                         the same.",
+                    ))
+                    .parameter_in(ParameterIn::Query)
+                    .required(Required::False)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .enum_values(Some(["pdf", "html"])),
+                    )),
+            );
+            let body = |format: Option<SchemaFormat>| {
+                ContentBuilder::new()
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(format),
+                    ))
+                    .build()
+            };
+            success = ResponseBuilder::new()
+                .description("The document.")
+                .content(
+                    "application/pdf",
+                    body(Some(SchemaFormat::KnownFormat(KnownFormat::Binary))),
+                )
+                .content("text/html", body(None));
         }
         for (name, link) in links(op, ok_status == "201", ops) {
             success = success.link(name, link);

@@ -239,6 +239,12 @@ fn group(name: &str) -> ApiResult<&'static [Field]> {
 }
 
 /// A group as stored, with defaults for what was never set.
+/// A group's effective values (stored, defaults for the rest) from the stored settings,
+/// for readers outside the API (invoice documents); an unknown group is empty.
+pub(crate) fn effective_settings(name: &str, stored: Option<&Value>) -> Value {
+    group(name).map_or(Value::Null, |fields| effective(fields, stored))
+}
+
 fn effective(fields: &[Field], stored: Option<&Value>) -> Value {
     let mut out = Map::new();
     for field in fields {

@@ -52,6 +52,9 @@ struct Submitted {
     skipped: Vec<String>,
     /// Whether a billing run in progress held the submission back.
     deferred: bool,
+    /// Issued invoices whose documents could not be rendered and kept at issue, each with
+    /// why; they are rendered and kept when first requested.
+    documents_not_kept: Vec<String>,
 }
 
 fn text<'a>(params: &'a Value, key: &str, job: i64) -> Result<&'a str, ApiError> {
@@ -76,6 +79,7 @@ pub(crate) async fn run(
         issued: Vec::new(),
         skipped: Vec::new(),
         deferred: false,
+        documents_not_kept: Vec::new(),
     };
     let billing = state.store().jobs().await?.into_iter().find(|j| {
         j.kind == "billing.generate" && matches!(j.status.as_str(), "queued" | "running")
@@ -97,6 +101,7 @@ pub(crate) async fn run(
         })
         .await?;
     let total = previews.len();
+    let documents = crate::documents::Context::load(state.store()).await;
     for (n, preview) in previews.iter().enumerate() {
         use stackbill_store::StoreError;
         let issued = match state.store().issue_invoice(preview.id, &issue_date).await {
@@ -123,6 +128,18 @@ pub(crate) async fn run(
                 })),
             )
             .await?;
+        let kept = match &documents {
+            Ok(ctx) => crate::documents::keep_at_issue(state.store(), ctx, &issued).await,
+            Err(e) => Err(crate::documents::DocumentFailure::Unreadable(
+                issued.id,
+                e.to_string(),
+            )),
+        };
+        if let Err(e) = kept {
+            let number = issued.number.clone().unwrap_or_default();
+            tracing::error!(invoice = issued.id, error = %e, "documents not kept at issue");
+            out.documents_not_kept.push(format!("{number}: {e}"));
+        }
         out.issued.extend(issued.number);
         let done = n
             .saturating_add(1)

@@ -5,6 +5,7 @@
 mod authz;
 pub(crate) mod collection;
 mod commissions;
+mod documents;
 mod exports;
 mod forwarding;
 mod identity;
