@@ -8,6 +8,7 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 mod api;
+mod archive;
 mod cli;
 mod collecting;
 mod documents;

@@ -91,3 +91,43 @@ async fn keep_once(
     tx.commit().await.map_err(err)?;
     Ok(content.to_vec())
 }
+
+pub(crate) async fn invoice_documents_to_archive(
+    store: &SqlStore,
+    format: &str,
+) -> Result<Vec<i64>> {
+    let rows = sqlx::query(
+        "SELECT invoice_id FROM invoice_documents WHERE format = ? AND archived_at IS NULL ORDER BY invoice_id",
+    )
+    .bind(format.to_owned())
+    .fetch_all(&store.pool)
+    .await
+    .map_err(crate::db)?;
+    rows.iter()
+        .map(|r| r.try_get::<i64, _>("invoice_id").map_err(crate::db))
+        .collect()
+}
+
+pub(crate) async fn mark_invoice_document_archived(
+    store: &SqlStore,
+    invoice: i64,
+    format: &str,
+    at: &str,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE invoice_documents SET archived_at = ? WHERE invoice_id = ? AND format = ? AND archived_at IS NULL",
+    )
+    .bind(at.to_owned())
+    .bind(invoice)
+    .bind(format.to_owned())
+    .execute(&store.pool)
+    .await
+    .map_err(crate::db)?;
+    if done.rows_affected() == 0 && invoice_document(store, invoice, format).await?.is_none() {
+        return Err(StoreError::NotFound {
+            kind: "invoice document",
+            id: format!("{invoice}/{format}"),
+        });
+    }
+    Ok(())
+}

@@ -610,6 +610,14 @@ impl Store for SqlStore {
         documents::invoice_document(self, id, format).await
     }
 
+    async fn invoice_documents_to_archive(&self, format: &str) -> Result<Vec<i64>> {
+        documents::invoice_documents_to_archive(self, format).await
+    }
+
+    async fn mark_invoice_document_archived(&self, id: i64, format: &str, at: &str) -> Result<()> {
+        documents::mark_invoice_document_archived(self, id, format, at).await
+    }
+
     async fn settle_invoice(&self, id: i64, status: InvoiceStatus) -> Result<InvoiceRow> {
         let current = self.invoice_by_id(id).await?;
         if !matches!(status, InvoiceStatus::Paid | InvoiceStatus::Void) {

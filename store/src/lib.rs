@@ -162,6 +162,10 @@ pub trait Store: Send + Sync {
     -> Result<Vec<u8>>;
     /// The kept document of an invoice in `format`, if one was kept.
     async fn invoice_document(&self, id: i64, format: &str) -> Result<Option<Vec<u8>>>;
+    /// Invoices whose kept document in `format` is not archived yet, by id.
+    async fn invoice_documents_to_archive(&self, format: &str) -> Result<Vec<i64>>;
+    /// Records that a kept document was archived at `at` (the first time only).
+    async fn mark_invoice_document_archived(&self, id: i64, format: &str, at: &str) -> Result<()>;
     /// Commission summaries of a period.
     async fn commissions(&self, period: &str) -> Result<Vec<CommissionRow>>;
 

@@ -5,11 +5,11 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::AppState;
-use super::access::{Allowed, ReadBilling};
+use super::access::{Allowed, ManageBilling, Platform, ReadBilling};
 use super::billing::find_invoice;
 use super::ops::Op;
 use super::wire::{ApiError, ApiResult, Params};
@@ -103,6 +103,30 @@ async fn invoice_document(
     Ok(response)
 }
 
+/// Queues an `invoices.archive` job now (it also runs hourly while archiving is on).
+async fn archive(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Platform(auth): Platform<ManageBilling>,
+) -> ApiResult<Response> {
+    let settings = state.store().settings().await?;
+    let invoices = super::system::effective_settings("invoices", settings.get("invoices"));
+    if crate::jobs::archive::configured(&invoices)?.is_none() {
+        return Err(ApiError::Conflict(
+            "Store Invoices In Azure Storage is off (System Settings → Invoices)".into(),
+        ));
+    }
+    let job = crate::jobs::submit(
+        &state,
+        "invoices.archive",
+        &serde_json::json!({}),
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(crate::jobs::accepted(&state, job, &headers).await)
+}
+
 pub(crate) fn ops() -> Vec<Op> {
     vec![
         Op::new(
@@ -113,6 +137,14 @@ pub(crate) fn ops() -> Vec<Op> {
             get(invoice_document),
         )
         .document(),
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/invoices/archive",
+            "billing",
+            "Copy issued invoices not yet archived to Azure Blob storage (a job)",
+            post(archive),
+        )
+        .job(),
     ]
 }
 

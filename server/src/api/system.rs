@@ -40,6 +40,10 @@ enum Kind {
     AlertTargets,
     /// An https URL (plain http only on the local machine, for tests and proxies).
     Url,
+    /// An [`Kind::Url`] or null (not configured).
+    OptionalUrl,
+    /// Where a secret lives (`env:NAME_SECRET`, `file:PATH`), never the secret; or null.
+    SecretRef,
 }
 
 /// One field: its camelCase key, kind and default.
@@ -126,6 +130,15 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             ),
             f("sendDelinquentPaymentNotifications", SWITCH, no),
             f("storeInvoicesInAzureStorage", SWITCH, no),
+            f("azureStorageBlobEndpoint", Kind::OptionalUrl, null),
+            f("azureStorageAccountName", Kind::Text { max: 64 }, null),
+            f("azureStorageAccountKeyRef", Kind::SecretRef, null),
+            f("azureStorageContainer", Kind::Text { max: 63 }, || {
+                json!("invoices")
+            }),
+            f("azureStorageApiVersion", Kind::Text { max: 10 }, || {
+                json!(crate::archive::DEFAULT_VERSION)
+            }),
             f(
                 "defaultInvoicePaymentTermsDays",
                 Kind::Number { min: 0, max: 3650 },
@@ -261,7 +274,11 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
     let bad = |m: &str| ApiError::field(key, m.to_owned());
     if value.is_null() {
         return match kind {
-            Kind::Currency | Kind::Tenant | Kind::Text { .. } => Ok(Value::Null),
+            Kind::Currency
+            | Kind::Tenant
+            | Kind::Text { .. }
+            | Kind::OptionalUrl
+            | Kind::SecretRef => Ok(Value::Null),
             _ => Err(bad("must not be null")),
         };
     }
@@ -317,7 +334,17 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
         }
         Kind::Providers => providers(key, value)?,
         Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
-        Kind::Url => {
+        Kind::SecretRef => {
+            let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
+            stackbill_collector::check_reference(text.trim()).map_err(|e| match e {
+                stackbill_collector::CollectError::Config { message, .. } => {
+                    ApiError::field(key, message)
+                }
+                other => ApiError::field(key, other.to_string()),
+            })?;
+            json!(text.trim())
+        }
+        Kind::Url | Kind::OptionalUrl => {
             let text = value.as_str().map(str::trim).unwrap_or_default();
             if text.len() > 500 {
                 return Err(bad("must be at most 500 characters"));
@@ -500,7 +527,11 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
                 .minimum(Some(min as f64))
                 .maximum(Some(max as f64)),
             Kind::Providers | Kind::AlertTargets => ObjectBuilder::new().schema_type(Type::Array),
-            Kind::Currency | Kind::Tenant | Kind::Text { .. } => {
+            Kind::Currency
+            | Kind::Tenant
+            | Kind::Text { .. }
+            | Kind::OptionalUrl
+            | Kind::SecretRef => {
                 ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
                     Type::String,
                     Type::Null,

@@ -53,6 +53,7 @@ pub(super) async fn execute(
             crate::api::collection::run_collect(state, job.id, &params, actor, progress).await
         }
         "invoices.submit" => super::submission::run(state, job.id, &params, actor, progress).await,
+        "invoices.archive" => super::archive::run(state, job.id, progress).await,
         "alerts.quota" => super::checks::run_quotas(state, job.id, &params).await,
         "tenants.identity" => super::identity::run(state, job.id).await,
         "alert.forward" => {

@@ -6,6 +6,7 @@
 //! `Prefer: wait=N` and gets the finished job's answer, as before jobs existed, when it
 //! ends within N seconds.
 
+pub(crate) mod archive;
 pub(crate) mod checks;
 pub(crate) mod identity;
 mod kinds;

@@ -52,6 +52,9 @@ enum Action {
     QuotaCheck,
     /// Check tenants' Entra tenants, when Perform Tenant Identity Health Checks is on.
     IdentityCheck,
+    /// Copy issued invoices to Azure Blob storage, when Store Invoices In Azure Storage
+    /// is on.
+    ArchiveInvoices,
 }
 
 /// A schedule.
@@ -72,6 +75,9 @@ const SUBMIT_INVOICES: &str = "0 3 * * *";
 /// Hourly, so usage collected late into yesterday still warns the same day.
 const QUOTA_CHECK: &str = "20 * * * *";
 const IDENTITY_CHECK: &str = "0 4 * * *";
+/// Hourly: issued invoices reach the archive within the hour, and a failed upload is
+/// retried the next hour.
+const ARCHIVE_INVOICES: &str = "40 * * * *";
 
 /// Every schedule as configured now: collection per collected region (when the server
 /// collects on a schedule), nightly processing, and the month-end runs.
@@ -115,6 +121,12 @@ async fn schedules(state: &AppState) -> ApiResult<Vec<Schedule>> {
         calendar: Calendar::Cron(cron(QUOTA_CHECK)?),
         each_missed: false,
         action: Action::QuotaCheck,
+    });
+    out.push(Schedule {
+        name: "invoices.archive".into(),
+        calendar: Calendar::Cron(cron(ARCHIVE_INVOICES)?),
+        each_missed: false,
+        action: Action::ArchiveInvoices,
     });
     out.push(Schedule {
         name: "tenants.identity".into(),
@@ -248,6 +260,14 @@ async fn queue(
             )
             .await
             .map(|_| true)
+        }
+        Action::ArchiveInvoices => {
+            if settings["invoices"]["storeInvoicesInAzureStorage"].as_bool() != Some(true) {
+                return Ok(false);
+            }
+            submit(state, "invoices.archive", &json!({}), run_key, "schedule")
+                .await
+                .map(|_| true)
         }
         Action::IdentityCheck => {
             if settings["subscriptions"]["performTenantIdentityHealthChecks"].as_bool()

@@ -167,14 +167,6 @@ mod tests {
 
     use super::*;
 
-    async fn demo_state(dir: &std::path::Path) -> AppState {
-        std::fs::create_dir_all(dir).unwrap();
-        let url = format!("sqlite://{}/db.sqlite", dir.display());
-        let state = crate::jobs::test_support::process(&url, dir).await;
-        crate::api::demo::load(&state).await.unwrap();
-        state
-    }
-
     async fn previews(state: &AppState) -> Vec<i64> {
         let filter = InvoiceFilter {
             period: Some("2026-10".into()),
@@ -195,7 +187,7 @@ mod tests {
             std::process::id(),
             rand::random::<u32>()
         ));
-        let state = demo_state(&dir).await;
+        let state = crate::jobs::test_support::demo(&dir).await;
         stackbill_store::billing::bill(state.store(), "2026-10", None)
             .await
             .unwrap();

@@ -11,3 +11,12 @@ pub(crate) async fn process(url: &str, dir: &std::path::Path) -> AppState {
         .await
         .unwrap()
 }
+
+/// [`process`] over a new SQLite database in `dir` holding the demo dataset.
+pub(crate) async fn demo(dir: &std::path::Path) -> AppState {
+    std::fs::create_dir_all(dir).unwrap();
+    let url = format!("sqlite://{}/db.sqlite", dir.display());
+    let state = process(&url, dir).await;
+    crate::api::demo::load(&state).await.unwrap();
+    state
+}

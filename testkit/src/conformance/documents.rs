@@ -51,6 +51,32 @@ pub async fn invoice_documents_are_kept_once(store: &dyn Store) -> Result<()> {
     store
         .keep_invoice_document(issued.id, "html", b"<html>")
         .await?;
+    // Archiving: listed until marked, marked once.
+    check(
+        store.invoice_documents_to_archive("pdf").await? == [issued.id],
+        || "the kept PDF waits for the archive".into(),
+    )?;
+    store
+        .mark_invoice_document_archived(issued.id, "pdf", "2026-11-03T10:00:00Z")
+        .await?;
+    store
+        .mark_invoice_document_archived(issued.id, "pdf", "2026-11-04T10:00:00Z")
+        .await?;
+    check(
+        store.invoice_documents_to_archive("pdf").await?.is_empty(),
+        || "an archived document is listed again".into(),
+    )?;
+    check(
+        store.invoice_documents_to_archive("html").await? == [issued.id],
+        || "formats are archived on their own".into(),
+    )?;
+    match store
+        .mark_invoice_document_archived(i64::MAX, "pdf", "2026-11-03T10:00:00Z")
+        .await
+    {
+        Err(StoreError::NotFound { .. }) => {}
+        other => return Err(fail(format!("archiving a missing document: {other:?}"))),
+    }
     check(
         store.invoice_document(issued.id, "html").await?.as_deref() == Some(b"<html>".as_slice()),
         || "each format is kept on its own".into(),
