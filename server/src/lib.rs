@@ -14,6 +14,7 @@ mod collecting;
 mod documents;
 mod forwarding;
 mod jobs;
+mod mail;
 mod process;
 mod reports;
 mod stored;

@@ -338,6 +338,9 @@ async fn issue_invoice(
     let date = date.format("%Y-%m-%d").to_string();
     let issued = state.store().issue_invoice(row.id, &date).await?;
     crate::documents::keep_or_log(state.store(), &issued).await;
+    if let Err(why) = crate::jobs::notices::invoice_issued(&state, &issued).await {
+        tracing::warn!(invoice = issued.id, %why, "the issued invoice was not e-mailed");
+    }
     let out = Invoice::at(&issued, today, auth.directory());
     state
         .audit(

@@ -127,6 +127,32 @@ async fn archive(
     Ok(crate::jobs::accepted(&state, job, &headers).await)
 }
 
+/// Queues an `invoices.delinquent` job now (it also runs daily at 06:00 while the notices
+/// are on).
+async fn delinquent_notices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Platform(auth): Platform<ManageBilling>,
+) -> ApiResult<Response> {
+    let settings = state.store().settings().await?;
+    let invoices = super::system::effective_settings("invoices", settings.get("invoices"));
+    if invoices["sendDelinquentPaymentNotifications"].as_bool() != Some(true) {
+        return Err(ApiError::Conflict(
+            "Send Delinquent Payment Notifications is off (System Settings → Invoices)".into(),
+        ));
+    }
+    crate::mail::ready(&state).await?;
+    let job = crate::jobs::submit(
+        &state,
+        "invoices.delinquent",
+        &serde_json::json!({}),
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(crate::jobs::accepted(&state, job, &headers).await)
+}
+
 pub(crate) fn ops() -> Vec<Op> {
     vec![
         Op::new(
@@ -143,6 +169,14 @@ pub(crate) fn ops() -> Vec<Op> {
             "billing",
             "Copy issued invoices not yet archived to Azure Blob storage (a job)",
             post(archive),
+        )
+        .job(),
+        Op::new(
+            Method::POST,
+            "/api/v1/billing/invoices/delinquent-notices",
+            "billing",
+            "E-mail a notice for each delinquent invoice whose interval has none yet (a job)",
+            post(delinquent_notices),
         )
         .job(),
     ]

@@ -44,6 +44,8 @@ enum Kind {
     OptionalUrl,
     /// Where a secret lives (`env:NAME_SECRET`, `file:PATH`), never the secret; or null.
     SecretRef,
+    /// One of a few names.
+    Choice(&'static [&'static str]),
 }
 
 /// One field: its camelCase key, kind and default.
@@ -212,6 +214,23 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
         )],
     ),
     (
+        "notifications",
+        "/api/v1/settings/notifications",
+        &[
+            f("smtpHost", Kind::Text { max: 253 }, null),
+            f("smtpPort", Kind::Number { min: 1, max: 65535 }, || {
+                json!(587)
+            }),
+            f("smtpSecurity", Kind::Choice(crate::mail::SECURITY), || {
+                json!("starttls")
+            }),
+            f("smtpUsername", Kind::Text { max: 320 }, null),
+            f("smtpPasswordRef", Kind::SecretRef, null),
+            f("fromAddress", Kind::Text { max: 320 }, null),
+            f("fromName", Kind::Text { max: 200 }, null),
+        ],
+    ),
+    (
         "identity",
         "/api/v1/settings/identity",
         &[
@@ -343,6 +362,14 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
                 other => ApiError::field(key, other.to_string()),
             })?;
             json!(text.trim())
+        }
+        Kind::Choice(names) => {
+            let text = value.as_str().map(str::trim).unwrap_or_default();
+            let name = names
+                .iter()
+                .find(|n| n.eq_ignore_ascii_case(text))
+                .ok_or_else(|| bad(&format!("must be one of {}", names.join(", "))))?;
+            json!(name)
         }
         Kind::Url | Kind::OptionalUrl => {
             let text = value.as_str().map(str::trim).unwrap_or_default();
@@ -540,6 +567,9 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
             Kind::Zone | Kind::Colour | Kind::Rounding | Kind::Url => {
                 ObjectBuilder::new().schema_type(Type::String)
             }
+            Kind::Choice(names) => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names.iter().copied())),
         };
         object = object.property(field.key, property);
     }

@@ -54,6 +54,8 @@ pub(super) async fn execute(
         }
         "invoices.submit" => super::submission::run(state, job.id, &params, actor, progress).await,
         "invoices.archive" => super::archive::run(state, job.id, progress).await,
+        "invoices.delinquent" => super::notices::run_delinquent(state, job.id).await,
+        "mail.send" => crate::mail::run_send(state, job.id, &params).await,
         "alerts.quota" => super::checks::run_quotas(state, job.id, &params).await,
         "tenants.identity" => super::identity::run(state, job.id).await,
         "alert.forward" => {

@@ -10,6 +10,7 @@ pub(crate) mod archive;
 pub(crate) mod checks;
 pub(crate) mod identity;
 mod kinds;
+pub(crate) mod notices;
 pub(crate) mod schedule;
 pub(crate) mod submission;
 #[cfg(test)]

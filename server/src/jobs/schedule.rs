@@ -55,6 +55,9 @@ enum Action {
     /// Copy issued invoices to Azure Blob storage, when Store Invoices In Azure Storage
     /// is on.
     ArchiveInvoices,
+    /// E-mail notices of delinquent invoices, when Send Delinquent Payment Notifications
+    /// is on.
+    DelinquentNotices,
 }
 
 /// A schedule.
@@ -78,6 +81,8 @@ const IDENTITY_CHECK: &str = "0 4 * * *";
 /// Hourly: issued invoices reach the archive within the hour, and a failed upload is
 /// retried the next hour.
 const ARCHIVE_INVOICES: &str = "40 * * * *";
+/// Daily, after submission (03:00): notices go out in the morning.
+const DELINQUENT_NOTICES: &str = "0 6 * * *";
 
 /// Every schedule as configured now: collection per collected region (when the server
 /// collects on a schedule), nightly processing, and the month-end runs.
@@ -127,6 +132,12 @@ async fn schedules(state: &AppState) -> ApiResult<Vec<Schedule>> {
         calendar: Calendar::Cron(cron(ARCHIVE_INVOICES)?),
         each_missed: false,
         action: Action::ArchiveInvoices,
+    });
+    out.push(Schedule {
+        name: "invoices.delinquent".into(),
+        calendar: Calendar::Cron(cron(DELINQUENT_NOTICES)?),
+        each_missed: false,
+        action: Action::DelinquentNotices,
     });
     out.push(Schedule {
         name: "tenants.identity".into(),
@@ -268,6 +279,20 @@ async fn queue(
             submit(state, "invoices.archive", &json!({}), run_key, "schedule")
                 .await
                 .map(|_| true)
+        }
+        Action::DelinquentNotices => {
+            if settings["invoices"]["sendDelinquentPaymentNotifications"].as_bool() != Some(true) {
+                return Ok(false);
+            }
+            submit(
+                state,
+                "invoices.delinquent",
+                &json!({}),
+                run_key,
+                "schedule",
+            )
+            .await
+            .map(|_| true)
         }
         Action::IdentityCheck => {
             if settings["subscriptions"]["performTenantIdentityHealthChecks"].as_bool()

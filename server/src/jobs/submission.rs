@@ -55,6 +55,9 @@ struct Submitted {
     /// Issued invoices whose documents could not be rendered and kept at issue, each with
     /// why; they are rendered and kept when first requested.
     documents_not_kept: Vec<String>,
+    /// Issued invoices not e-mailed although Auto Email Invoices is on, each with why
+    /// (no billing contact, no SMTP settings).
+    not_emailed: Vec<String>,
 }
 
 fn text<'a>(params: &'a Value, key: &str, job: i64) -> Result<&'a str, ApiError> {
@@ -80,6 +83,7 @@ pub(crate) async fn run(
         skipped: Vec::new(),
         deferred: false,
         documents_not_kept: Vec::new(),
+        not_emailed: Vec::new(),
     };
     let billing = state.store().jobs().await?.into_iter().find(|j| {
         j.kind == "billing.generate" && matches!(j.status.as_str(), "queued" | "running")
@@ -139,6 +143,10 @@ pub(crate) async fn run(
             let number = issued.number.clone().unwrap_or_default();
             tracing::error!(invoice = issued.id, error = %e, "documents not kept at issue");
             out.documents_not_kept.push(format!("{number}: {e}"));
+        }
+        if let Err(why) = super::notices::invoice_issued(state, &issued).await {
+            let number = issued.number.clone().unwrap_or_default();
+            out.not_emailed.push(format!("{number}: {why}"));
         }
         out.issued.extend(issued.number);
         let done = n

@@ -10,6 +10,7 @@ mod exports;
 mod forwarding;
 mod identity;
 mod jobs;
+mod mail;
 mod offboarding;
 mod quick_start;
 mod quotas;
@@ -239,8 +240,10 @@ impl Server {
 }
 
 /// The endpoints that queue a job (`202 Accepted`, or the outcome under `Prefer: wait`).
-const JOB_PATHS: [&str; 7] = [
+const JOB_PATHS: [&str; 9] = [
     "/billing/generate",
+    "/invoices/archive",
+    "/invoices/delinquent-notices",
     "/commissions/generate",
     "/commissions/summary",
     "/collect",

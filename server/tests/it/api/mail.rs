@@ -1,0 +1,252 @@
+//! E-mail through a real SMTP server on loopback (aiosmtpd, which scripts/test installs;
+//! `STACKBILL_SMTP_PYTHON` names the Python that has it): an issued invoice reaches the
+//! tenant's billing contact once, with its kept PDF attached; a delinquent notice goes out
+//! once per interval and stops once the invoice is paid.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Db, Server};
+
+/// aiosmtpd writing every message it accepts into a Maildir; stopped on drop.
+struct SmtpSink {
+    child: Child,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn python() -> String {
+    std::env::var("STACKBILL_SMTP_PYTHON").unwrap_or_else(|_| {
+        panic!("STACKBILL_SMTP_PYTHON names a Python with aiosmtpd (scripts/test installs it)")
+    })
+}
+
+impl SmtpSink {
+    fn start(dir: &Path) -> SmtpSink {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        // aiosmtpd's Mailbox creates the Maildir; it must not exist yet.
+        let maildir = dir.join("maildir");
+        let child = Command::new(python())
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&maildir)
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sink = SmtpSink {
+            child,
+            port,
+            maildir,
+        };
+        let until = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < until, "aiosmtpd did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sink
+    }
+
+    /// Every message received: recipient, subject, Message-ID and attachments (name,
+    /// type, SHA-256 of the decoded bytes), read with Python's e-mail parser.
+    fn messages(&self) -> Vec<Value> {
+        const READ: &str = r#"
+import email, email.policy, hashlib, json, mailbox, sys
+out = []
+for m in mailbox.Maildir(sys.argv[1], create=False):
+    msg = email.message_from_bytes(bytes(m), policy=email.policy.default)
+    atts = [{"name": p.get_filename(), "type": p.get_content_type(),
+             "sha256": hashlib.sha256(p.get_content()).hexdigest()}
+            for p in msg.iter_attachments()]
+    out.append({"to": str(msg["To"]), "subject": str(msg["Subject"]),
+                "messageId": str(msg["Message-ID"]), "attachments": atts})
+print(json.dumps(sorted(out, key=lambda m: m["subject"])))
+"#;
+        if !self.maildir.join("new").exists() {
+            return Vec::new();
+        }
+        let out = Command::new(python())
+            .args(["-c", READ])
+            .arg(&self.maildir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// Waits until `n` messages arrived; then checks no more arrive for a moment.
+    fn exactly(&self, n: usize) -> Vec<Value> {
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = self.messages();
+            if got.len() >= n {
+                std::thread::sleep(Duration::from_secs(2));
+                let settled = self.messages();
+                assert_eq!(settled.len(), n, "{settled:#?}");
+                return settled;
+            }
+            assert!(
+                Instant::now() < until,
+                "{n} message(s) expected, got {got:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+#[test]
+fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let sink = SmtpSink::start(&server.dir);
+    let admin = server.admin();
+    let mut notifications = admin.ok("GET", "/api/v1/settings/notifications", None);
+    notifications["smtpHost"] = json!("mail.example.com");
+    notifications["smtpSecurity"] = json!("NONE");
+    let (status, body) = admin.send(
+        "PUT",
+        "/api/v1/settings/notifications",
+        Some(notifications.clone()),
+    );
+    assert_eq!(status, 200, "{body}");
+    notifications["smtpHost"] = json!("127.0.0.1");
+    notifications["smtpPort"] = json!(sink.port);
+    notifications["fromAddress"] = json!("billing@contoso.test");
+    notifications["fromName"] = json!("Contoso Billing");
+    notifications["smtpPasswordRef"] = json!("the-password-itself");
+    let (status, body) = admin.send(
+        "PUT",
+        "/api/v1/settings/notifications",
+        Some(notifications.clone()),
+    );
+    assert_eq!(status, 400, "a secret instead of a reference: {body}");
+    assert!(
+        body["errors"].to_string().contains("smtpPasswordRef"),
+        "{body}"
+    );
+    notifications["smtpPasswordRef"] = Value::Null;
+    admin.ok("PUT", "/api/v1/settings/notifications", Some(notifications));
+    let mut invoices = admin.ok("GET", "/api/v1/settings/invoices", None);
+    invoices["autoEmailInvoices"] = json!(true);
+    invoices["sendDelinquentPaymentNotifications"] = json!(true);
+    invoices["delinquentPaymentNotificationIntervalDays"] = json!(7);
+    admin.ok("PUT", "/api/v1/settings/invoices", Some(invoices));
+
+    admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    let list = admin.ok(
+        "GET",
+        "/api/v1/billing/invoices?period=2026-10&pageSize=1000",
+        None,
+    );
+    let preview = list.as_array().unwrap()[0].clone();
+    let tenant_id = preview["tenantId"].as_str().unwrap();
+    let mut tenant = admin.ok("GET", &format!("/api/v1/tenants/{tenant_id}"), None);
+    let editable = [
+        "partnerId",
+        "name",
+        "currency",
+        "timeZone",
+        "taxPercent",
+        "paymentTermsDays",
+        "billingContact",
+        "entraTenantId",
+        "initialOwner",
+        "details",
+    ];
+    tenant
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, v| editable.contains(&k.as_str()) && !v.is_null());
+    tenant["billingContact"] = json!("ap@tenant.test");
+    tenant["paymentTermsDays"] = json!(30);
+    admin.ok("PUT", &format!("/api/v1/tenants/{tenant_id}"), Some(tenant));
+
+    // Issued at the end of October, due 30 November: already delinquent.
+    let id = preview["id"].as_str().unwrap();
+    let issued = admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{id}/issue"),
+        Some(json!({"issueDate": "2026-10-31"})),
+    );
+    let number = issued["number"].as_str().unwrap().to_owned();
+    let pdf = admin
+        .http
+        .get(format!(
+            "{}/api/v1/billing/invoices/{id}/document",
+            admin.base
+        ))
+        .bearer_auth(admin.token.as_ref().unwrap())
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let pdf_hash = format!("{:x}", Sha256::digest(&pdf));
+    let mail = sink.exactly(1);
+    assert_eq!(mail[0]["to"], "ap@tenant.test");
+    assert!(
+        mail[0]["subject"].as_str().unwrap().contains(&number),
+        "{mail:#?}"
+    );
+    assert_eq!(
+        mail[0]["attachments"],
+        json!([{"name": format!("{number}.pdf"), "type": "application/pdf", "sha256": pdf_hash}])
+    );
+
+    // One notice per interval, however often the check runs.
+    let run = admin.ok("POST", "/api/v1/billing/invoices/delinquent-notices", None);
+    assert_eq!(run["queued"], json!([number]), "{run}");
+    let again = admin.ok("POST", "/api/v1/billing/invoices/delinquent-notices", None);
+    assert_eq!(again["queued"], json!([]), "{again}");
+    let mail = sink.exactly(2);
+    let notice = mail
+        .iter()
+        .find(|m| {
+            m["subject"]
+                .as_str()
+                .unwrap()
+                .starts_with("Payment overdue")
+        })
+        .unwrap();
+    assert_eq!(notice["to"], "ap@tenant.test");
+    assert_eq!(notice["attachments"][0]["sha256"], json!(pdf_hash));
+    assert_ne!(mail[0]["messageId"], mail[1]["messageId"]);
+
+    // Paid: no longer delinquent, no more notices.
+    admin.ok("POST", &format!("/api/v1/billing/invoices/{id}/pay"), None);
+    let paid = admin.ok("POST", "/api/v1/billing/invoices/delinquent-notices", None);
+    assert_eq!(paid["queued"], json!([]));
+    sink.exactly(2);
+    let jobs = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
+    let sent: Vec<&Value> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "mail.send")
+        .collect();
+    assert_eq!(sent.len(), 2, "every message is a job: {sent:#?}");
+    assert!(sent.iter().all(|j| j["status"] == "succeeded"), "{sent:#?}");
+}
