@@ -47,6 +47,20 @@ pub(crate) fn answer(format: Option<&str>, headers: &HeaderMap) -> ApiResult<Ans
     Ok(Answer::Json)
 }
 
+/// `name` with every character but ASCII letters, digits, `.`, `_` and `-` replaced by
+/// `-`: safe inside a quoted `Content-Disposition` file name on any client.
+pub(crate) fn safe_file_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// `table` as a download named `name` (its extension added).
 pub(crate) fn file(table: &Table, format: Format, name: &str) -> ApiResult<Response> {
     let bytes = stackbill_export::write(table, format)
@@ -55,16 +69,7 @@ pub(crate) fn file(table: &Table, format: Format, name: &str) -> ApiResult<Respo
         Format::Csv => "text/csv; charset=utf-8; header=present".to_owned(),
         Format::Xlsx => format.media_type().to_owned(),
     };
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let safe = safe_file_name(name);
     let disposition = format!("attachment; filename=\"{safe}.{}\"", format.extension());
     let mut response = (StatusCode::OK, bytes).into_response();
     let h = response.headers_mut();

@@ -73,16 +73,7 @@ async fn invoice_document(
         Some(n) => n.clone(),
         None => format!("invoice-{}-{}-preview", row.tenant, row.period),
     };
-    let safe: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "._-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
+    let safe = super::export::safe_file_name(&name);
     let mut response = (StatusCode::OK, bytes).into_response();
     let h = response.headers_mut();
     let disposition = format!("inline; filename=\"{safe}.{}\"", format.name());
@@ -103,28 +94,44 @@ async fn invoice_document(
     Ok(response)
 }
 
+/// Queues a job of `kind` now for the platform (both also run on a schedule).
+async fn queue_now(
+    state: &AppState,
+    headers: &HeaderMap,
+    auth: &Allowed<ManageBilling>,
+    kind: &str,
+) -> ApiResult<Response> {
+    let job = crate::jobs::submit(
+        state,
+        kind,
+        &serde_json::json!({}),
+        None,
+        &auth.caller.actor(),
+    )
+    .await?;
+    Ok(crate::jobs::accepted(state, job, headers).await)
+}
+
+async fn invoice_settings(state: &AppState) -> ApiResult<serde_json::Value> {
+    let settings = state.store().settings().await?;
+    Ok(super::system::effective_settings(
+        "invoices",
+        settings.get("invoices"),
+    ))
+}
+
 /// Queues an `invoices.archive` job now (it also runs hourly while archiving is on).
 async fn archive(
     State(state): State<AppState>,
     headers: HeaderMap,
     Platform(auth): Platform<ManageBilling>,
 ) -> ApiResult<Response> {
-    let settings = state.store().settings().await?;
-    let invoices = super::system::effective_settings("invoices", settings.get("invoices"));
-    if crate::jobs::archive::configured(&invoices)?.is_none() {
+    if crate::jobs::archive::configured(&invoice_settings(&state).await?)?.is_none() {
         return Err(ApiError::Conflict(
             "Store Invoices In Azure Storage is off (System Settings → Invoices)".into(),
         ));
     }
-    let job = crate::jobs::submit(
-        &state,
-        "invoices.archive",
-        &serde_json::json!({}),
-        None,
-        &auth.caller.actor(),
-    )
-    .await?;
-    Ok(crate::jobs::accepted(&state, job, &headers).await)
+    queue_now(&state, &headers, &auth, "invoices.archive").await
 }
 
 /// Queues an `invoices.delinquent` job now (it also runs daily at 06:00 while the notices
@@ -134,23 +141,14 @@ async fn delinquent_notices(
     headers: HeaderMap,
     Platform(auth): Platform<ManageBilling>,
 ) -> ApiResult<Response> {
-    let settings = state.store().settings().await?;
-    let invoices = super::system::effective_settings("invoices", settings.get("invoices"));
+    let invoices = invoice_settings(&state).await?;
     if invoices["sendDelinquentPaymentNotifications"].as_bool() != Some(true) {
         return Err(ApiError::Conflict(
             "Send Delinquent Payment Notifications is off (System Settings → Invoices)".into(),
         ));
     }
     crate::mail::ready(&state).await?;
-    let job = crate::jobs::submit(
-        &state,
-        "invoices.delinquent",
-        &serde_json::json!({}),
-        None,
-        &auth.caller.actor(),
-    )
-    .await?;
-    Ok(crate::jobs::accepted(&state, job, &headers).await)
+    queue_now(&state, &headers, &auth, "invoices.delinquent").await
 }
 
 pub(crate) fn ops() -> Vec<Op> {

@@ -225,11 +225,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn issued_invoices_land_in_the_container_once() {
         let blob = azurite();
-        let dir = std::env::temp_dir().join(format!(
-            "stackbill-archive-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
+        let dir = crate::jobs::test_support::temp_dir("stackbill-archive");
         let state = crate::jobs::test_support::demo(&dir).await;
         stackbill_store::billing::bill(state.store(), "2026-10", None)
             .await

@@ -190,11 +190,7 @@ mod tests {
     /// from the tenants' terms; a second run (a retry, the next day's slot) issues nothing.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn submission_issues_each_preview_once_and_waits_for_billing_runs() {
-        let dir = std::env::temp_dir().join(format!(
-            "stackbill-submission-{}-{}",
-            std::process::id(),
-            rand::random::<u32>()
-        ));
+        let dir = crate::jobs::test_support::temp_dir("stackbill-submission");
         let state = crate::jobs::test_support::demo(&dir).await;
         stackbill_store::billing::bill(state.store(), "2026-10", None)
             .await

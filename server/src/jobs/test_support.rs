@@ -20,3 +20,12 @@ pub(crate) async fn demo(dir: &std::path::Path) -> AppState {
     crate::api::demo::load(&state).await.unwrap();
     state
 }
+
+/// A new folder under the system's temporary directory for one test.
+pub(crate) fn temp_dir(prefix: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        rand::random::<u32>()
+    ))
+}

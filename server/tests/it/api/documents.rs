@@ -10,27 +10,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use stackbill_document::format_money;
 
-use super::{Api, Db, Server};
-
-const PERIOD: &str = "2026-10";
-
-fn fetch(
-    api: &Api,
-    path: &str,
-    accept: Option<&str>,
-) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
-    let mut req = api.http.get(format!("{}{path}", api.base));
-    if let Some(token) = &api.token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(accept) = accept {
-        req = req.header("Accept", accept);
-    }
-    let response = req.send().unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    (status, headers, response.bytes().unwrap().to_vec())
-}
+use super::{Db, Server, bill_demo_month, fetch};
 
 /// `pdftotext -layout` of a PDF (poppler-utils, installed by scripts/test).
 fn pdf_text(dir: &std::path::Path, pdf: &[u8]) -> String {
@@ -76,17 +56,7 @@ fn amounts(invoice: &Value) -> Vec<String> {
 fn invoice_documents_render_previews_keep_issued_ones_and_are_scoped() {
     let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
     let admin = server.admin();
-    admin.ok(
-        "POST",
-        "/api/v1/billing/generate",
-        Some(json!({"period": PERIOD})),
-    );
-    let invoices = admin.ok(
-        "GET",
-        &format!("/api/v1/billing/invoices?period={PERIOD}&pageSize=1000"),
-        None,
-    );
-    let invoices = invoices.as_array().unwrap();
+    let invoices = bill_demo_month(&admin);
     // The invoice with the most lines, so the document runs over a page.
     let invoice = invoices
         .iter()

@@ -24,21 +24,12 @@ const DATES: &[&str] = &["issueDate", "dueDate"];
 
 /// GETs `path` with `accept`; returns the status, the content type and the body.
 fn fetch(api: &Api, path: &str, accept: Option<&str>) -> (u16, String, Vec<u8>) {
-    let mut req = api.http.get(format!("{}{path}", api.base));
-    if let Some(token) = &api.token {
-        req = req.bearer_auth(token);
-    }
-    if let Some(accept) = accept {
-        req = req.header("Accept", accept);
-    }
-    let response = req.send().unwrap();
-    let status = response.status().as_u16();
-    let kind = response
-        .headers()
+    let (status, headers, body) = super::fetch(api, path, accept);
+    let kind = headers
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
-    (status, kind, response.bytes().unwrap().to_vec())
+    (status, kind, body)
 }
 
 fn csv_rows(bytes: &[u8]) -> (Vec<String>, Vec<Vec<String>>) {
@@ -132,23 +123,7 @@ fn exports_hold_the_json_cell_for_cell_scoped_and_from_the_cli() {
     // A tenant whose name a spreadsheet would evaluate.
     let tenants = array(admin.ok("GET", "/api/v1/tenants?pageSize=1000", None));
     let first = tenants[0]["id"].as_str().unwrap().to_owned();
-    let mut renamed = tenants[0].clone();
-    let editable = [
-        "partnerId",
-        "name",
-        "currency",
-        "timeZone",
-        "taxPercent",
-        "paymentTermsDays",
-        "billingContact",
-        "entraTenantId",
-        "initialOwner",
-        "details",
-    ];
-    renamed
-        .as_object_mut()
-        .unwrap()
-        .retain(|k, v| editable.contains(&k.as_str()) && !v.is_null());
+    let mut renamed = super::editable_tenant(&admin, &first);
     renamed["name"] = json!("=HYPERLINK(\"http://x.invalid\",\"pay\")");
     admin.ok("PUT", &format!("/api/v1/tenants/{first}"), Some(renamed));
     admin.ok(

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::{Db, Server};
+use super::{Db, Server, bill_demo_month, editable_tenant, fetch};
 
 /// aiosmtpd writing every message it accepts into a Maildir; stopped on drop.
 struct SmtpSink {
@@ -152,35 +152,9 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
     invoices["delinquentPaymentNotificationIntervalDays"] = json!(7);
     admin.ok("PUT", "/api/v1/settings/invoices", Some(invoices));
 
-    admin.ok(
-        "POST",
-        "/api/v1/billing/generate",
-        Some(json!({"period": "2026-10"})),
-    );
-    let list = admin.ok(
-        "GET",
-        "/api/v1/billing/invoices?period=2026-10&pageSize=1000",
-        None,
-    );
-    let preview = list.as_array().unwrap()[0].clone();
+    let preview = bill_demo_month(&admin)[0].clone();
     let tenant_id = preview["tenantId"].as_str().unwrap();
-    let mut tenant = admin.ok("GET", &format!("/api/v1/tenants/{tenant_id}"), None);
-    let editable = [
-        "partnerId",
-        "name",
-        "currency",
-        "timeZone",
-        "taxPercent",
-        "paymentTermsDays",
-        "billingContact",
-        "entraTenantId",
-        "initialOwner",
-        "details",
-    ];
-    tenant
-        .as_object_mut()
-        .unwrap()
-        .retain(|k, v| editable.contains(&k.as_str()) && !v.is_null());
+    let mut tenant = editable_tenant(&admin, tenant_id);
     tenant["billingContact"] = json!("ap@tenant.test");
     tenant["paymentTermsDays"] = json!(30);
     admin.ok("PUT", &format!("/api/v1/tenants/{tenant_id}"), Some(tenant));
@@ -193,17 +167,11 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
         Some(json!({"issueDate": "2026-10-31"})),
     );
     let number = issued["number"].as_str().unwrap().to_owned();
-    let pdf = admin
-        .http
-        .get(format!(
-            "{}/api/v1/billing/invoices/{id}/document",
-            admin.base
-        ))
-        .bearer_auth(admin.token.as_ref().unwrap())
-        .send()
-        .unwrap()
-        .bytes()
-        .unwrap();
+    let (_, _, pdf) = fetch(
+        &admin,
+        &format!("/api/v1/billing/invoices/{id}/document"),
+        None,
+    );
     let pdf_hash = format!("{:x}", Sha256::digest(&pdf));
     let mail = sink.exactly(1);
     assert_eq!(mail[0]["to"], "ap@tenant.test");

@@ -394,3 +394,59 @@ pub(crate) fn ids(data: &Value) -> Vec<String> {
     ids.sort();
     ids
 }
+
+/// GETs `path` with `accept`; returns the status, the response headers and the body.
+pub(crate) fn fetch(
+    api: &Api,
+    path: &str,
+    accept: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = api.http.get(format!("{}{path}", api.base));
+    if let Some(token) = &api.token {
+        req = req.bearer_auth(token);
+    }
+    if let Some(accept) = accept {
+        req = req.header("Accept", accept);
+    }
+    let response = req.send().unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (status, headers, response.bytes().unwrap().to_vec())
+}
+
+/// A tenant as its PUT body takes it: the editable fields it has.
+pub(crate) fn editable_tenant(admin: &Api, id: &str) -> Value {
+    let mut tenant = admin.ok("GET", &format!("/api/v1/tenants/{id}"), None);
+    let editable = [
+        "partnerId",
+        "name",
+        "currency",
+        "timeZone",
+        "taxPercent",
+        "paymentTermsDays",
+        "billingContact",
+        "entraTenantId",
+        "initialOwner",
+        "details",
+    ];
+    tenant
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, v| editable.contains(&k.as_str()) && !v.is_null());
+    tenant
+}
+
+/// Bills the demo month; returns its invoices.
+pub(crate) fn bill_demo_month(admin: &Api) -> Vec<Value> {
+    admin.ok(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2026-10"})),
+    );
+    let list = admin.ok(
+        "GET",
+        "/api/v1/billing/invoices?period=2026-10&pageSize=1000",
+        None,
+    );
+    list.as_array().unwrap().clone()
+}
