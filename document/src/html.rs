@@ -111,20 +111,7 @@ footer{{background:{foot_bg};color:{foot_fg};padding:8px 32px;font-size:8pt}}\
     party(&mut out, "FROM", &inv.seller);
     party(&mut out, "BILL TO", &inv.bill_to);
     out.push_str("</div><dl>");
-    let date = |d: Option<chrono::NaiveDate>| {
-        d.map_or_else(|| "—".to_owned(), |d| d.format("%-d %b %Y").to_string())
-    };
-    let meta = [
-        (
-            "Invoice number",
-            inv.number.clone().unwrap_or_else(|| "PREVIEW".into()),
-        ),
-        ("Issue date", date(inv.issue_date)),
-        ("Due date", date(inv.due_date)),
-        ("Billing period", inv.period.clone()),
-        ("Currency", inv.currency.clone()),
-    ];
-    for (label, value) in meta {
+    for (label, value) in inv.facts() {
         let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
     }
     out.push_str("</dl><table><thead><tr>");

@@ -48,6 +48,25 @@ pub struct Invoice {
     pub branding: Branding,
 }
 
+impl Invoice {
+    /// The labelled facts under the parties, in order (both renderers show these).
+    pub fn facts(&self) -> [(&'static str, String); 5] {
+        let date = |d: Option<NaiveDate>| {
+            d.map_or_else(|| "—".to_owned(), |d| d.format("%-d %b %Y").to_string())
+        };
+        [
+            (
+                "Invoice number",
+                self.number.clone().unwrap_or_else(|| "PREVIEW".into()),
+            ),
+            ("Issue date", date(self.issue_date)),
+            ("Due date", date(self.due_date)),
+            ("Billing period", self.period.clone()),
+            ("Currency", self.currency.clone()),
+        ]
+    }
+}
+
 /// A named party with the lines of its address block.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Party {

@@ -171,18 +171,8 @@ impl Layout<'_> {
         );
         self.y = left.max(right) + 10.0;
 
-        let meta = [
-            (
-                "Invoice number",
-                inv.number.clone().unwrap_or_else(|| "PREVIEW".into()),
-            ),
-            ("Issue date", date(inv.issue_date)),
-            ("Due date", date(inv.due_date)),
-            ("Billing period", inv.period.clone()),
-            ("Currency", inv.currency.clone()),
-        ];
         let colour = inv.branding.body_font;
-        for (label, value) in meta {
+        for (label, value) in inv.facts() {
             self.text(MARGIN, self.y, 8.5, true, colour, label);
             for line in self.fonts.regular.wrap(&value, 8.5, CONTENT_W - 110.0) {
                 self.text(MARGIN + 110.0, self.y, 8.5, false, colour, &line);
@@ -365,10 +355,6 @@ impl Layout<'_> {
             self.y += 11.0;
         }
     }
-}
-
-fn date(d: Option<chrono::NaiveDate>) -> String {
-    d.map_or_else(|| "—".to_owned(), |d| d.format("%-d %b %Y").to_string())
 }
 
 fn fill(colour: Colour) -> Fill {

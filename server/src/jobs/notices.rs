@@ -46,6 +46,33 @@ fn total(row: &InvoiceRow) -> String {
     format!("{} {}", format_money(amount, decimals), row.currency)
 }
 
+/// A message about `row` to `to`, with its PDF attached and the payment details after
+/// `text`.
+fn about(
+    row: &InvoiceRow,
+    key: String,
+    to: String,
+    subject: String,
+    text: String,
+    settings: &Value,
+) -> Outgoing {
+    let number = row.number.clone().unwrap_or_default();
+    let details = settings["invoicePaymentDetails"]
+        .as_str()
+        .unwrap_or_default();
+    Outgoing {
+        key,
+        to,
+        subject,
+        body: format!("{text}\n\n{details}"),
+        attachment: Some(InvoiceAttachment {
+            invoice: row.id,
+            file_name: format!("{number}.pdf"),
+        }),
+        attempt: 1,
+    }
+}
+
 /// Queues the e-mail of a just-issued invoice when Auto Email Invoices is on. `Err` says
 /// why it was not queued (no billing contact, no SMTP settings), for the caller to show.
 pub(crate) async fn invoice_issued(state: &AppState, row: &InvoiceRow) -> Result<(), String> {
@@ -58,24 +85,18 @@ pub(crate) async fn invoice_issued(state: &AppState, row: &InvoiceRow) -> Result
     let (name, to) = recipient(&snapshot.directory, row)?;
     let number = row.number.clone().unwrap_or_default();
     let due = row.due_date.clone().unwrap_or_default();
-    let message = Outgoing {
-        key: format!("invoice:{}", row.id),
+    let message = about(
+        row,
+        format!("invoice:{}", row.id),
         to,
-        subject: format!("Invoice {number} for {}", row.period),
-        body: format!(
-            "Dear {name},\n\nattached is invoice {number} for {}: {} due on {due}.\n\n{}",
+        format!("Invoice {number} for {}", row.period),
+        format!(
+            "Dear {name},\n\nattached is invoice {number} for {}: {} due on {due}.",
             row.period,
-            total(row),
-            settings["invoicePaymentDetails"]
-                .as_str()
-                .unwrap_or_default()
+            total(row)
         ),
-        attachment: Some(InvoiceAttachment {
-            invoice: row.id,
-            file_name: format!("{number}.pdf"),
-        }),
-        attempt: 1,
-    };
+        &settings,
+    );
     crate::mail::queue(state, &message)
         .await
         .map(|_| ())
@@ -148,25 +169,19 @@ pub(crate) async fn run_delinquent(state: &AppState, job: i64) -> Result<Done, A
             }
         };
         let days = today.signed_duration_since(due).num_days();
-        let message = Outgoing {
-            key: format!("delinquent:{}:{interval}", row.id),
+        let message = about(
+            &row,
+            format!("delinquent:{}:{interval}", row.id),
             to,
-            subject: format!("Payment overdue: invoice {number}"),
-            body: format!(
+            format!("Payment overdue: invoice {number}"),
+            format!(
                 "Dear {name},\n\ninvoice {number} for {} ({}) was due on {due} and is {days} day(s) overdue. \
-                 Please pay it, or let us know if you already have.\n\n{}",
+                 Please pay it, or let us know if you already have.",
                 row.period,
-                total(&row),
-                settings["invoicePaymentDetails"]
-                    .as_str()
-                    .unwrap_or_default()
+                total(&row)
             ),
-            attachment: Some(InvoiceAttachment {
-                invoice: row.id,
-                file_name: format!("{number}.pdf"),
-            }),
-            attempt: 1,
-        };
+            &settings,
+        );
         if crate::mail::queue(state, &message).await? {
             out.queued.push(number);
         }
