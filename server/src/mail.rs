@@ -52,8 +52,12 @@ pub(crate) struct Outgoing {
     pub to: String,
     /// Subject line.
     pub subject: String,
-    /// Plain-text body.
+    /// Plain-text body; sealed with the server's key when [`Outgoing::sealed`] (it holds a
+    /// secret such as an activation code, which must not rest in the job table readable).
     pub body: String,
+    /// Whether `body` is sealed.
+    #[serde(default)]
+    pub sealed: bool,
     /// The invoice PDF to attach, if any.
     pub attachment: Option<InvoiceAttachment>,
     /// 1 for the first attempt.
@@ -158,6 +162,30 @@ pub(crate) async fn ready(state: &AppState) -> Result<(), ApiError> {
     Smtp::configured(&notifications(state).await?).map(|_| ())
 }
 
+/// A message whose body holds a secret (an activation code): sealed with the server's
+/// key until it is sent.
+pub(crate) fn secret(
+    state: &AppState,
+    key: String,
+    to: String,
+    subject: String,
+    body: &str,
+) -> Result<Outgoing, ApiError> {
+    let sealed = state
+        .keys
+        .seal(body.as_bytes())
+        .map_err(ApiError::internal)?;
+    Ok(Outgoing {
+        key,
+        to,
+        subject,
+        body: sealed,
+        sealed: true,
+        attachment: None,
+        attempt: 1,
+    })
+}
+
 /// Queues `message` once: a second request with the same key is the same message
 /// (`false`: it was queued before).
 pub(crate) async fn queue(state: &AppState, message: &Outgoing) -> Result<bool, ApiError> {
@@ -233,6 +261,22 @@ pub(crate) async fn run_send(state: &AppState, job: i64, params: &Value) -> Resu
         }
         None => None,
     };
+    let original = message.clone();
+    let mut message = message;
+    if message.sealed {
+        let plain = state
+            .keys
+            .unseal(&message.body)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| {
+                ApiError::internal(format!(
+                    "message {}: the sealed body does not open",
+                    message.key
+                ))
+            })?;
+        message.body = plain;
+        message.sealed = false;
+    }
     let email = build(&smtp, &message, pdf)?;
     let sent = smtp.transport()?.send(email).await;
     match sent {
@@ -262,7 +306,7 @@ pub(crate) async fn run_send(state: &AppState, job: i64, params: &Value) -> Resu
             };
             let next = Outgoing {
                 attempt: message.attempt.saturating_add(1),
-                ..message.clone()
+                ..original.clone()
             };
             let params = serde_json::to_value(&next)
                 .map_err(|e| ApiError::internal(format!("job {job}: {e}")))?;

@@ -446,8 +446,44 @@ async fn create_user(
             serde_json::to_value(Assignment::from(&grant)).ok(),
         )
         .await?;
+    if let Some(code) = &code {
+        activation_mail(&state, &user, code).await;
+    }
     out.activation_code = code;
     Ok(created(out))
+}
+
+/// E-mails a new account its activation code when mail is set up (the creating
+/// administrator also gets the code in the response, to pass on another way).
+async fn activation_mail(state: &AppState, user: &UserRow, code: &str) {
+    if crate::mail::ready(state).await.is_err() {
+        return;
+    }
+    let product = state.snapshot().await.ok().and_then(|s| {
+        s.settings["branding"]["productName"]
+            .as_str()
+            .map(str::to_owned)
+    });
+    let product = product.unwrap_or_else(|| "StackBill".into());
+    let body = format!(
+        "Hello {},\n\nan account on {product} was created for {}. Your activation code is:\n\n    {code}\n\n\
+         Enter it with your password when you first sign in.",
+        user.first_name, user.email
+    );
+    let queued = crate::mail::secret(
+        state,
+        format!("activation:{}", user.id),
+        user.email.clone(),
+        format!("Your {product} activation code"),
+        &body,
+    );
+    let queued = match queued {
+        Ok(message) => crate::mail::queue(state, &message).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = queued {
+        tracing::warn!(user = %user.id, error = %e, "the activation code was not e-mailed");
+    }
 }
 
 /// MFA may be required by whoever manages a user, but lifted only from above the user's

@@ -65,6 +65,7 @@ fn about(
         to,
         subject,
         body: format!("{text}\n\n{details}"),
+        sealed: false,
         attachment: Some(InvoiceAttachment {
             invoice: row.id,
             file_name: format!("{number}.pdf"),

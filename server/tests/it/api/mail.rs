@@ -1,7 +1,8 @@
 //! E-mail through a real SMTP server on loopback (aiosmtpd, which scripts/test installs;
 //! `STACKBILL_SMTP_PYTHON` names the Python that has it): an issued invoice reaches the
 //! tenant's billing contact once, with its kept PDF attached; a delinquent notice goes out
-//! once per interval and stops once the invoice is paid.
+//! once per interval and stops once the invoice is paid; a new account gets its
+//! activation code.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -71,8 +72,10 @@ for m in mailbox.Maildir(sys.argv[1], create=False):
     atts = [{"name": p.get_filename(), "type": p.get_content_type(),
              "sha256": hashlib.sha256(p.get_content()).hexdigest()}
             for p in msg.iter_attachments()]
+    body = msg.get_body(("plain",))
     out.append({"to": str(msg["To"]), "subject": str(msg["Subject"]),
-                "messageId": str(msg["Message-ID"]), "attachments": atts})
+                "messageId": str(msg["Message-ID"]), "attachments": atts,
+                "body": body.get_content() if body else ""})
 print(json.dumps(sorted(out, key=lambda m: m["subject"])))
 "#;
         if !self.maildir.join("new").exists() {
@@ -208,6 +211,30 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
     let paid = admin.ok("POST", "/api/v1/billing/invoices/delinquent-notices", None);
     assert_eq!(paid["queued"], json!([]));
     sink.exactly(2);
+    // A new account gets its activation code.
+    let mut users = admin.ok("GET", "/api/v1/settings/users", None);
+    users["requireUserActivationCode"] = json!(true);
+    admin.ok("PUT", "/api/v1/settings/users", Some(users));
+    let created = admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "new.user@tenant.test", "firstName": "Nia", "lastName": "U",
+                    "password": "Mail-password-for-tests-1", "role": "PlatformReader"}),
+        ),
+    );
+    let code = created["activationCode"].as_str().unwrap();
+    let mail = sink.exactly(3);
+    let welcome = mail
+        .iter()
+        .find(|m| m["to"] == "new.user@tenant.test")
+        .unwrap();
+    assert!(
+        welcome["body"].as_str().unwrap().contains(code),
+        "{welcome:#?}"
+    );
+    assert_eq!(welcome["attachments"], json!([]));
+
     let jobs = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
     let sent: Vec<&Value> = jobs
         .as_array()
@@ -215,6 +242,6 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
         .iter()
         .filter(|j| j["kind"] == "mail.send")
         .collect();
-    assert_eq!(sent.len(), 2, "every message is a job: {sent:#?}");
+    assert_eq!(sent.len(), 3, "every message is a job: {sent:#?}");
     assert!(sent.iter().all(|j| j["status"] == "succeeded"), "{sent:#?}");
 }
