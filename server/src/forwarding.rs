@@ -8,7 +8,8 @@
 //! Formats: `webhook` (JSON, HMAC-SHA256 signed), `syslog` (RFC 5424 over UDP, or over
 //! TCP with octet counting, RFC 6587), `splunk` (the HTTP Event Collector's event
 //! format), `azureMonitor` (the Logs Ingestion API: a JSON array posted to a data
-//! collection rule's stream, with an Entra token from client credentials).
+//! collection rule's stream, with an Entra token from client credentials), `email` (a
+//! message to `address` through the Notifications SMTP server, as a `mail.send` job).
 
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ const ATTEMPTS: u32 = 5;
 /// structured data until one is registered.
 const SD_ID: &str = "stackbill@32473";
 
-const KINDS: [&str; 4] = ["webhook", "syslog", "splunk", "azureMonitor"];
+const KINDS: [&str; 5] = ["webhook", "syslog", "splunk", "azureMonitor", "email"];
 
 const FIELDS: [&str; 9] = [
     "name",
@@ -79,10 +80,14 @@ pub(crate) fn check_targets(key: &str, value: &Value) -> ApiResult<Value> {
         if !KINDS.contains(&kind) {
             return Err(ApiError::field(
                 at("kind"),
-                "must be webhook, syslog, splunk or azureMonitor",
+                "must be webhook, syslog, splunk, azureMonitor or email",
             ));
         }
+        let mut email_address = None;
         match kind {
+            "email" => {
+                email_address = Some(crate::api::email::valid(&at("address"), need("address")?)?);
+            }
             "syslog" => {
                 let address = need("address")?;
                 address
@@ -107,6 +112,9 @@ pub(crate) fn check_targets(key: &str, value: &Value) -> ApiResult<Value> {
             if let Some(authority) = get("authority") {
                 check_url(&at("authority"), authority)?;
             }
+        }
+        if let Some(address) = email_address {
+            clean.insert("address".into(), json!(address));
         }
         names.push(name);
         out.push(Value::Object(clean));
@@ -145,13 +153,9 @@ pub(crate) async fn queue_pending(state: &AppState) -> ApiResult<usize> {
     let snapshot = state.snapshot().await?;
     let platforms = &snapshot.settings["platforms"];
     let on = platforms["reportPlatformAlerts"].as_bool() == Some(true);
-    let targets: Vec<String> = platforms["alertTargets"]
+    let targets: Vec<Value> = platforms["alertTargets"]
         .as_array()
-        .map(|l| {
-            l.iter()
-                .filter_map(|t| t["name"].as_str().map(str::to_owned))
-                .collect()
-        })
+        .cloned()
         .unwrap_or_default();
     let mut queued = 0usize;
     for pending in state.store().unforwarded_alerts(500).await? {
@@ -160,13 +164,20 @@ pub(crate) async fn queue_pending(state: &AppState) -> ApiResult<usize> {
         for event in &pending.events {
             if on && !about_forwarding {
                 for target in &targets {
-                    let params = json!({
-                        "target": target,
-                        "event": event.as_str(),
-                        "alert": alert_document(alert),
-                    });
-                    let key = format!("{}:{}:{target}", alert.id, event.as_str());
-                    submit(state, "alert.forward", &params, Some(key), "alerts").await?;
+                    let name = target["name"].as_str().unwrap_or_default();
+                    let key = format!("{}:{}:{name}", alert.id, event.as_str());
+                    if target["kind"] == "email" {
+                        let to = target["address"].as_str().unwrap_or_default();
+                        let message = alert_mail(alert, event.as_str(), key, to);
+                        crate::mail::queue(state, &message).await?;
+                    } else {
+                        let params = json!({
+                            "target": name,
+                            "event": event.as_str(),
+                            "alert": alert_document(alert),
+                        });
+                        submit(state, "alert.forward", &params, Some(key), "alerts").await?;
+                    }
                     queued = queued.saturating_add(1);
                 }
             }
@@ -174,6 +185,27 @@ pub(crate) async fn queue_pending(state: &AppState) -> ApiResult<usize> {
         }
     }
     Ok(queued)
+}
+
+/// An alert event as an e-mail to an `email` target.
+fn alert_mail(a: &AlertRow, event: &str, key: String, to: &str) -> crate::mail::Outgoing {
+    let when = if event == "cleared" {
+        a.cleared_at.clone().unwrap_or_default()
+    } else {
+        a.raised_at.clone()
+    };
+    crate::mail::Outgoing {
+        key: format!("alert:{key}"),
+        to: to.to_owned(),
+        subject: format!("[{}] alert {event}: {}", a.severity, a.message),
+        body: format!(
+            "Alert {} ({}, {}) {event} at {when}.\n\n{}\n\nOccurrences: {}; last seen {}.",
+            a.id, a.kind, a.subject, a.message, a.occurrences, a.last_seen_at
+        ),
+        sealed: false,
+        attachment: None,
+        attempt: 1,
+    }
 }
 
 fn alert_document(a: &AlertRow) -> Value {

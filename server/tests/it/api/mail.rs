@@ -2,7 +2,7 @@
 //! `STACKBILL_SMTP_PYTHON` names the Python that has it): an issued invoice reaches the
 //! tenant's billing contact once, with its kept PDF attached; a delinquent notice goes out
 //! once per interval and stops once the invoice is paid; a new account gets its
-//! activation code.
+//! activation code; an alert reaches an e-mail alert target.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -235,6 +235,38 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
     );
     assert_eq!(welcome["attachments"], json!([]));
 
+    // Alerts reach an e-mail target: a billing run that cannot succeed raises one.
+    let mut platforms = admin.ok("GET", "/api/v1/settings/platforms", None);
+    platforms["reportPlatformAlerts"] = json!(true);
+    platforms["alertTargets"] =
+        json!([{"name": "ops", "kind": "email", "address": "not-an-address"}]);
+    let (status, body) = admin.send("PUT", "/api/v1/settings/platforms", Some(platforms.clone()));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"]
+            .to_string()
+            .contains("alertTargets[0].address"),
+        "{body}"
+    );
+    platforms["alertTargets"][0]["address"] = json!("ops@contoso.test");
+    admin.ok("PUT", "/api/v1/settings/platforms", Some(platforms));
+    let (status, body) = admin.send(
+        "POST",
+        "/api/v1/billing/generate",
+        Some(json!({"period": "2020-01"})),
+    );
+    assert!(status >= 400, "{status} {body}");
+    let mail = sink.exactly(4);
+    let alert = mail.iter().find(|m| m["to"] == "ops@contoso.test").unwrap();
+    assert!(
+        alert["subject"].as_str().unwrap().contains("alert raised"),
+        "{alert:#?}"
+    );
+    assert!(
+        alert["body"].as_str().unwrap().contains("billing.generate"),
+        "{alert:#?}"
+    );
+
     let jobs = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
     let sent: Vec<&Value> = jobs
         .as_array()
@@ -242,6 +274,6 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
         .iter()
         .filter(|j| j["kind"] == "mail.send")
         .collect();
-    assert_eq!(sent.len(), 3, "every message is a job: {sent:#?}");
+    assert_eq!(sent.len(), 4, "every message is a job: {sent:#?}");
     assert!(sent.iter().all(|j| j["status"] == "succeeded"), "{sent:#?}");
 }
