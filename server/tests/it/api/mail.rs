@@ -33,17 +33,49 @@ fn python() -> String {
     })
 }
 
+/// A Mailbox that holds the first message's first recipient for 30 s (before DATA), after
+/// writing `MAILDIR.sending`: a sender killed meanwhile has delivered nothing.
+const SLOW_FIRST: &str = r#"
+import asyncio, pathlib
+from aiosmtpd.handlers import Mailbox
+
+class SlowFirst(Mailbox):
+    held = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if not SlowFirst.held:
+            SlowFirst.held = True
+            pathlib.Path(str(self.mail_dir) + ".sending").touch()
+            await asyncio.sleep(30)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+"#;
+
 impl SmtpSink {
     fn start(dir: &Path) -> SmtpSink {
+        Self::start_with(dir, None)
+    }
+
+    /// With `handler` (Python source defining `SlowFirst`) instead of aiosmtpd's Mailbox.
+    fn start_with(dir: &Path, handler: Option<&str>) -> SmtpSink {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
             .unwrap();
         // aiosmtpd's Mailbox creates the Maildir; it must not exist yet.
         let maildir = dir.join("maildir");
-        let child = Command::new(python())
+        let mut command = Command::new(python());
+        let class = match handler {
+            Some(source) => {
+                std::fs::write(dir.join("slow_first.py"), source).unwrap();
+                command.env("PYTHONPATH", dir);
+                "slow_first.SlowFirst"
+            }
+            None => "aiosmtpd.handlers.Mailbox",
+        };
+        let child = command
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .args(["-c", class])
             .arg(&maildir)
             .stdout(Stdio::null())
             .spawn()
@@ -118,6 +150,67 @@ print(json.dumps(sorted(out, key=lambda m: m["subject"])))
     }
 }
 
+/// Mail through the sink at `port`, Auto Email Invoices and delinquent notices on; one
+/// tenant given a billing contact and its October invoice issued on 31 October (due 30
+/// November, so already delinquent). Returns the invoice's id and number.
+fn issue_one_by_mail(admin: &super::Api, port: u16) -> (String, String) {
+    let mut notifications = admin.ok("GET", "/api/v1/settings/notifications", None);
+    notifications["smtpHost"] = json!("127.0.0.1");
+    notifications["smtpPort"] = json!(port);
+    notifications["smtpSecurity"] = json!("none");
+    notifications["fromAddress"] = json!("billing@contoso.test");
+    notifications["fromName"] = json!("Contoso Billing");
+    admin.ok("PUT", "/api/v1/settings/notifications", Some(notifications));
+    let mut invoices = admin.ok("GET", "/api/v1/settings/invoices", None);
+    invoices["autoEmailInvoices"] = json!(true);
+    invoices["sendDelinquentPaymentNotifications"] = json!(true);
+    invoices["delinquentPaymentNotificationIntervalDays"] = json!(7);
+    admin.ok("PUT", "/api/v1/settings/invoices", Some(invoices));
+
+    let preview = bill_demo_month(admin)[0].clone();
+    let tenant_id = preview["tenantId"].as_str().unwrap();
+    let mut tenant = editable_tenant(admin, tenant_id);
+    tenant["billingContact"] = json!("ap@tenant.test");
+    tenant["paymentTermsDays"] = json!(30);
+    admin.ok("PUT", &format!("/api/v1/tenants/{tenant_id}"), Some(tenant));
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let issued = admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{id}/issue"),
+        Some(json!({"issueDate": "2026-10-31"})),
+    );
+    (id, issued["number"].as_str().unwrap().to_owned())
+}
+
+/// The server dies while the SMTP server holds its message before DATA; the restarted
+/// server takes the job over once its lease ends and the message arrives exactly once.
+#[test]
+fn a_restart_in_the_middle_of_a_send_loses_and_duplicates_nothing() {
+    let lease = ["--job-lease-seconds", "3"];
+    let mut server = Server::start_with(Db::Sqlite, true, &["--demo", lease[0], lease[1]]);
+    let sink = SmtpSink::start_with(&server.dir, Some(SLOW_FIRST));
+    let admin = server.admin();
+    let (_, number) = issue_one_by_mail(&admin, sink.port);
+    let sending = sink.maildir.with_extension("sending");
+    let until = Instant::now() + Duration::from_secs(60);
+    while !sending.exists() {
+        assert!(Instant::now() < until, "the message was never being sent");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    server.kill();
+    assert!(
+        sink.messages().is_empty(),
+        "nothing delivered by the killed server"
+    );
+    let url = server.database_url();
+    let _restarted = Server::start_in_with(&server.dir, &url, &lease);
+    let mail = sink.exactly(1);
+    assert!(
+        mail[0]["subject"].as_str().unwrap().contains(&number),
+        "{mail:#?}"
+    );
+}
+
 #[test]
 fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
     let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
@@ -149,27 +242,7 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
     );
     notifications["smtpPasswordRef"] = Value::Null;
     admin.ok("PUT", "/api/v1/settings/notifications", Some(notifications));
-    let mut invoices = admin.ok("GET", "/api/v1/settings/invoices", None);
-    invoices["autoEmailInvoices"] = json!(true);
-    invoices["sendDelinquentPaymentNotifications"] = json!(true);
-    invoices["delinquentPaymentNotificationIntervalDays"] = json!(7);
-    admin.ok("PUT", "/api/v1/settings/invoices", Some(invoices));
-
-    let preview = bill_demo_month(&admin)[0].clone();
-    let tenant_id = preview["tenantId"].as_str().unwrap();
-    let mut tenant = editable_tenant(&admin, tenant_id);
-    tenant["billingContact"] = json!("ap@tenant.test");
-    tenant["paymentTermsDays"] = json!(30);
-    admin.ok("PUT", &format!("/api/v1/tenants/{tenant_id}"), Some(tenant));
-
-    // Issued at the end of October, due 30 November: already delinquent.
-    let id = preview["id"].as_str().unwrap();
-    let issued = admin.ok(
-        "POST",
-        &format!("/api/v1/billing/invoices/{id}/issue"),
-        Some(json!({"issueDate": "2026-10-31"})),
-    );
-    let number = issued["number"].as_str().unwrap().to_owned();
+    let (id, number) = issue_one_by_mail(&admin, sink.port);
     let (_, _, pdf) = fetch(
         &admin,
         &format!("/api/v1/billing/invoices/{id}/document"),
