@@ -65,12 +65,16 @@ pub(crate) enum DocumentFailure {
     /// A setting cannot be used, or the renderer failed.
     #[error(transparent)]
     Render(#[from] DocumentError),
+    /// The directory (tenants and their names) could not be read.
+    #[error("{0}")]
+    Directory(ApiError),
 }
 
 impl From<DocumentFailure> for ApiError {
     fn from(e: DocumentFailure) -> Self {
         match e {
             DocumentFailure::Store(e) => e.into(),
+            DocumentFailure::Directory(e) => e,
             DocumentFailure::Render(DocumentError::Setting { field, why }) => ApiError::Conflict(
                 format!("invoice setting {field} {why}; correct it in System Settings → Invoices"),
             ),
@@ -130,7 +134,7 @@ impl Context {
         let platform = store.platform().await?;
         let directory = Directory::load(store)
             .await
-            .map_err(|e| DocumentFailure::Unreadable(0, format!("{e:?}")))?;
+            .map_err(DocumentFailure::Directory)?;
         Ok(Context {
             branding: branding(&invoices)?,
             seller: Party {

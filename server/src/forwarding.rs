@@ -148,7 +148,7 @@ pub(crate) fn check_url(field: &str, text: &str) -> ApiResult<reqwest::Url> {
 
 /// Hands every alert event not yet forwarded to forwarding: one job per target when
 /// Report Platform Alerts is on (none when it is off). Alerts about forwarding itself
-/// are not forwarded: they could not arrive.
+/// are not forwarded, nor alerts about mail to `email` targets: they could not arrive.
 pub(crate) async fn queue_pending(state: &AppState) -> ApiResult<usize> {
     let snapshot = state.snapshot().await?;
     let platforms = &snapshot.settings["platforms"];
@@ -167,6 +167,10 @@ pub(crate) async fn queue_pending(state: &AppState) -> ApiResult<usize> {
                     let name = target["name"].as_str().unwrap_or_default();
                     let key = format!("{}:{}:{name}", alert.id, event.as_str());
                     if target["kind"] == "email" {
+                        // An alert that mail fails could not arrive by mail either.
+                        if alert.subject == "mail.send" {
+                            continue;
+                        }
                         let to = target["address"].as_str().unwrap_or_default();
                         let message = alert_mail(alert, event.as_str(), key, to);
                         crate::mail::queue(state, &message).await?;
