@@ -16,12 +16,13 @@ use stackbill_core::adjustment::BilledLine;
 use stackbill_core::invoice::LineKind;
 use stackbill_core::period::Period;
 use stackbill_core::scenario::json::read_document_lines;
-use stackbill_document::{Branding, Colour, DocumentError, Group, Line, Logo, Party};
+use stackbill_document::{DocumentError, Group, Line, Party};
 use stackbill_store::{InvoiceRow, InvoiceStatus, MeterRow, Store, StoreError, SubscriptionRow};
 
 use crate::api::access::Directory;
 use crate::api::system::effective_settings;
 use crate::api::wire::ApiError;
+use crate::branding::{Look, text};
 
 /// A document format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,9 @@ pub(crate) enum DocumentFailure {
     /// The directory (tenants and their names) could not be read.
     #[error("{0}")]
     Directory(ApiError),
+    /// The branding of the tenant's distributor or partner cannot be used.
+    #[error("{0}")]
+    Branding(String),
 }
 
 impl From<DocumentFailure> for ApiError {
@@ -75,6 +79,7 @@ impl From<DocumentFailure> for ApiError {
         match e {
             DocumentFailure::Store(e) => e.into(),
             DocumentFailure::Directory(e) => e,
+            DocumentFailure::Branding(why) => ApiError::Conflict(why),
             DocumentFailure::Render(DocumentError::Setting { field, why }) => ApiError::Conflict(
                 format!("invoice setting {field} {why}; correct it in System Settings → Invoices"),
             ),
@@ -87,42 +92,15 @@ impl From<DocumentFailure> for ApiError {
 /// thousands of invoices reads the directory, settings and catalogue once.
 #[derive(Debug)]
 pub(crate) struct Context {
-    branding: Branding,
-    seller: Party,
-    payment_details: Option<String>,
+    /// The platform's look, for tenants whose branch sets none.
+    platform: Look,
+    /// Each partner's look (lower-cased id): its own branding over its distributor's over
+    /// the platform's, or why it cannot be used.
+    partners: HashMap<String, Result<Look, String>>,
     platform_zone: String,
     meters: HashMap<String, MeterRow>,
     subscriptions: HashMap<String, SubscriptionRow>,
     directory: Directory,
-}
-
-fn text(v: &Value, key: &str) -> Option<String> {
-    v.get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-fn branding(invoices: &Value) -> Result<Branding, DocumentError> {
-    let colour = |key: &str, default: Colour| match text(invoices, key) {
-        Some(t) => Colour::parse(key, &t),
-        None => Ok(default),
-    };
-    let d = Branding::default();
-    Ok(Branding {
-        header_background: colour("headerBackgroundColour", d.header_background)?,
-        header_font: colour("headerFontColour", d.header_font)?,
-        body_background: colour("bodyBackgroundColour", d.body_background)?,
-        body_font: colour("bodyFontColour", d.body_font)?,
-        footer_background: colour("footerBackgroundColour", d.footer_background)?,
-        footer_font: colour("footerFontColour", d.footer_font)?,
-        grouping_background: colour("groupingBackgroundColour", d.grouping_background)?,
-        grouping_font: colour("groupingFontColour", d.grouping_font)?,
-        logo: text(invoices, "invoiceHeaderLogo")
-            .map(|url| Logo::from_data_url("invoiceHeaderLogo", &url))
-            .transpose()?,
-    })
 }
 
 impl Context {
@@ -130,19 +108,46 @@ impl Context {
     pub(crate) async fn load(store: &dyn Store) -> Result<Context, DocumentFailure> {
         let settings: BTreeMap<String, Value> = store.settings().await?;
         let invoices = effective_settings("invoices", settings.get("invoices"));
-        let look = effective_settings("branding", settings.get("branding"));
-        let platform = store.platform().await?;
+        let branding = effective_settings("branding", settings.get("branding"));
+        let platform = Look::platform(&invoices, &branding)?;
+        let zone = store.platform().await?;
         let directory = Directory::load(store)
             .await
             .map_err(DocumentFailure::Directory)?;
+        let unusable = |whose: String, e: DocumentError| {
+            format!("the branding of {whose} cannot be used: {e}; correct it in its details")
+        };
+        let distributors: HashMap<String, Result<Look, String>> = directory
+            .distributors
+            .iter()
+            .map(|d| {
+                let look = platform
+                    .overlaid(&d.details)
+                    .map_err(|e| unusable(format!("distributor {}", d.id), e));
+                (d.id.to_lowercase(), look)
+            })
+            .collect();
+        let partners = directory
+            .partners
+            .iter()
+            .map(|p| {
+                let above = match distributors.get(&p.distributor.to_lowercase()) {
+                    Some(Err(why)) => Err(why.clone()),
+                    Some(Ok(above)) => Ok(above),
+                    None => Ok(&platform),
+                };
+                let look = above.and_then(|above| {
+                    above
+                        .overlaid(&p.details)
+                        .map_err(|e| unusable(format!("partner {}", p.id), e))
+                });
+                (p.id.to_lowercase(), look)
+            })
+            .collect();
         Ok(Context {
-            branding: branding(&invoices)?,
-            seller: Party {
-                name: text(&look, "productName").unwrap_or_else(|| "StackBill".into()),
-                lines: text(&look, "supportEmail").into_iter().collect(),
-            },
-            payment_details: text(&invoices, "invoicePaymentDetails"),
-            platform_zone: platform.map_or_else(|| "UTC".into(), |p| p.time_zone),
+            platform,
+            partners,
+            platform_zone: zone.map_or_else(|| "UTC".into(), |p| p.time_zone),
             meters: store
                 .meters()
                 .await?
@@ -241,6 +246,11 @@ impl Context {
             }
         }
         let tenant = self.directory.tenant(&row.tenant);
+        let look = match tenant.and_then(|t| self.partners.get(&t.partner.to_lowercase())) {
+            Some(Ok(look)) => look,
+            Some(Err(why)) => return Err(DocumentFailure::Branding(why.clone())),
+            None => &self.platform,
+        };
         let zone = tenant
             .and_then(|t| t.time_zone.clone())
             .unwrap_or_else(|| self.platform_zone.clone());
@@ -265,7 +275,7 @@ impl Context {
                 period.first_day().format("%-d %b %Y"),
                 period.last_day().format("%-d %b %Y")
             ),
-            seller: self.seller.clone(),
+            seller: look.seller.clone(),
             bill_to: tenant.map_or_else(
                 || Party {
                     name: row.tenant.clone(),
@@ -288,8 +298,8 @@ impl Context {
             ),
             tax,
             total,
-            payment_details: self.payment_details.clone(),
-            branding: self.branding.clone(),
+            payment_details: look.payment_details.clone(),
+            branding: look.branding.clone(),
         })
     }
 }

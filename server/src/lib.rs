@@ -9,6 +9,7 @@
 
 mod api;
 mod archive;
+mod branding;
 mod cli;
 mod collecting;
 mod documents;

@@ -208,7 +208,7 @@ async fn list_invoices(
         .into_response()),
         Answer::File(format) => {
             let table = reports::invoices(&shown, auth.directory(), today).map_err(exported)?;
-            export::file(&table, format, &file_name("invoices", &q))
+            export::file(table, format, &file_name("invoices", &q))
         }
     }
 }
@@ -256,7 +256,7 @@ async fn list_invoice_lines(
             for row in page_of(&q, want, table.rows().to_vec())? {
                 shown.push(row).map_err(exported)?;
             }
-            export::file(&shown, format, &file_name("invoice-lines", &q))
+            export::file(shown, format, &file_name("invoice-lines", &q))
         }
     }
 }
@@ -608,7 +608,7 @@ async fn summary(
     let today = today(state.store()).await?;
     if let Answer::File(format) = want {
         let table = reports::summary(&period, &visible, dir, today).map_err(exported)?;
-        return export::file(&table, format, &format!("billing-summary-{period}"));
+        return export::file(table, format, &format!("billing-summary-{period}"));
     }
     let mut totals: BTreeMap<String, Decimal> = BTreeMap::new();
     let mut delinquent: BTreeMap<String, Decimal> = BTreeMap::new();

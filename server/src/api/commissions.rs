@@ -379,7 +379,7 @@ async fn list_commissions(
     match want {
         Answer::Json => Ok(ok(rows).into_response()),
         Answer::File(format) => export::file(
-            &table(&label, &rows)?,
+            table(&label, &rows)?,
             format,
             &format!("commissions-{label}"),
         ),

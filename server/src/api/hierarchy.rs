@@ -103,10 +103,19 @@ pub(crate) struct DistributorIn {
     /// ISO 4217 code of its commission.
     #[serde(default)]
     currency: Option<String>,
-    /// Contact details and other administrative fields.
+    /// Contact details and other administrative fields; `branding` (name, supportEmail,
+    /// paymentDetails, logo as a PNG or JPEG data: URL, and the eight colours of Invoice
+    /// Settings) is what its tenants' invoices carry instead of the platform's.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     details: Option<Value>,
+}
+
+/// Details of a distributor or partner: an object, whose `branding` (if any) is checked.
+fn branded_details(details: Option<Value>) -> ApiResult<Value> {
+    let details = valid_details(details)?;
+    crate::branding::check(&details)?;
+    Ok(details)
 }
 
 /// A distributor.
@@ -142,6 +151,7 @@ pub(crate) struct PartnerIn {
     name: String,
     #[serde(default)]
     currency: Option<String>,
+    /// As a distributor's: `branding` here overrides the distributor's, field by field.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     details: Option<Value>,
@@ -513,7 +523,7 @@ async fn create_distributor(
         currency: valid_currency("currency", body.currency.as_deref())?.or(default_currency(&auth)),
         commission: None,
         partner_commission: None,
-        details: valid_details(body.details)?,
+        details: branded_details(body.details)?,
     };
     state.store().put_distributor(&row).await?;
     state.refresh().await?;
@@ -539,7 +549,7 @@ async fn update_distributor(
     let row = DistributorRow {
         name: valid_name("name", &body.name)?,
         currency: valid_currency("currency", body.currency.as_deref())?,
-        details: valid_details(body.details)?,
+        details: branded_details(body.details)?,
         ..before.clone()
     };
     state.store().put_distributor(&row).await?;
@@ -623,7 +633,7 @@ async fn create_partner(
         name: valid_name("name", &body.name)?,
         currency: valid_currency("currency", body.currency.as_deref())?.or(default_currency(&auth)),
         commission: None,
-        details: valid_details(body.details)?,
+        details: branded_details(body.details)?,
     };
     state.store().put_partner(&row).await?;
     state.refresh().await?;
@@ -658,7 +668,7 @@ async fn update_partner(
     let row = PartnerRow {
         name: valid_name("name", &body.name)?,
         currency: valid_currency("currency", body.currency.as_deref())?,
-        details: valid_details(body.details)?,
+        details: branded_details(body.details)?,
         ..before.clone()
     };
     state.store().put_partner(&row).await?;

@@ -23,6 +23,7 @@ mod invoice_document;
 mod jobs;
 mod metrics;
 mod ops;
+mod password_reset;
 mod people;
 mod plans;
 mod pricing;
@@ -444,6 +445,7 @@ pub(crate) async fn bootstrap_admin(state: &AppState) -> ApiResult<()> {
 pub(crate) fn operations() -> Vec<ops::Op> {
     let mut all = Vec::new();
     all.extend(auth::ops());
+    all.extend(password_reset::ops());
     all.extend(hierarchy::ops());
     all.extend(subscriptions::ops());
     all.extend(people::ops());

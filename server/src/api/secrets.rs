@@ -136,6 +136,18 @@ impl Keys {
         mac.update(address.as_bytes());
         mac.finalize().into_bytes().into()
     }
+
+    /// A keyed hash binding `parts` to `purpose` (each part length-prefixed, so no two
+    /// different lists hash alike): tokens the server can check without storing them.
+    pub(crate) fn bind(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.signing)
+            .unwrap_or_else(|_| unreachable_hmac());
+        for part in std::iter::once(purpose.as_bytes()).chain(parts.iter().copied()) {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
 }
 
 fn unreachable_hmac() -> Hmac<Sha256> {

@@ -228,6 +228,7 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             f("smtpPasswordRef", Kind::SecretRef, null),
             f("fromAddress", Kind::Text { max: 320 }, null),
             f("fromName", Kind::Text { max: 200 }, null),
+            f("portalUrl", Kind::OptionalUrl, null),
         ],
     ),
     (

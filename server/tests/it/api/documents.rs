@@ -208,3 +208,83 @@ fn invoice_documents_render_previews_keep_issued_ones_and_are_scoped() {
     let (status, _, body) = fetch(&reader, &path, None);
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
 }
+
+/// A partner's own branding (over its distributor's, over the platform's) is on its
+/// tenants' invoices and on no one else's; a bad one is refused when it is written.
+#[test]
+fn the_selling_partners_branding_is_on_its_tenants_invoices_only() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let admin = server.admin();
+    let invoices = bill_demo_month(&admin);
+    let partner_of = |i: &Value| {
+        let tenant = i["tenantId"].as_str().unwrap();
+        admin.ok("GET", &format!("/api/v1/tenants/{tenant}"), None)["partnerId"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let ours = &invoices[0];
+    let partner_id = partner_of(ours);
+    let theirs = invoices
+        .iter()
+        .find(|i| partner_of(i) != partner_id)
+        .expect("the demo bills tenants of several partners");
+    let partner_path = format!("/api/v1/partners/{partner_id}");
+    let mut partner = admin.ok("GET", &partner_path, None);
+    partner["details"]["branding"] = json!({"headerBackgroundColour": "navy"});
+    let (status, body) = admin.send("PUT", &partner_path, Some(partner.clone()));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errors"]
+            .to_string()
+            .contains("details.branding.headerBackgroundColour"),
+        "{body}"
+    );
+    partner["details"]["branding"] = json!({"name": "Contoso Cloud",
+        "paymentDetails": "BSB 062-000 Account 1234", "headerBackgroundColour": "#123456"});
+    admin.ok("PUT", &partner_path, Some(partner));
+    let distributor_path = format!(
+        "/api/v1/distributors/{}",
+        admin.ok("GET", &format!("/api/v1/partners/{partner_id}"), None)["distributorId"]
+            .as_str()
+            .unwrap()
+    );
+    let mut distributor = admin.ok("GET", &distributor_path, None);
+    distributor["details"]["branding"] =
+        json!({"name": "Southern Distribution", "supportEmail": "billing@southern.test"});
+    admin.ok("PUT", &distributor_path, Some(distributor));
+
+    let document = |invoice: &Value, accept: &str| {
+        let id = invoice["id"].as_str().unwrap();
+        let (status, _, bytes) = fetch(
+            &admin,
+            &format!("/api/v1/billing/invoices/{id}/document"),
+            Some(accept),
+        );
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+        bytes
+    };
+    let html = String::from_utf8(document(ours, "text/html")).unwrap();
+    for shown in [
+        "Contoso Cloud",
+        "BSB 062-000 Account 1234",
+        "#123456",
+        "billing@southern.test",
+    ] {
+        assert!(html.contains(shown), "{shown} missing from\n{html}");
+    }
+    assert!(
+        !html.contains("Southern Distribution"),
+        "the partner's name wins"
+    );
+    let text = pdf_text(&server.dir, &document(ours, "application/pdf"));
+    assert!(
+        text.contains("Contoso Cloud") && text.contains("BSB 062-000 Account 1234"),
+        "{text}"
+    );
+    let html = String::from_utf8(document(theirs, "text/html")).unwrap();
+    assert!(
+        !html.contains("Contoso Cloud") && !html.contains("BSB 062-000"),
+        "another partner's tenant keeps its own seller"
+    );
+}

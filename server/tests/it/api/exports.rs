@@ -61,9 +61,14 @@ fn xlsx_rows(bytes: Vec<u8>) -> Vec<Vec<Data>> {
 /// by column), in order; returns the CSV bytes.
 fn same_cells(api: &Api, path: &str, rows: &[Value]) -> Vec<u8> {
     let sep = if path.contains('?') { '&' } else { '?' };
-    let (status, kind, csv) = fetch(api, &format!("{path}{sep}format=csv"), None);
+    let (status, headers, csv) = super::fetch(api, &format!("{path}{sep}format=csv"), None);
     assert_eq!(status, 200, "{path}: {}", String::from_utf8_lossy(&csv));
+    let kind = headers["content-type"].to_str().unwrap();
     assert!(kind.starts_with("text/csv"), "{path}: {kind}");
+    assert!(
+        headers.get("content-length").is_none() && headers["transfer-encoding"] == "chunked",
+        "{path}: a CSV is streamed, not assembled first: {headers:?}"
+    );
     let (status, kind, xlsx) = fetch(api, path, Some(XLSX));
     assert_eq!(status, 200, "{path}");
     assert_eq!(kind, XLSX, "{path}");

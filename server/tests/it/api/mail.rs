@@ -2,7 +2,8 @@
 //! `STACKBILL_SMTP_PYTHON` names the Python that has it): an issued invoice reaches the
 //! tenant's billing contact once, with its kept PDF attached; a delinquent notice goes out
 //! once per interval and stops once the invoice is paid; a new account gets its
-//! activation code; an alert reaches an e-mail alert target.
+//! activation code; an alert reaches an e-mail alert target; a forgotten password is reset
+//! through a link that works once.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -150,17 +151,23 @@ print(json.dumps(sorted(out, key=lambda m: m["subject"])))
     }
 }
 
-/// Mail through the sink at `port`, Auto Email Invoices and delinquent notices on; one
-/// tenant given a billing contact and its October invoice issued on 31 October (due 30
-/// November, so already delinquent). Returns the invoice's id and number.
-fn issue_one_by_mail(admin: &super::Api, port: u16) -> (String, String) {
+/// Mail through the sink at `port`, links in it to `https://portal.contoso.test`.
+fn mail_through(admin: &super::Api, port: u16) {
     let mut notifications = admin.ok("GET", "/api/v1/settings/notifications", None);
     notifications["smtpHost"] = json!("127.0.0.1");
     notifications["smtpPort"] = json!(port);
     notifications["smtpSecurity"] = json!("none");
     notifications["fromAddress"] = json!("billing@contoso.test");
     notifications["fromName"] = json!("Contoso Billing");
+    notifications["portalUrl"] = json!("https://portal.contoso.test/");
     admin.ok("PUT", "/api/v1/settings/notifications", Some(notifications));
+}
+
+/// Mail through the sink at `port`, Auto Email Invoices and delinquent notices on; one
+/// tenant given a billing contact and its October invoice issued on 31 October (due 30
+/// November, so already delinquent). Returns the invoice's id and number.
+fn issue_one_by_mail(admin: &super::Api, port: u16) -> (String, String) {
+    mail_through(admin, port);
     let mut invoices = admin.ok("GET", "/api/v1/settings/invoices", None);
     invoices["autoEmailInvoices"] = json!(true);
     invoices["sendDelinquentPaymentNotifications"] = json!(true);
@@ -349,4 +356,102 @@ fn invoices_and_delinquent_notices_reach_the_billing_contact_once() {
         .collect();
     assert_eq!(sent.len(), 4, "every message is a job: {sent:#?}");
     assert!(sent.iter().all(|j| j["status"] == "succeeded"), "{sent:#?}");
+}
+
+/// The reset link arrives once however often it is asked for, answers alike for an
+/// unknown address, works once, ends the account's sessions, and the old password stops.
+#[test]
+fn a_forgotten_password_is_reset_by_a_link_that_works_once() {
+    let server = Server::start_with(Db::Sqlite, true, &[]);
+    let admin = server.admin();
+    let anonymous = server.anonymous();
+    let ask = |email: &str| {
+        anonymous.ok(
+            "POST",
+            "/api/v1/auth/password-reset",
+            Some(json!({"emailAddress": email})),
+        )
+    };
+    let (status, body) = anonymous.send(
+        "POST",
+        "/api/v1/auth/password-reset",
+        Some(json!({"emailAddress": "ana@tenant.test"})),
+    );
+    assert_eq!(status, 409, "mail is not set up yet: {body}");
+    assert!(
+        body["errors"].to_string().contains("Notifications"),
+        "{body}"
+    );
+
+    let sink = SmtpSink::start(&server.dir);
+    mail_through(&admin, sink.port);
+    let old = "Forgotten-blue-kettle-71";
+    admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "ana@tenant.test", "firstName": "Ana", "lastName": "L",
+                    "password": old, "role": "PlatformReader"}),
+        ),
+    );
+    let signed_in = server.login("ana@tenant.test", old);
+    let known = ask("Ana@Tenant.test");
+    let unknown = ask("nobody@tenant.test");
+    assert_eq!(
+        known["message"]
+            .as_str()
+            .unwrap()
+            .replace("Ana@Tenant.test", "X")
+            .replace("ana@tenant.test", "X"),
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .replace("nobody@tenant.test", "X"),
+        "an unknown address answers alike"
+    );
+    ask("ana@tenant.test");
+    let mail = sink.exactly(1);
+    assert_eq!(mail[0]["to"], "ana@tenant.test");
+    let body = mail[0]["body"].as_str().unwrap();
+    let link = "https://portal.contoso.test/reset-password?token=";
+    let token = body
+        .split(link)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link in {body}"))
+        .split_whitespace()
+        .next()
+        .unwrap();
+
+    let confirm = |token: &str, password: &str| {
+        anonymous.send(
+            "POST",
+            "/api/v1/auth/password-reset/confirm",
+            Some(json!({"token": token, "newPassword": password})),
+        )
+    };
+    let (status, body) = confirm(token, "short");
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errors"].to_string().contains("newPassword"), "{body}");
+    let (status, body) = confirm(&format!("{token}x"), "Remembered-green-lamp-42");
+    assert_eq!(status, 400, "a forged token: {body}");
+    assert!(body["errors"].to_string().contains("token"), "{body}");
+    let (status, body) = confirm(token, "Remembered-green-lamp-42");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = confirm(token, "Remembered-green-lamp-43");
+    assert_eq!(status, 400, "used once already: {body}");
+
+    let (status, _) = signed_in.get("/api/v1/auth/me");
+    assert_eq!(status, 401, "the sessions of the old password ended");
+    let (status, _) = anonymous.send(
+        "POST",
+        "/api/v1/auth/token",
+        Some(json!({"EmailAddress": "ana@tenant.test", "Password": old})),
+    );
+    assert_eq!(status, 401, "the old password no longer signs in");
+    server.login("ana@tenant.test", "Remembered-green-lamp-42");
+    let audit = admin.ok("GET", "/api/v1/audit?pageSize=1000", None);
+    assert!(
+        audit.to_string().contains("user.password_reset_by_email"),
+        "the reset is audited"
+    );
 }
