@@ -560,3 +560,94 @@ fn fx_rates_from_the_command_line() {
         serde_json::json!([])
     );
 }
+
+/// Every invoice of the shared vectors, imported, billed from a database and written by
+/// `stackbill invoice render`, shows every line's amount and the totals of the golden
+/// output in its PDF's text, and embeds its fonts.
+#[test]
+fn every_vector_invoice_renders_with_every_golden_amount() {
+    let dir = Scratch::new("vector-documents");
+    let run = |args: &[&str]| {
+        let out = stackbill(args, None);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut rendered = 0;
+    for (scenario, expected) in case_files("vectors") {
+        let want: Value = serde_json::from_slice(&std::fs::read(&expected).unwrap()).unwrap();
+        if want.get("error").is_some() {
+            continue;
+        }
+        let name = scenario.file_name().unwrap().to_str().unwrap();
+        let period = want["period"].as_str().unwrap();
+        let db = format!("sqlite://{}", dir.path(&format!("{name}.db")));
+        run(&[
+            "import-scenario",
+            scenario.to_str().unwrap(),
+            "--database",
+            &db,
+        ]);
+        run(&["bill", "--period", period, "--database", &db]);
+        let list = dir.path(&format!("{name}.csv"));
+        run(&[
+            "export",
+            "invoices",
+            "--period",
+            period,
+            "-o",
+            &list,
+            "--database",
+            &db,
+        ]);
+        let mut reader = csv::Reader::from_path(&list).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = |n: &str| headers.iter().position(|h| h == n).unwrap();
+        for record in reader.records() {
+            let record = record.unwrap();
+            let (id, tenant) = (&record[column("id")], &record[column("tenantId")]);
+            let golden = want["invoices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["tenant"] == tenant)
+                .unwrap_or_else(|| panic!("{name}: {tenant} has no golden invoice"));
+            let pdf = dir.path(&format!("{name}-{id}.pdf"));
+            run(&["invoice", "render", id, "-o", &pdf, "--database", &db]);
+            let text = super::api::documents::pdf_text(&dir.0, &std::fs::read(&pdf).unwrap());
+            let money = |v: &Value| {
+                let text = v.as_str().unwrap();
+                let decimals = text.split_once('.').map_or(0, |(_, f)| f.len() as u32);
+                stackbill_document::format_money(text.parse().unwrap(), decimals)
+            };
+            let lines = golden["lines"].as_array().unwrap();
+            for shown in lines
+                .iter()
+                .map(|l| &l["amount"])
+                .chain(["subtotal", "tax", "total"].map(|k| &golden[k]))
+            {
+                let shown = money(shown);
+                assert!(
+                    text.contains(&shown),
+                    "{name} {tenant}: {shown} missing from\n{text}"
+                );
+            }
+            let fonts = Command::new("pdffonts").arg(&pdf).output().unwrap();
+            let fonts = String::from_utf8(fonts.stdout).unwrap();
+            let rows: Vec<Vec<&str>> = fonts
+                .lines()
+                .skip(2)
+                .map(|l| l.split_whitespace().collect())
+                .collect();
+            assert!(
+                !rows.is_empty() && rows.iter().all(|c| c.len() > 5 && c[c.len() - 5] == "yes"),
+                "{name}: every font embedded:\n{fonts}"
+            );
+            rendered += 1;
+        }
+    }
+    assert!(rendered >= 10, "only {rendered} invoices rendered");
+}

@@ -13,7 +13,7 @@ use stackbill_document::format_money;
 use super::{Db, Server, bill_demo_month, fetch};
 
 /// `pdftotext -layout` of a PDF (poppler-utils, installed by scripts/test).
-fn pdf_text(dir: &std::path::Path, pdf: &[u8]) -> String {
+pub(crate) fn pdf_text(dir: &std::path::Path, pdf: &[u8]) -> String {
     let path = dir.join("read-back.pdf");
     std::fs::File::create(&path)
         .unwrap()

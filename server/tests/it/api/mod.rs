@@ -5,7 +5,7 @@
 mod authz;
 pub(crate) mod collection;
 mod commissions;
-mod documents;
+pub(crate) mod documents;
 mod exports;
 mod forwarding;
 mod identity;
