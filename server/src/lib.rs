@@ -16,6 +16,7 @@ mod documents;
 mod forwarding;
 mod jobs;
 mod mail;
+mod portal;
 mod process;
 mod reports;
 mod stored;

@@ -274,6 +274,33 @@ fn invalid_credentials() -> ApiError {
     ApiError::Unauthenticated("the e-mail address or password is not correct".into())
 }
 
+impl TokenRequest {
+    /// A sign-in as the portal's form sends it.
+    pub(crate) fn new(
+        email_address: String,
+        password: String,
+        mfa_code: Option<String>,
+        activation_code: Option<String>,
+    ) -> Self {
+        TokenRequest {
+            email_address,
+            password,
+            mfa_code,
+            activation_code,
+        }
+    }
+}
+
+/// Signs in with e-mail and password (and the second factor or activation code when
+/// needed): the one path for `auth/token` and the portal's sign-in form.
+pub(crate) async fn token_for(
+    state: &AppState,
+    addr: SocketAddr,
+    req: TokenRequest,
+) -> ApiResult<TokenResponse> {
+    token(State(state.clone()), ConnectInfo(addr), Body(req)).await
+}
+
 async fn token(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
@@ -467,7 +494,28 @@ async fn change_password(
     signed_in: SignedIn,
     Body(req): Body<ChangePasswordRequest>,
 ) -> ApiResult<super::wire::Ok<TokenResponse>> {
-    let mut user = signed_in.user;
+    change_password_of(
+        &state,
+        signed_in.user,
+        req.current_password,
+        req.new_password,
+    )
+    .await
+    .map(ok)
+}
+
+/// Changes `user`'s password, proven by the current one: every session ends and the
+/// answer is a new sign-in. The one path for `auth/change-password` and the portal.
+pub(crate) async fn change_password_of(
+    state: &AppState,
+    mut user: UserRow,
+    current_password: String,
+    new_password: String,
+) -> ApiResult<TokenResponse> {
+    let req = ChangePasswordRequest {
+        current_password,
+        new_password,
+    };
     if user.federated_only {
         return Err(ApiError::Forbidden(
             "this account has no password: it signs in through its identity provider".into(),
@@ -500,11 +548,11 @@ async fn change_password(
     user.password_hash = Some(new_hash);
     user.must_change_password = false;
     state.store().put_user(&user).await?;
-    let user = sessions::end_all(&state, &user.id).await?;
+    let user = sessions::end_all(state, &user.id).await?;
     state
         .audit(&user.email, "user.password_changed", &user.id, None, None)
         .await?;
-    sessions::sign_in(&state, &user).await.map(ok)
+    sessions::sign_in(state, &user).await
 }
 
 async fn mfa_enroll(

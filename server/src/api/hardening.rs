@@ -117,10 +117,14 @@ async fn serve(id: String, req: Request, next: Next) -> Response {
         HeaderValue::from_static("nosniff"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    // The portal's pages say `same-origin`: under `no-referrer` a browser sends
+    // `Origin: null` with a form post, and the portal checks that origin.
+    if !headers.contains_key(header::REFERRER_POLICY) {
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+    }
     // A handler answering a document (an invoice's HTML) sets the narrower policy that
     // document needs; everything else gets the API's.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -136,17 +140,19 @@ async fn serve(id: String, req: Request, next: Next) -> Response {
     response
 }
 
-/// An error response that is not the API's JSON (the router's or an extractor's
+/// An error response that is neither the API's JSON nor a portal page (the router's or an extractor's
 /// plain text, or an empty body) rewritten into the envelope, headers kept (`Allow`,
 /// `Retry-After`).
 async fn enveloped(response: Response) -> Response {
     let status = response.status();
-    let json = response
+    // The API's JSON and the portal's HTML pages (which explain an error to a person)
+    // are answers already.
+    let answered = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || json {
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || answered {
         return response;
     }
     let (parts, body) = response.into_parts();

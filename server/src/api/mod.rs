@@ -25,6 +25,11 @@ mod metrics;
 mod ops;
 mod password_reset;
 mod people;
+pub(crate) mod portal_api {
+    //! What the portal reuses of the API's handlers.
+    pub(crate) use super::auth::{TokenRequest, TokenResponse, change_password_of, token_for};
+    pub(crate) use super::sessions::{end_all, refresh};
+}
 mod plans;
 mod pricing;
 mod provisioning;
@@ -230,6 +235,12 @@ impl AppState {
             })
             .map(str::trim)
             .ok_or_else(|| ApiError::Unauthenticated("a bearer token is required".into()))?;
+        self.caller_of(token, restricted_ok).await
+    }
+
+    /// The caller an access token stands for (from a bearer header or the portal's
+    /// session cookie): the same checks either way.
+    pub(crate) async fn caller_of(&self, token: &str, restricted_ok: bool) -> ApiResult<Caller> {
         let Some(claims) = self.keys.verify(token) else {
             self.metrics.auth_failure();
             return Err(ApiError::Unauthenticated(
@@ -483,6 +494,7 @@ pub(crate) fn app(state: AppState) -> Router {
         .with_state(state.clone());
     Router::new()
         .merge(SwaggerUi::new("/swagger").url("/swagger/v1/swagger.json", openapi()))
+        .merge(crate::portal::router().with_state(state.clone()))
         .merge(router)
         .layer(axum::middleware::from_fn_with_state(state, metrics::count))
         .layer(axum::middleware::from_fn(hardening::harden))

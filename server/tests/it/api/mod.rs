@@ -12,6 +12,7 @@ mod identity;
 mod jobs;
 mod mail;
 mod offboarding;
+mod portal;
 mod quick_start;
 mod quotas;
 mod replicas;

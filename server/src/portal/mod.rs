@@ -1,0 +1,265 @@
+//! The web portal: server-rendered pages for people, over the same callers, permissions
+//! and scope rules as the REST API (a page finds its caller in the session cookie and
+//! asks [`crate::api::access`] exactly what a handler would). Templates are askama's,
+//! checked when the server compiles and escaped by default; the two stylesheets are the
+//! only other assets, served from the binary. No script is needed to use any page.
+
+mod dashboard;
+mod password;
+mod session;
+mod sign_in;
+mod tenants;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use stackbill_core::rbac::{Action, Level};
+
+use crate::api::AppState;
+use crate::api::access::Caller;
+use session::Visitor;
+
+/// Pages may load this site's stylesheets and `data:` images (logos), post forms only
+/// here, and be framed by no one.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The portal's routes.
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", axum::routing::post(sign_in::sign_out))
+        .route(
+            "/change-password",
+            get(password::form).post(password::submit),
+        )
+        .route("/dashboard", get(dashboard::page))
+        .route("/tenants", get(tenants::page))
+        .route("/assets/portal.css", get(stylesheet))
+        .route("/assets/theme.css", get(theme))
+}
+
+/// What every page shows around its content: the platform's brand, the visitor, the
+/// screens the visitor's roles may open.
+pub(crate) struct Chrome {
+    pub product: String,
+    pub logo: Option<String>,
+    pub who: Option<String>,
+    pub csrf: String,
+    pub nav: Vec<NavItem>,
+}
+
+/// One entry of the main navigation.
+pub(crate) struct NavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub current: bool,
+}
+
+/// The screens, each with what its reader must be allowed somewhere.
+const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
+    ("Dashboard", "/dashboard", Action::Read, None),
+    ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
+];
+
+impl Chrome {
+    /// The chrome of a signed-in page, `current` the path of the page shown.
+    pub(crate) fn signed_in(state: &AppState, visitor: &Visitor, current: &str) -> Chrome {
+        let caller = &visitor.caller;
+        let user = &caller.principal.user;
+        let nav = SCREENS
+            .iter()
+            .filter(|(_, _, action, above)| shows(caller, *action, *above))
+            .map(|(label, href, _, _)| NavItem {
+                label,
+                href,
+                current: *href == current,
+            })
+            .collect();
+        Chrome {
+            who: Some(
+                format!("{} {}", user.first_name, user.last_name)
+                    .trim()
+                    .to_owned(),
+            )
+            .filter(|w| !w.is_empty())
+            .or_else(|| Some(user.email.clone())),
+            csrf: visitor.csrf(state),
+            nav,
+            ..Chrome::anonymous(&caller.settings)
+        }
+    }
+
+    /// The chrome of the sign-in page.
+    pub(crate) fn anonymous(settings: &serde_json::Value) -> Chrome {
+        let branding = &settings["branding"];
+        let text = |k: &str| {
+            branding[k]
+                .as_str()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Chrome {
+            product: text("productName").unwrap_or_else(|| "StackBill".into()),
+            logo: text("logo").filter(|l| {
+                l.starts_with("data:image/png;base64,") || l.starts_with("data:image/jpeg;base64,")
+            }),
+            who: None,
+            csrf: String::new(),
+            nav: Vec::new(),
+        }
+    }
+}
+
+/// Whether a screen appears for `caller`: it may do `action` somewhere, and (for screens
+/// of lists below a level) holds a role above that level.
+fn shows(caller: &Caller, action: Action, above: Option<Level>) -> bool {
+    caller.can_somewhere(action)
+        && above.is_none_or(|level| {
+            caller
+                .principal
+                .scopes
+                .iter()
+                .any(|s| s.role().level() < level)
+        })
+}
+
+/// `template` as the answer, with the portal's headers and any renewed session cookies.
+pub(crate) fn page(
+    state: &AppState,
+    visitor: Option<&Visitor>,
+    template: &impl Template,
+) -> Response {
+    let html = match template.render() {
+        Ok(html) => html,
+        Err(e) => {
+            tracing::error!(error = %e, "a portal page failed to render");
+            return refused("This page could not be shown. The error is in the server's log.");
+        }
+    };
+    let mut response = (StatusCode::OK, axum::response::Html(html)).into_response();
+    headers(&mut response);
+    if let Some(tokens) = visitor.and_then(|v| v.renewed.as_ref()) {
+        session::keep(&mut response, tokens, state);
+    }
+    response
+}
+
+fn headers(response: &mut Response) {
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Browsers send the page's origin with its form posts, which the portal checks.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+}
+
+/// A plain page saying why a request was refused (400).
+pub(crate) fn refused(why: &str) -> Response {
+    #[derive(Template)]
+    #[template(
+        source = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Refused</title><link rel=\"stylesheet\" href=\"/assets/portal.css\"><link rel=\"stylesheet\" href=\"/assets/theme.css\"></head><body><main id=\"content\"><h1>Refused</h1><p class=\"alert\" role=\"alert\">{{ why }}</p><p><a href=\"/dashboard\">Back to the dashboard</a></p></main></body></html>",
+        ext = "html"
+    )]
+    struct Refused<'a> {
+        why: &'a str,
+    }
+    let html = Refused { why }.render().unwrap_or_else(|_| why.to_owned());
+    let mut response = (StatusCode::BAD_REQUEST, axum::response::Html(html)).into_response();
+    headers(&mut response);
+    response
+}
+
+/// A page for a screen the visitor's roles do not open (403), not naming what is there.
+pub(crate) fn not_yours() -> Response {
+    let mut response = refused("Your role does not open this page.");
+    *response.status_mut() = StatusCode::FORBIDDEN;
+    response
+}
+
+async fn stylesheet() -> Response {
+    asset(
+        "text/css; charset=utf-8",
+        include_str!("../../assets/portal.css").to_owned(),
+    )
+}
+
+/// The brand's colours as CSS custom properties, from System Settings → Branding.
+async fn theme(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let settings = match state.snapshot().await {
+        Ok(s) => s.settings.clone(),
+        Err(_) => std::sync::Arc::new(serde_json::Value::Null),
+    };
+    let colour = |key: &str, default: &str| -> String {
+        settings["branding"][key]
+            .as_str()
+            .filter(|c| is_hex_colour(c))
+            .unwrap_or(default)
+            .to_owned()
+    };
+    let primary = colour("primaryColour", "#0F6CBD");
+    let accent = colour("accentColour", "#107C10");
+    let on_primary = if light(&primary) {
+        "#000000"
+    } else {
+        "#FFFFFF"
+    };
+    asset(
+        "text/css; charset=utf-8",
+        format!(
+            ":root {{ --primary: {primary}; --accent: {accent}; --on-primary: {on_primary}; }}\n"
+        ),
+    )
+}
+
+fn is_hex_colour(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
+/// Whether black text reads better than white on `colour` (WCAG relative luminance).
+fn light(colour: &str) -> bool {
+    let channel = |i: usize| {
+        let v = f64::from(
+            colour
+                .get(i..i.saturating_add(2))
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .unwrap_or(0),
+        ) / 255.0;
+        if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
+    // Contrast with white (1.05 / (L + 0.05)) against contrast with black ((L + 0.05) / 0.05).
+    (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05)
+}
+
+fn asset(content_type: &'static str, body: String) -> Response {
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_on_the_brand_colour_keeps_its_contrast() {
+        assert!(!light("#0F6CBD"), "white on the default blue");
+        assert!(light("#FFD700"), "black on gold");
+        assert!(is_hex_colour("#a1B2c3") && !is_hex_colour("red") && !is_hex_colour("#12345g"));
+    }
+}

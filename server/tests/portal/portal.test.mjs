@@ -1,0 +1,229 @@
+// The portal in a real browser: Debian's Chromium driven by playwright-core against a
+// `stackbill serve --demo` on a fresh SQLite file, with axe-core checking every screen
+// for serious or critical accessibility violations. scripts/portal-test installs the
+// browser and the two npm packages and runs this file with node --test:
+//
+//   STACKBILL_BIN=target/debug/stackbill PORTAL_DEPS=…/node_modules node --test server/tests/portal/
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const deps = process.env.PORTAL_DEPS;
+const { chromium } = require(path.join(deps, 'playwright-core'));
+const axeSource = readFileSync(path.join(deps, 'axe-core', 'axe.min.js'), 'utf8');
+const shots = process.env.PORTAL_SCREENSHOTS || path.join(tmpdir(), 'stackbill-portal-screenshots');
+mkdirSync(shots, { recursive: true });
+
+const ADMIN = 'portal-admin@stackbill.test';
+const PASSWORD = 'portal-admin-password-5';
+let server, base, browser, work;
+
+before(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'stackbill-portal-'));
+  server = spawn(process.env.STACKBILL_BIN, [
+    'serve', '--demo', '--database', `sqlite://${work}/db.sqlite`, '--key-file', `${work}/key`,
+    '--bind', '127.0.0.1:0', '--auth-attempts-per-minute', '1000',
+  ], { env: { ...process.env, STACKBILL_ADMIN_EMAIL: ADMIN, STACKBILL_ADMIN_PASSWORD: PASSWORD } });
+  base = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no listening line in ${out}`)), 60000);
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+/// A fresh browser context (its own cookies) at desktop or phone width. axe is injected
+/// by the test, so the page's own policy (no scripts at all) is bypassed for it only.
+async function visit(width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+  return context.newPage();
+}
+
+async function accessible(page, name) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(async () => await window.axe.run(document));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [], `${name}: axe`);
+  for (const [width, suffix] of [[1280, 'desktop'], [390, 'phone']]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.screenshot({ path: path.join(shots, `${name}-${suffix}.png`), fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function signIn(page, email, password, code) {
+  await page.goto(`${base}/dashboard`);
+  assert.match(page.url(), /\/sign-in\?next=%2Fdashboard$/);
+  await page.getByLabel('E-mail address').fill(email);
+  await page.getByLabel('Password').fill(password);
+  if (code) await page.getByLabel('Authenticator code').fill(code);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function api(method, route, token, body) {
+  const res = await fetch(`${base}${route}`, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+test('a wrong password is explained next to the form and the address is kept', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, 'not-the-password-at-all');
+  await assert.doesNotReject(page.getByRole('alert').waitFor());
+  assert.match(await page.getByRole('alert').innerText(), /e-mail address or password is not correct/);
+  assert.equal(await page.getByLabel('E-mail address').inputValue(), ADMIN);
+  assert.equal(await page.getByLabel('Password').inputValue(), '');
+  assert.equal(await page.getByLabel('Password').getAttribute('aria-invalid'), 'true');
+  await accessible(page, 'sign-in-error');
+  await page.context().close();
+});
+
+test('the platform administrator signs in, sees the dashboard and searches tenants', async () => {
+  // A billed month, so the dashboard has invoiced totals to draw.
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const billed = await fetch(`${base}/api/v1/billing/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, prefer: 'wait=120' },
+    body: JSON.stringify({ period: '2026-10' }),
+  });
+  assert.equal(billed.status, 200, await billed.text());
+  const page = await visit();
+  await page.goto(`${base}/`);
+  assert.match(page.url(), /\/sign-in/);
+  await accessible(page, 'sign-in');
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Dashboard');
+  assert.match(await page.getByRole('list', { name: 'In your scope' }).innerText(), /41\s+tenants/);
+  const charts = page.getByRole('img', { name: /^Invoiced [A-Z]{3} per month$/ });
+  assert.ok((await charts.count()) >= 1, 'a chart per invoiced currency');
+  await page.locator('figure.chart summary').first().click();
+  const numbers = await page.locator('figure.chart table').first().innerText();
+  assert.match(numbers, /2026-10\s+[0-9]+(\.[0-9]+)?/, numbers);
+  const cookies = await page.context().cookies();
+  for (const c of cookies) {
+    assert.equal(c.httpOnly, true, `${c.name} is HttpOnly`);
+    assert.equal(c.sameSite, 'Strict', `${c.name} is SameSite=Strict`);
+  }
+  await accessible(page, 'dashboard');
+
+  // On a fresh page, the first Tab reaches the skip link; it leads to the content.
+  await page.reload();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+
+  await page.getByRole('link', { name: 'Tenants' }).click();
+  await page.waitForURL(`${base}/tenants`);
+  assert.match(await page.getByRole('status').innerText(), /^41 tenant\(s\)/);
+  await page.getByLabel('Search by name or id').fill('ten-0001');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.waitForURL(/q=ten-0001/);
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.ok(rows.length >= 1 && rows.every((r) => r.includes('ten-0001')), rows.join('\n'));
+  await accessible(page, 'tenants');
+  await page.context().close();
+});
+
+test('a tenant user sees neither the tenant list nor the other tenants, and is refused it', async () => {
+  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const tenants = (await api('GET', '/api/v1/tenants?pageSize=2', admin)).body.data;
+  const email = 'tenant-reader@stackbill.test';
+  const created = await api('POST', '/api/v1/users', admin, {
+    emailAddress: email, firstName: 'Tina', lastName: 'Reader', password: 'tenant-reader-password-9',
+    role: 'TenantUser', tenantId: tenants[0].id,
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const page = await visit(390);
+  await signIn(page, email, 'tenant-reader-password-9');
+  await page.waitForURL(`${base}/dashboard`);
+  const nav = await page.getByRole('navigation', { name: 'Main' }).innerText();
+  assert.ok(!nav.includes('Tenants'), nav);
+  assert.match(await page.getByRole('list', { name: 'In your scope' }).innerText(), /1\s+tenants/);
+  await accessible(page, 'dashboard-tenant-user');
+  const refused = await page.goto(`${base}/tenants?q=${tenants[1].id}`);
+  assert.equal(refused.status(), 403);
+  assert.ok(!(await page.content()).includes(tenants[1].name), 'the refusal names nothing');
+  assert.ok(!(await page.locator('tbody').count()), 'no table of tenants');
+  await page.context().close();
+});
+
+test('signing out ends the session in this browser; everywhere ends the API token too', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await page.waitForURL(/\/sign-in\?signed_out=1$/);
+  assert.match(await page.getByRole('status').innerText(), /signed out/);
+  await page.goto(`${base}/dashboard`);
+  assert.match(page.url(), /\/sign-in/);
+
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  assert.equal((await api('GET', '/api/v1/auth/me', token)).status, 200);
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await page.waitForURL(/\/sign-in/);
+  assert.equal((await api('GET', '/api/v1/auth/me', token)).status, 401, 'the API token ended too');
+  await page.context().close();
+});
+
+test('a password set by an administrator is changed in the portal before anything else', async () => {
+  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const email = 'reset-reader@stackbill.test';
+  const created = await api('POST', '/api/v1/users', admin, {
+    emailAddress: email, firstName: 'Rhea', lastName: 'Reader', password: 'first-reader-password-4', role: 'PlatformReader',
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const temporary = 'temporary-reader-password-6';
+  const reset = await api('PUT', `/api/v1/users/${created.body.data.id}`, admin, { password: temporary });
+  assert.equal(reset.status, 200, JSON.stringify(reset.body));
+
+  const page = await visit();
+  await signIn(page, email, temporary);
+  await page.waitForURL(/\/change-password\?next=%2Fdashboard$/);
+  await page.goto(`${base}/tenants`);
+  assert.match(page.url(), /\/change-password\?next=%2Ftenants$/, 'nothing else opens before the change');
+  await accessible(page, 'change-password');
+  await page.getByLabel('Current password').fill('not-the-temporary-one');
+  await page.getByLabel('New password', { exact: true }).fill('my-own-reader-password-8');
+  await page.getByLabel('New password again').fill('my-own-reader-password-8');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  assert.match(await page.locator('#current-error').innerText(), /not the password in use/);
+  assert.equal(await page.getByLabel('Current password').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Current password').fill(temporary);
+  await page.getByLabel('New password', { exact: true }).fill('my-own-reader-password-8');
+  await page.getByLabel('New password again').fill('something-else-entirely-3');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  assert.match(await page.locator('#again-error').innerText(), /does not match/i);
+  await page.getByLabel('Current password').fill(temporary);
+  await page.getByLabel('New password', { exact: true }).fill('my-own-reader-password-8');
+  await page.getByLabel('New password again').fill('my-own-reader-password-8');
+  await page.getByRole('button', { name: 'Change password' }).click();
+  // Back to the page asked for before the change.
+  await page.waitForURL(`${base}/tenants`);
+  assert.equal((await api('POST', '/api/v1/auth/token', null, { EmailAddress: email, Password: 'my-own-reader-password-8' })).status, 200);
+  await page.context().close();
+});
