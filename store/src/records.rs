@@ -421,6 +421,31 @@ pub struct UserRow {
     pub session_epoch: i64,
 }
 
+impl UserRow {
+    /// An activated local account with only its names: no password, second factor, roles
+    /// or flags yet (each caller sets what it knows with struct update syntax).
+    pub fn active(id: &str, email: &str, first_name: &str, last_name: &str) -> UserRow {
+        UserRow {
+            id: id.to_owned(),
+            email: email.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
+            phone: None,
+            password_hash: None,
+            mfa_secret_sealed: None,
+            mfa_required: false,
+            federated_only: false,
+            disabled: false,
+            locked_out: false,
+            activated: true,
+            failed_logins: 0,
+            must_change_password: false,
+            activation_code_hash: None,
+            session_epoch: 0,
+        }
+    }
+}
+
 /// A refresh token, stored only as its hash. Tokens of one sign-in form a family; each
 /// use rotates the token, and presenting a used one revokes the whole family.
 #[derive(Debug, Clone, PartialEq, Eq)]

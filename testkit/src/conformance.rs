@@ -658,24 +658,7 @@ pub async fn deletes_are_guarded(store: &dyn Store) -> Result<()> {
 /// past the family's absolute end) while a replay revokes its whole family, and ending
 /// sessions bumps the epoch.
 pub async fn sessions(store: &dyn Store) -> Result<()> {
-    let user = UserRow {
-        id: "u1".into(),
-        email: "ops@example.test".into(),
-        first_name: "Ops".into(),
-        last_name: "Person".into(),
-        phone: None,
-        password_hash: None,
-        mfa_secret_sealed: None,
-        mfa_required: false,
-        federated_only: false,
-        disabled: false,
-        locked_out: false,
-        activated: true,
-        failed_logins: 0,
-        must_change_password: false,
-        activation_code_hash: None,
-        session_epoch: 0,
-    };
+    let user = UserRow::active("u1", "ops@example.test", "Ops", "Person");
     store.put_user(&user).await?;
     for _ in 0..3 {
         store.record_login_failure("u1").await?;

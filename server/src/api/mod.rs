@@ -408,22 +408,9 @@ pub(crate) async fn bootstrap_admin(state: &AppState) -> ApiResult<()> {
     let hash = secrets::hash_password(&password).map_err(ApiError::internal)?;
     store
         .put_user(&stackbill_store::UserRow {
-            id: id.clone(),
-            email: email.clone(),
-            first_name: "Platform".into(),
-            last_name: "Administrator".into(),
-            phone: None,
             password_hash: Some(hash),
-            mfa_secret_sealed: None,
-            mfa_required: false,
-            federated_only: false,
-            disabled: false,
-            locked_out: false,
-            activated: true,
-            failed_logins: 0,
             must_change_password: generated,
-            activation_code_hash: None,
-            session_epoch: 0,
+            ..stackbill_store::UserRow::active(&id, &email, "Platform", "Administrator")
         })
         .await?;
     store

@@ -233,22 +233,9 @@ mod tests {
 
     fn user(hash: &str, epoch: i64) -> UserRow {
         UserRow {
-            id: "u-1".into(),
-            email: "ana@example.com".into(),
-            first_name: "Ana".into(),
-            last_name: "Lopes".into(),
-            phone: None,
             password_hash: Some(hash.into()),
-            mfa_secret_sealed: None,
-            mfa_required: false,
-            federated_only: false,
-            disabled: false,
-            locked_out: false,
-            activated: true,
-            failed_logins: 0,
-            must_change_password: false,
-            activation_code_hash: None,
             session_epoch: epoch,
+            ..UserRow::active("u-1", "ana@example.com", "Ana", "Lopes")
         }
     }
 
