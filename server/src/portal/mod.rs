@@ -5,6 +5,7 @@
 //! only other assets, served from the binary. No script is needed to use any page.
 
 mod dashboard;
+mod invoices;
 mod password;
 mod session;
 mod sign_in;
@@ -37,6 +38,9 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))
+        .route("/invoices", get(invoices::list))
+        .route("/invoices/{id}", get(invoices::view))
+        .route("/invoices/{id}/document", get(invoices::document))
         .route("/assets/portal.css", get(stylesheet))
         .route("/assets/theme.css", get(theme))
 }
@@ -62,6 +66,7 @@ pub(crate) struct NavItem {
 const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
     ("Dashboard", "/dashboard", Action::Read, None),
     ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
+    ("Invoices", "/invoices", Action::ReadBilling, None),
 ];
 
 impl Chrome {

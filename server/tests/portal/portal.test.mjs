@@ -144,6 +144,28 @@ test('the platform administrator signs in, sees the dashboard and searches tenan
   const rows = await page.locator('tbody tr').allInnerTexts();
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes('ten-0001')), rows.join('\n'));
   await accessible(page, 'tenants');
+
+  // Billing → Invoices: filter, a wrong period explained at its field, one invoice, its PDF.
+  await page.getByRole('link', { name: 'Invoices' }).click();
+  await page.getByLabel('Period (YYYY-MM)').fill('October');
+  await page.getByRole('button', { name: 'Show' }).click();
+  assert.match(await page.locator('#period-error').innerText(), /YYYY-MM/);
+  assert.equal(await page.getByLabel('Period (YYYY-MM)').inputValue(), 'October', 'what was typed is kept');
+  await page.getByLabel('Period (YYYY-MM)').fill('2026-10');
+  await page.getByLabel('Status').selectOption('preview');
+  await page.getByRole('button', { name: 'Show' }).click();
+  assert.match(await page.getByRole('status').innerText(), /^41 invoice\(s\)/);
+  await accessible(page, 'invoices');
+  await page.locator('tbody tr').first().getByRole('link').click();
+  await page.waitForURL(/\/invoices\/[0-9]+$/);
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^Preview invoice/);
+  assert.ok((await page.locator('tbody tr').count()) >= 1, 'the invoice lines');
+  await accessible(page, 'invoice');
+  const href = await page.getByRole('link', { name: 'Download PDF' }).getAttribute('href');
+  const pdf = await page.context().request.get(`${base}${href}`);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
   await page.context().close();
 });
 
@@ -163,6 +185,14 @@ test('a tenant user sees neither the tenant list nor the other tenants, and is r
   assert.ok(!nav.includes('Tenants'), nav);
   assert.match(await page.getByRole('list', { name: 'In your scope' }).innerText(), /1\s+tenants/);
   await accessible(page, 'dashboard-tenant-user');
+  await page.getByRole('link', { name: 'Invoices' }).click();
+  const own = await page.locator('tbody tr').allInnerTexts();
+  assert.ok(own.length >= 1 && own.every((r) => r.includes(tenants[0].id)), own.join('\n'));
+  const others = (await api('GET', `/api/v1/billing/invoices?tenantId=${tenants[1].id}`, admin)).body.data;
+  const foreign = await page.goto(`${base}/invoices/${others[0].id}`);
+  assert.equal(foreign.status(), 404, "another tenant's invoice does not exist for this user");
+  const foreignPdf = await page.context().request.get(`${base}/invoices/${others[0].id}/document`);
+  assert.equal(foreignPdf.status(), 404);
   const refused = await page.goto(`${base}/tenants?q=${tenants[1].id}`);
   assert.equal(refused.status(), 403);
   assert.ok(!(await page.content()).includes(tenants[1].name), 'the refusal names nothing');
