@@ -468,18 +468,24 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     ops::openapi(&operations())
 }
 
-/// The application: API routes, Swagger UI, health and metrics.
-pub(crate) fn app(state: AppState) -> Router {
+/// The API's own routes (no portal, Swagger UI or response hardening). The portal sends
+/// its forms through them, so a form does exactly what the same API call does.
+pub(crate) fn api_routes(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for op in operations() {
         router = router.route(&op.path.to_lowercase(), op.route);
     }
-    let router = router
+    router
         .merge(system::probes())
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .layer(DefaultBodyLimit::max(wire::BODY_LIMIT))
-        .with_state(state.clone());
+        .with_state(state)
+}
+
+/// The application: API routes, the portal, Swagger UI, health and metrics.
+pub(crate) fn app(state: AppState) -> Router {
+    let router = api_routes(state.clone());
     Router::new()
         .merge(SwaggerUi::new("/swagger").url("/swagger/v1/swagger.json", openapi()))
         .merge(crate::portal::router().with_state(state.clone()))

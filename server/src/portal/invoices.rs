@@ -60,6 +60,8 @@ struct Invoices {
     facts: Vec<(&'static str, String)>,
     links: Vec<(&'static str, String)>,
     summary: String,
+    /// What the last action did, from `?done=`.
+    notice: Option<String>,
     headers: Vec<(String, bool)>,
     rows: Vec<Vec<Cell>>,
     previous: Option<String>,
@@ -74,6 +76,23 @@ pub(crate) struct Params {
     status: Option<String>,
     #[serde(default)]
     page: Option<usize>,
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// The notice for `?done=` after an action redirected here.
+fn notice(done: Option<&str>) -> Option<String> {
+    Some(
+        match done? {
+            "generated" => "The invoices were generated.",
+            "issue" => "The invoice was issued.",
+            "pay" => "The invoice was marked as paid.",
+            "void" => "The invoice was voided.",
+            "deleted" => "The preview was deleted.",
+            _ => return None,
+        }
+        .to_owned(),
+    )
 }
 
 fn allowed(visitor: &Visitor) -> Option<Allowed<ReadBilling>> {
@@ -192,17 +211,29 @@ pub(crate) async fn list(
             statuses: STATUSES,
         }),
         facts: Vec::new(),
-        links: Vec::new(),
+        links: if auth.caller.can_somewhere(Action::ManageBilling) {
+            vec![("Generate invoices", "/invoices/generate".to_owned())]
+        } else {
+            Vec::new()
+        },
+        notice: notice(p.done.as_deref()),
         headers,
         rows,
     };
     super::page(&state, Some(&visitor), &template)
 }
 
+#[derive(Debug, Deserialize)]
+pub(crate) struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
 pub(crate) async fn view(
     State(state): State<AppState>,
     visitor: Visitor,
     Path(id): Path<String>,
+    Query(q): Query<Done>,
 ) -> Response {
     let Some(auth) = allowed(&visitor) else {
         return not_yours();
@@ -235,6 +266,32 @@ pub(crate) async fn view(
     }
     let (headers, rows) = cells(&table, "");
     let count = rows.len();
+    let mut links = vec![
+        (
+            "Download PDF",
+            format!("/invoices/{}/document?format=pdf", row.id),
+        ),
+        (
+            "Open as HTML",
+            format!("/invoices/{}/document?format=html", row.id),
+        ),
+    ];
+    let manages = auth
+        .directory()
+        .tenant_path_by_id(&row.tenant)
+        .is_some_and(|p| auth.caller.can(Action::ManageBilling, &p));
+    if manages {
+        let actions: &[(&str, &str)] = match row.status {
+            InvoiceStatus::Preview => &[("Issue", "issue"), ("Delete", "delete")],
+            InvoiceStatus::Issued => &[("Mark paid", "pay"), ("Void", "void")],
+            InvoiceStatus::Paid | InvoiceStatus::Void => &[],
+        };
+        links.extend(
+            actions
+                .iter()
+                .map(|(label, a)| (*label, format!("/invoices/{}/{a}", row.id))),
+        );
+    }
     let title = match (&row.number, row.status) {
         (Some(n), _) => format!("Invoice {n}"),
         (None, InvoiceStatus::Preview) => format!("Preview invoice {}", row.id),
@@ -245,16 +302,8 @@ pub(crate) async fn view(
         heading: title,
         filter: None,
         facts,
-        links: vec![
-            (
-                "Download PDF",
-                format!("/invoices/{}/document?format=pdf", row.id),
-            ),
-            (
-                "Open as HTML",
-                format!("/invoices/{}/document?format=html", row.id),
-            ),
-        ],
+        links,
+        notice: notice(q.done.as_deref()),
         summary: format!("{count} line(s)."),
         headers,
         rows,

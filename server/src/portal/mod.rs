@@ -4,7 +4,9 @@
 //! checked when the server compiles and escaped by default; the two stylesheets are the
 //! only other assets, served from the binary. No script is needed to use any page.
 
+mod calls;
 mod dashboard;
+mod invoice_actions;
 mod invoices;
 mod password;
 mod session;
@@ -39,7 +41,15 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))
         .route("/invoices", get(invoices::list))
+        .route(
+            "/invoices/generate",
+            get(invoice_actions::generate_form).post(invoice_actions::generate),
+        )
         .route("/invoices/{id}", get(invoices::view))
+        .route(
+            "/invoices/{id}/{action}",
+            get(invoice_actions::confirm).post(invoice_actions::perform),
+        )
         .route("/invoices/{id}/document", get(invoices::document))
         .route("/assets/portal.css", get(stylesheet))
         .route("/assets/theme.css", get(theme))
@@ -180,6 +190,13 @@ pub(crate) fn refused(why: &str) -> Response {
     let html = Refused { why }.render().unwrap_or_else(|_| why.to_owned());
     let mut response = (StatusCode::BAD_REQUEST, axum::response::Html(html)).into_response();
     headers(&mut response);
+    response
+}
+
+/// A page for something that does not exist or is not the visitor's (404).
+pub(crate) fn not_found() -> Response {
+    let mut response = refused("There is no such page, or what it shows is not yours to see.");
+    *response.status_mut() = StatusCode::NOT_FOUND;
     response
 }
 

@@ -27,6 +27,8 @@ pub(crate) struct Visitor {
     pub caller: Caller,
     /// Tokens renewed while reading this request, to be set as cookies on its answer.
     pub renewed: Option<TokenResponse>,
+    /// The access token the visitor holds now: forms send it with their API call.
+    pub token: String,
 }
 
 impl Visitor {
@@ -148,6 +150,7 @@ impl FromRequestParts<AppState> for Visitor {
             return Ok(Visitor {
                 caller,
                 renewed: None,
+                token: token.to_owned(),
             });
         }
         if let Some(token) = cookie(&parts.headers, ACCESS)
@@ -169,6 +172,7 @@ impl FromRequestParts<AppState> for Visitor {
         match state.caller_of(&tokens.token, false).await {
             Ok(caller) => Ok(Visitor {
                 caller,
+                token: tokens.token.clone(),
                 renewed: Some(tokens),
             }),
             Err(_) => Err(to_sign_in(parts)),

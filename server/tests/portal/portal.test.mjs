@@ -145,8 +145,21 @@ test('the platform administrator signs in, sees the dashboard and searches tenan
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes('ten-0001')), rows.join('\n'));
   await accessible(page, 'tenants');
 
-  // Billing → Invoices: filter, a wrong period explained at its field, one invoice, its PDF.
+  // Billing → Invoices: generate (a wrong period explained at its field, what was typed
+  // kept), filter, open one, issue it after confirming, download its PDF.
   await page.getByRole('link', { name: 'Invoices' }).click();
+  await page.getByRole('link', { name: 'Generate invoices' }).click();
+  await page.getByLabel('Billing period (YYYY-MM)').fill('2026-13');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  assert.ok((await page.locator('#period-error').innerText()).length > 0, 'the period is explained');
+  assert.equal(await page.getByLabel('Billing period (YYYY-MM)').inputValue(), '2026-13', 'what was typed is kept');
+  assert.equal(await page.getByLabel('Billing period (YYYY-MM)').getAttribute('aria-invalid'), 'true');
+  await accessible(page, 'generate-error');
+  await page.getByLabel('Billing period (YYYY-MM)').fill('2026-10');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  await page.waitForURL(/\/invoices\?period=2026-10&status=preview&done=generated$/);
+  assert.match(await page.locator('p.notice').innerText(), /generated/);
+  assert.match(await page.locator('p[role=status]:not(.notice)').innerText(), /^41 invoice\(s\)/);
   await page.getByLabel('Period (YYYY-MM)').fill('October');
   await page.getByRole('button', { name: 'Show' }).click();
   assert.match(await page.locator('#period-error').innerText(), /YYYY-MM/);
@@ -158,8 +171,22 @@ test('the platform administrator signs in, sees the dashboard and searches tenan
   await accessible(page, 'invoices');
   await page.locator('tbody tr').first().getByRole('link').click();
   await page.waitForURL(/\/invoices\/[0-9]+$/);
+  const invoiceUrl = page.url();
   assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^Preview invoice/);
   assert.ok((await page.locator('tbody tr').count()) >= 1, 'the invoice lines');
+  await page.getByRole('link', { name: 'Issue', exact: true }).click();
+  assert.match(await page.locator('main').innerText(), /can then only be paid or voided/);
+  await accessible(page, 'issue-confirm');
+  await page.getByRole('link', { name: 'Cancel' }).click();
+  assert.equal(page.url(), invoiceUrl, 'cancelling changes nothing');
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^Preview invoice/);
+  await page.getByRole('link', { name: 'Issue', exact: true }).click();
+  await page.getByRole('button', { name: 'Issue invoice' }).click();
+  await page.waitForURL(/done=issue$/);
+  assert.match(await page.locator('p.notice').innerText(), /issued/);
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^Invoice INV-/);
+  assert.equal(await page.getByRole('link', { name: 'Issue', exact: true }).count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Mark paid' }).count(), 1);
   await accessible(page, 'invoice');
   const href = await page.getByRole('link', { name: 'Download PDF' }).getAttribute('href');
   const pdf = await page.context().request.get(`${base}${href}`);
@@ -188,6 +215,20 @@ test('a tenant user sees neither the tenant list nor the other tenants, and is r
   await page.getByRole('link', { name: 'Invoices' }).click();
   const own = await page.locator('tbody tr').allInnerTexts();
   assert.ok(own.length >= 1 && own.every((r) => r.includes(tenants[0].id)), own.join('\n'));
+  // Its own invoice: readable, but no billing action offered, and one posted anyway is refused.
+  await page.locator('tbody tr').first().getByRole('link').click();
+  await page.waitForURL(/\/invoices\/[0-9]+$/);
+  const ownId = page.url().split('/').pop();
+  assert.equal(await page.getByRole('link', { name: 'Issue', exact: true }).count(), 0);
+  assert.equal(await page.getByRole('link', { name: 'Generate invoices' }).count(), 0);
+  const before = (await api('GET', `/api/v1/billing/invoices/${ownId}`, admin)).body.data;
+  const csrf = await page.locator('input[name=csrf]').first().getAttribute('value');
+  const forced = await page.context().request.post(`${base}/invoices/${ownId}/issue`, {
+    form: { csrf }, headers: { origin: base }, maxRedirects: 0,
+  });
+  assert.equal(forced.status(), 403, 'the API refuses a tenant user issuing');
+  const after = (await api('GET', `/api/v1/billing/invoices/${ownId}`, admin)).body.data;
+  assert.deepEqual(after, before, 'the refused action changed nothing');
   const others = (await api('GET', `/api/v1/billing/invoices?tenantId=${tenants[1].id}`, admin)).body.data;
   const foreign = await page.goto(`${base}/invoices/${others[0].id}`);
   assert.equal(foreign.status(), 404, "another tenant's invoice does not exist for this user");

@@ -1,0 +1,95 @@
+//! A form's write, sent through the API's own router with the visitor's access token:
+//! the same validation, permission and scope checks, audit and jobs as the REST call,
+//! and its answer's field errors shown next to the form's fields.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::session::Visitor;
+use crate::api::AppState;
+
+/// What the API answered.
+pub(crate) struct Answer {
+    pub status: StatusCode,
+    /// The envelope's errors as (field, message); the field empty when the error has none.
+    pub errors: Vec<(String, String)>,
+}
+
+impl Answer {
+    /// The message for `field`, if the API named it.
+    pub(crate) fn error_for(&self, field: &str) -> Option<String> {
+        self.errors
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(field))
+            .map(|(_, m)| m.clone())
+    }
+
+    /// Every message, for the top of the form.
+    pub(crate) fn summary(&self) -> String {
+        self.errors
+            .iter()
+            .map(|(f, m)| {
+                if f.is_empty() {
+                    m.clone()
+                } else {
+                    format!("{f}: {m}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// `method path` with `body` as `visitor`. Calls that queue a job wait for it (up to two
+/// minutes), so the page shows the outcome.
+pub(crate) async fn call(
+    state: &AppState,
+    visitor: &Visitor,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(header::AUTHORIZATION, format!("Bearer {}", visitor.token))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("prefer", "wait=120");
+    if let Some(ext) = request.extensions_mut() {
+        ext.insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
+    }
+    let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let failed = |why: String| Answer {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        errors: vec![(String::new(), why)],
+    };
+    let Ok(request) = request.body(body) else {
+        return failed("the request could not be built".into());
+    };
+    let Ok(response) = crate::api::api_routes(state.clone()).oneshot(request).await;
+    let status = response.status();
+    let bytes = match axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(e) => return failed(format!("the answer could not be read: {e}")),
+    };
+    let envelope: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let errors = envelope["errors"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .map(|e| {
+                    (
+                        e["field"].as_str().unwrap_or_default().to_owned(),
+                        e["message"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Answer { status, errors }
+}
