@@ -412,11 +412,25 @@ pub(crate) fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     };
     serde_path_to_error::deserialize(Loose(value, false)).map_err(|e| {
         let path = e.path().to_string();
-        ApiError::Invalid {
-            field: (path != ".").then_some(path),
-            message: e.into_inner().to_string(),
-        }
+        let message = e.into_inner().to_string();
+        // serde reports a missing field at the object that lacks it: name the field
+        // itself, so a client (and the portal's form) can point at it.
+        let field = match missing_field(&message) {
+            Some(name) if path == "." => Some(name.to_owned()),
+            Some(name) => Some(format!("{path}.{name}")),
+            None => (path != ".").then_some(path),
+        };
+        ApiError::Invalid { field, message }
     })
+}
+
+/// The field named by serde's "missing field `name`" message.
+fn missing_field(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .split('`')
+        .next()
+        .filter(|name| !name.is_empty())
 }
 
 /// Query parameters (`?page=2&pageSize=50`) with keys matched case-insensitively, as the
@@ -682,6 +696,22 @@ mod tests {
         assert_eq!(login.password, "x");
         assert_eq!(login.inner, Some(Inner { page_size: 3 }));
         assert_eq!(login.mfa_code, None);
+    }
+
+    #[test]
+    fn a_missing_field_is_named_where_it_is_missing() {
+        let field = |body: &[u8]| match parse_body::<Login>(body).unwrap_err() {
+            ApiError::Invalid { field, .. } => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            field(br#"{"emailAddress":"a@b.c"}"#).as_deref(),
+            Some("password")
+        );
+        assert_eq!(
+            field(br#"{"emailAddress":"a@b.c","password":"x","inner":{}}"#).as_deref(),
+            Some("inner.pageSize")
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ use crate::api::AppState;
 /// What the API answered.
 pub(crate) struct Answer {
     pub status: StatusCode,
+    /// The envelope's `data`.
+    pub data: Value,
     /// The envelope's errors as (field, message); the field empty when the error has none.
     pub errors: Vec<(String, String)>,
 }
@@ -66,6 +68,7 @@ pub(crate) async fn call(
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
     let failed = |why: String| Answer {
         status: StatusCode::INTERNAL_SERVER_ERROR,
+        data: Value::Null,
         errors: vec![(String::new(), why)],
     };
     let Ok(request) = request.body(body) else {
@@ -91,5 +94,9 @@ pub(crate) async fn call(
                 .collect()
         })
         .unwrap_or_default();
-    Answer { status, errors }
+    Answer {
+        status,
+        data: envelope["data"].clone(),
+        errors,
+    }
 }

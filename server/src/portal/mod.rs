@@ -6,6 +6,7 @@
 
 mod calls;
 mod dashboard;
+mod forms;
 mod invoice_actions;
 mod invoices;
 mod password;
@@ -40,6 +41,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))
+        .route("/relationships", get(forms::index))
+        .route(
+            "/relationships/new/{kind}",
+            get(forms::new).post(forms::create),
+        )
         .route("/invoices", get(invoices::list))
         .route(
             "/invoices/generate",
@@ -75,6 +81,7 @@ pub(crate) struct NavItem {
 /// The screens, each with what its reader must be allowed somewhere.
 const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
     ("Dashboard", "/dashboard", Action::Read, None),
+    ("Relationships", "/relationships", Action::Create, None),
     ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
     ("Invoices", "/invoices", Action::ReadBilling, None),
 ];

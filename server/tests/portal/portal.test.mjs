@@ -298,3 +298,56 @@ test('a password set by an administrator is changed in the portal before anythin
   assert.equal((await api('POST', '/api/v1/auth/token', null, { EmailAddress: email, Password: 'my-own-reader-password-8' })).status, 200);
   await page.context().close();
 });
+
+test("the manual's Quick Start in the portal: distributor, partner, tenant, subscription, user", async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.getByRole('link', { name: 'Relationships' }).click();
+  await accessible(page, 'relationships');
+
+  const add = async (what, fields, selects = {}) => {
+    await page.goto(`${base}/relationships`);
+    await page.getByRole('link', { name: `Add a ${what}` }).click();
+    for (const [label, value] of Object.entries(selects)) await page.getByLabel(label).selectOption(value);
+    for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+    await page.getByRole('button', { name: `Add ${what}` }).click();
+  };
+
+  // A missing name is explained at the field, and what was typed stays.
+  await add('distributor', { 'Id': 'qs-dist', 'Commission currency': 'AUD' });
+  assert.ok((await page.locator('#f-name-error').innerText()).length > 0, 'the name is required');
+  assert.equal(await page.getByLabel('Id', { exact: true }).inputValue(), 'qs-dist');
+  assert.equal(await page.getByLabel('Name (required)').getAttribute('aria-invalid'), 'true');
+  await accessible(page, 'add-distributor-error');
+  await page.getByLabel('Name (required)').fill('Quick Start Distribution');
+  await page.getByRole('button', { name: 'Add distributor' }).click();
+  assert.match(await page.locator('p.notice').innerText(), /distributor qs-dist was added/);
+
+  await add('partner', { 'Name (required)': 'Quick Start Partner', 'Id': 'qs-part' }, { 'Distributor (required)': 'qs-dist' });
+  assert.match(await page.locator('p.notice').innerText(), /partner qs-part was added/);
+  await add('tenant', { 'Organisation name (required)': 'Quick Start Tenant', 'Id': 'qs-ten', 'Invoice currency': 'AUD', 'Billing contact e-mail': 'ap@quickstart.test' }, { 'Partner (required)': 'qs-part' });
+  assert.match(await page.locator('p.notice').innerText(), /tenant qs-ten was added/);
+  await add('subscription', { 'Subscription name (required)': 'Quick Start Workloads' }, { 'Tenant (required)': 'qs-ten' });
+  assert.match(await page.locator('p.notice').innerText(), /subscription .+ was added/);
+  await add('user', {
+    'E-mail address (required)': 'qs-admin@quickstart.test', 'First name (required)': 'Quinn', 'Last name (required)': 'Start',
+    'Password': 'quick-start-tenant-admin-3',
+  }, { 'Role (required)': 'TenantAdministrator', 'Tenant scope': 'qs-ten' });
+  assert.match(await page.locator('p.notice').innerText(), /user .+ was added/);
+
+  await page.goto(`${base}/tenants?q=quick+start`);
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.equal(rows.length, 1, rows.join('\n'));
+  assert.match(rows[0], /Quick Start Tenant\s+qs-ten\s+Quick Start Partner\s+AUD\s+1/);
+  await page.context().close();
+
+  // The new tenant administrator sees its own tenant and subscription only.
+  const own = await visit(390);
+  await signIn(own, 'qs-admin@quickstart.test', 'quick-start-tenant-admin-3');
+  await own.waitForURL(`${base}/dashboard`);
+  const scope = await own.getByRole('list', { name: 'In your scope' }).innerText();
+  assert.match(scope, /1\s+tenants/);
+  assert.match(scope, /1\s+subscriptions/);
+  await own.context().close();
+});
