@@ -11,6 +11,7 @@ mod invoice_actions;
 mod invoices;
 mod password;
 mod session;
+mod settings;
 mod sign_in;
 mod tenants;
 
@@ -41,6 +42,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))
+        .route("/settings", get(settings::index))
+        .route(
+            "/settings/{group}",
+            get(settings::group).post(settings::save),
+        )
         .route("/relationships", get(forms::index))
         .route(
             "/relationships/new/{kind}",
@@ -84,6 +90,12 @@ const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
     ("Relationships", "/relationships", Action::Create, None),
     ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
     ("Invoices", "/invoices", Action::ReadBilling, None),
+    (
+        "Settings",
+        "/settings",
+        Action::ReadSettings,
+        Some(Level::Distributor),
+    ),
 ];
 
 impl Chrome {

@@ -351,3 +351,43 @@ test("the manual's Quick Start in the portal: distributor, partner, tenant, subs
   assert.match(scope, /1\s+subscriptions/);
   await own.context().close();
 });
+
+test('a setting changed in the portal takes effect, and a wrong one is explained at its field', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('link', { name: 'Branding' }).click();
+  await page.waitForURL(`${base}/settings/branding`);
+  await accessible(page, 'settings-branding');
+  await page.getByLabel('Product name').fill('Harbour Cloud');
+  await page.getByLabel('Primary colour').fill('purple');
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.ok((await page.locator('#s-primaryColour-error').innerText()).length > 0, 'the colour is explained');
+  assert.equal(await page.getByLabel('Primary colour').inputValue(), 'purple', 'what was typed is kept');
+  assert.equal(await page.getByLabel('Product name').inputValue(), 'Harbour Cloud');
+  await page.getByLabel('Primary colour').fill('#5B2C6F');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/\/settings\/branding\?saved=1$/);
+  assert.equal(await page.locator('header .brand').innerText(), 'Harbour Cloud', 'the new name is on every page');
+  const theme = await (await page.context().request.get(`${base}/assets/theme.css`)).text();
+  assert.match(theme, /--primary: #5B2C6F/);
+
+  await page.goto(`${base}/settings/invoices`);
+  await page.getByLabel('Auto create invoices').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  assert.equal((await api('GET', '/api/v1/settings/invoices', token)).body.data.autoCreateInvoices, true);
+  await page.context().close();
+
+  // The sign-in page carries the new brand too; a tenant user has no Settings.
+  const reader = await visit();
+  await reader.goto(`${base}/sign-in`);
+  assert.equal(await reader.locator('.brand').innerText(), 'Harbour Cloud');
+  await signIn(reader, 'tenant-reader@stackbill.test', 'tenant-reader-password-9');
+  await reader.waitForURL(`${base}/dashboard`);
+  assert.equal(await reader.getByRole('link', { name: 'Settings' }).count(), 0);
+  assert.equal((await reader.goto(`${base}/settings/branding`)).status(), 403);
+  await reader.context().close();
+});

@@ -1,0 +1,287 @@
+//! System Settings: every group of the manual, read and saved through the API's own
+//! `settings/{group}` calls, so the portal offers exactly the fields, defaults and checks
+//! the API has. Switches are checkboxes, numbers number fields, the rest text; lists
+//! (identity providers, alert targets) and uploaded images (logos) are set through the
+//! API for now and say so.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use stackbill_core::rbac::{Action, NodePath};
+
+use super::calls::call;
+use super::session::{self, Visitor};
+use super::{Chrome, not_found, page, refused};
+use crate::api::AppState;
+
+/// The groups in the manual's order, with their headings.
+const GROUPS: &[(&str, &str)] = &[
+    ("tenants", "Tenants"),
+    ("subscriptions", "Subscriptions"),
+    ("invoices", "Invoices"),
+    ("users", "Users"),
+    ("billing", "Billing"),
+    ("calculator", "Calculator"),
+    ("platforms", "Platforms"),
+    ("jobs", "Jobs"),
+    ("notifications", "Notifications"),
+    ("identity", "Identity"),
+    ("branding", "Branding"),
+];
+
+/// Fields that hold an uploaded image: too large for a text box.
+const IMAGES: &[&str] = &["logo", "invoiceHeaderLogo"];
+
+struct Field {
+    name: String,
+    label: String,
+    value: String,
+    switch: bool,
+    number: bool,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "portal/settings.html")]
+struct Settings {
+    chrome: Chrome,
+    title: String,
+    group: String,
+    groups: &'static [(&'static str, &'static str)],
+    fields: Vec<Field>,
+    skipped: String,
+    editable: bool,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+/// `invoiceSubmissionDelayDays` → "Invoice submission delay days".
+fn label(key: &str) -> String {
+    let mut out = String::with_capacity(key.len().saturating_add(8));
+    for (i, c) in key.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else if i == 0 {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn may(visitor: &Visitor, action: Action) -> bool {
+    visitor.caller.can(action, &NodePath::platform())
+}
+
+fn fields(
+    values: &Map<String, Value>,
+    typed: Option<&std::collections::HashMap<String, String>>,
+    errors: &[(String, String)],
+) -> (Vec<Field>, Vec<String>) {
+    let mut shown = Vec::new();
+    let mut skipped = Vec::new();
+    for (key, value) in values {
+        if IMAGES.contains(&key.as_str()) || value.is_array() || value.is_object() {
+            skipped.push(label(key).to_lowercase());
+            continue;
+        }
+        // After a refused save, what was typed (an unticked switch sends nothing).
+        let text = match (typed, value) {
+            (Some(t), Value::Bool(_)) => {
+                (t.get(key).map(String::as_str) == Some("true")).to_string()
+            }
+            (Some(t), _) => t.get(key).cloned().unwrap_or_default(),
+            (None, Value::Null) => String::new(),
+            (None, Value::String(s)) => s.clone(),
+            (None, other) => other.to_string(),
+        };
+        shown.push(Field {
+            name: key.clone(),
+            label: label(key),
+            switch: value.is_boolean(),
+            number: value.is_number(),
+            value: text,
+            error: errors
+                .iter()
+                .find(|(f, _)| f.eq_ignore_ascii_case(key))
+                .map(|(_, m)| super::sign_in::sentence(m)),
+        });
+    }
+    (shown, skipped)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Saved {
+    #[serde(default)]
+    saved: Option<String>,
+}
+
+pub(crate) async fn index(visitor: Visitor) -> Response {
+    if !may(&visitor, Action::ReadSettings) {
+        return super::not_yours();
+    }
+    Redirect::to(&format!("/settings/{}", GROUPS[0].0)).into_response()
+}
+
+async fn render(
+    state: &AppState,
+    visitor: &Visitor,
+    group: &'static (&'static str, &'static str),
+    typed: Option<&std::collections::HashMap<String, String>>,
+    errors: &[(String, String)],
+    notice: Option<String>,
+) -> Result<Settings, String> {
+    let answer = call(
+        state,
+        visitor,
+        Method::GET,
+        &format!("/api/v1/settings/{}", group.0),
+        None,
+    )
+    .await;
+    let Some(values) = answer.data.as_object() else {
+        return Err(answer.summary());
+    };
+    let (fields, skipped) = fields(values, typed, errors);
+    let unplaced: Vec<String> = errors
+        .iter()
+        .filter(|(f, _)| !values.contains_key(f.as_str()))
+        .map(|(f, m)| {
+            if f.is_empty() {
+                m.clone()
+            } else {
+                format!("{f}: {m}")
+            }
+        })
+        .collect();
+    Ok(Settings {
+        chrome: Chrome::signed_in(state, visitor, "/settings"),
+        title: format!("System Settings → {}", group.1),
+        group: group.0.to_owned(),
+        groups: GROUPS,
+        fields,
+        skipped: skipped.join(", "),
+        editable: may(visitor, Action::ManageSettings),
+        notice,
+        error: (!unplaced.is_empty()).then(|| unplaced.join(" ")),
+    })
+}
+
+pub(crate) async fn group(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Query(q): Query<Saved>,
+) -> Response {
+    if !may(&visitor, Action::ReadSettings) {
+        return super::not_yours();
+    }
+    let Some(group) = GROUPS.iter().find(|(g, _)| *g == name) else {
+        return not_found();
+    };
+    let notice = q.saved.is_some().then(|| "Saved.".to_owned());
+    match render(&state, &visitor, group, None, &[], notice).await {
+        Ok(t) => page(&state, Some(&visitor), &t),
+        Err(why) => refused(&why),
+    }
+}
+
+pub(crate) async fn save(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let csrf = form
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, csrf) {
+        return refused(
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        );
+    }
+    let Some(group) = GROUPS.iter().find(|(g, _)| *g == name) else {
+        return not_found();
+    };
+    let current = call(
+        &state,
+        &visitor,
+        Method::GET,
+        &format!("/api/v1/settings/{name}"),
+        None,
+    )
+    .await;
+    let Some(values) = current.data.as_object() else {
+        return refused(&current.summary());
+    };
+    let typed: std::collections::HashMap<String, String> =
+        form.iter().filter(|(k, _)| k != "csrf").cloned().collect();
+    // Each field the page showed, typed as the API holds it: an unticked switch is sent
+    // as false, an empty text as null, a number that does not parse as the text typed
+    // (the API then names the field).
+    let mut body = Map::new();
+    for (key, value) in values {
+        if IMAGES.contains(&key.as_str()) || value.is_array() || value.is_object() {
+            continue;
+        }
+        let sent = typed.get(key).map(|s| s.trim().to_owned());
+        let v = match value {
+            Value::Bool(_) => Value::Bool(sent.as_deref() == Some("true")),
+            Value::Number(_) => match sent.as_deref().map(str::parse::<serde_json::Number>) {
+                Some(Ok(n)) => Value::Number(n),
+                _ => Value::String(sent.unwrap_or_default()),
+            },
+            _ => match sent {
+                Some(s) if !s.is_empty() => Value::String(s),
+                _ => Value::Null,
+            },
+        };
+        body.insert(key.clone(), v);
+    }
+    let answer = call(
+        &state,
+        &visitor,
+        Method::PUT,
+        &format!("/api/v1/settings/{name}"),
+        Some(Value::Object(body)),
+    )
+    .await;
+    if answer.status.is_success() {
+        return Redirect::to(&format!("/settings/{name}?saved=1")).into_response();
+    }
+    match render(&state, &visitor, group, Some(&typed), &answer.errors, None).await {
+        Ok(t) => {
+            let mut response = page(&state, Some(&visitor), &t);
+            *response.status_mut() = if answer.status.is_client_error() {
+                answer.status
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            response
+        }
+        Err(why) => refused(&why),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_read_as_labels() {
+        assert_eq!(
+            label("invoiceSubmissionDelayDays"),
+            "Invoice submission delay days"
+        );
+        assert_eq!(label("smtpHost"), "Smtp host");
+    }
+}
