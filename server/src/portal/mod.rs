@@ -9,6 +9,7 @@ mod dashboard;
 mod forms;
 mod invoice_actions;
 mod invoices;
+mod lists;
 mod password;
 mod session;
 mod settings;
@@ -42,6 +43,11 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))
+        .route("/lists/{key}", get(lists::show))
+        .route(
+            "/lists/commissions/generate",
+            axum::routing::post(lists::generate),
+        )
         .route("/settings", get(settings::index))
         .route(
             "/settings/{group}",
@@ -88,15 +94,59 @@ pub(crate) struct NavItem {
 const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
     ("Dashboard", "/dashboard", Action::Read, None),
     ("Relationships", "/relationships", Action::Create, None),
+    (
+        "Distributors",
+        "/lists/distributors",
+        Action::Read,
+        Some(Level::Distributor),
+    ),
+    (
+        "Partners",
+        "/lists/partners",
+        Action::Read,
+        Some(Level::Partner),
+    ),
     ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
+    ("Subscriptions", "/lists/subscriptions", Action::Read, None),
+    ("Users", "/lists/users", Action::ReadUsers, None),
+    ("Regions", "/lists/regions", Action::ReadRegions, None),
+    ("Meters", "/lists/meters", Action::ReadPricing, None),
+    ("Plans", "/lists/plans", Action::ReadPlans, None),
+    ("Pricing", "/lists/pricing", Action::ReadPricing, None),
     ("Invoices", "/invoices", Action::ReadBilling, None),
+    (
+        "Commissions",
+        "/lists/commissions",
+        Action::ReadCommissions,
+        None,
+    ),
     (
         "Settings",
         "/settings",
         Action::ReadSettings,
         Some(Level::Distributor),
     ),
+    (
+        "Audit",
+        "/lists/audit",
+        Action::ReadAudit,
+        Some(Level::Distributor),
+    ),
+    (
+        "Jobs",
+        "/lists/jobs",
+        Action::ReadJobs,
+        Some(Level::Distributor),
+    ),
 ];
+
+/// Whether the screen at `href` opens for `caller`: the navigation's rule, applied again
+/// when the page is asked for directly.
+pub(crate) fn opens(caller: &Caller, href: &str) -> bool {
+    SCREENS
+        .iter()
+        .any(|(_, h, action, above)| *h == href && shows(caller, *action, *above))
+}
 
 impl Chrome {
     /// The chrome of a signed-in page, `current` the path of the page shown.

@@ -62,7 +62,7 @@ pub(crate) async fn page(
 ) -> Response {
     let caller = &visitor.caller;
     let chrome = Chrome::signed_in(&state, &visitor, "/tenants");
-    if !chrome.nav.iter().any(|n| n.href == "/tenants") {
+    if !super::opens(caller, "/tenants") {
         return not_yours();
     }
     let nodes = Allowed::<ReadNode>::new(caller.clone());

@@ -391,3 +391,41 @@ test('a setting changed in the portal takes effect, and a wrong one is explained
   assert.equal((await reader.goto(`${base}/settings/branding`)).status(), 403);
   await reader.context().close();
 });
+
+test('every list screen opens for the administrator, and commissions are generated from it', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  const lists = ['Distributors', 'Partners', 'Subscriptions', 'Users', 'Regions', 'Meters', 'Plans', 'Pricing', 'Audit', 'Jobs'];
+  for (const name of lists) {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+    await page.waitForLoadState();
+    assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), name === 'Pricing' ? 'Price lists' : name === 'Audit' ? 'Audit log' : name);
+    assert.ok((await page.locator('tbody tr').count()) >= 1, `${name} has rows`);
+    await accessible(page, `list-${name.toLowerCase()}`);
+  }
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Commissions' }).click();
+  await page.getByLabel('Period (YYYY-MM or YYYY)').fill('2026-10');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await page.getByRole('button', { name: 'Generate summaries for 2026-10' }).click();
+  await page.waitForURL(/done=generated$/);
+  assert.match(await page.locator('p.notice').innerText(), /generated/);
+  const rows = await page.locator('tbody tr').allInnerTexts();
+  assert.ok(rows.length >= 1 && rows.every((r) => r.includes('2026-10')), rows.join('\n'));
+  assert.ok(rows.some((r) => /%/.test(r)), 'each commission shows its bands');
+  await accessible(page, 'commissions');
+  await page.context().close();
+
+  const reader = await visit();
+  await signIn(reader, 'tenant-reader@stackbill.test', 'tenant-reader-password-9');
+  await reader.waitForURL(`${base}/dashboard`);
+  const nav = await reader.getByRole('navigation', { name: 'Main' }).innerText();
+  for (const hidden of ['Distributors', 'Partners', 'Audit', 'Jobs', 'Settings']) assert.ok(!nav.includes(hidden), `${hidden} in ${nav}`);
+  for (const path of ['/lists/audit', '/lists/distributors', '/lists/jobs']) {
+    assert.equal((await reader.goto(`${base}${path}`)).status(), 403, path);
+  }
+  await reader.goto(`${base}/lists/subscriptions`);
+  const subs = await reader.locator('tbody tr').allInnerTexts();
+  assert.equal(subs.length, 1, subs.join('\n'));
+  await reader.context().close();
+});
