@@ -28,6 +28,8 @@ pub(crate) struct ListSpec {
     title: &'static str,
     api: &'static str,
     columns: &'static [(&'static str, &'static str)],
+    /// The column that links to the object's own page, and that page's path prefix.
+    link: Option<(&'static str, &'static str)>,
 }
 
 const LISTS: &[ListSpec] = &[
@@ -45,12 +47,14 @@ const LISTS: &[ListSpec] = &[
             ("disabled", "Disabled"),
             ("lockedOut", "Locked out"),
         ],
+        link: Some(("emailAddress", "/users/")),
     },
     ListSpec {
         key: "distributors",
         title: "Distributors",
         api: "/api/v1/distributors",
         columns: &[("id", "Id"), ("name", "Name"), ("currency", "Currency")],
+        link: None,
     },
     ListSpec {
         key: "partners",
@@ -62,6 +66,7 @@ const LISTS: &[ListSpec] = &[
             ("distributorId", "Distributor"),
             ("currency", "Currency"),
         ],
+        link: None,
     },
     ListSpec {
         key: "subscriptions",
@@ -76,6 +81,7 @@ const LISTS: &[ListSpec] = &[
             ("status", "Status"),
             ("endsOn", "Ends on"),
         ],
+        link: None,
     },
     ListSpec {
         key: "regions",
@@ -87,12 +93,14 @@ const LISTS: &[ListSpec] = &[
             ("timeZone", "Time zone"),
             ("adminEndpoint", "Admin endpoint"),
         ],
+        link: None,
     },
     ListSpec {
         key: "meters",
         title: "Meters",
         api: "/api/v1/meters",
         columns: &[("name", "Name"), ("id", "Id"), ("unit", "Unit")],
+        link: None,
     },
     ListSpec {
         key: "plans",
@@ -104,6 +112,7 @@ const LISTS: &[ListSpec] = &[
             ("quotas", "Quotas"),
             ("offerId", "Offer"),
         ],
+        link: None,
     },
     ListSpec {
         key: "pricing",
@@ -118,6 +127,7 @@ const LISTS: &[ListSpec] = &[
             ("effectiveTo", "To"),
             ("items", "Items"),
         ],
+        link: None,
     },
     ListSpec {
         key: "commissions",
@@ -133,6 +143,7 @@ const LISTS: &[ListSpec] = &[
             ("plan", "Plan"),
             ("bands", "Bands"),
         ],
+        link: None,
     },
     ListSpec {
         key: "audit",
@@ -144,6 +155,7 @@ const LISTS: &[ListSpec] = &[
             ("action", "Action"),
             ("target", "Target"),
         ],
+        link: None,
     },
     ListSpec {
         key: "jobs",
@@ -158,6 +170,7 @@ const LISTS: &[ListSpec] = &[
             ("createdAt", "Created"),
             ("finishedAt", "Finished"),
         ],
+        link: None,
     },
 ];
 
@@ -173,7 +186,8 @@ struct List {
     error: Option<String>,
     summary: String,
     headers: Vec<&'static str>,
-    rows: Vec<Vec<String>>,
+    /// Each cell's text and, for the linking column, the object's page.
+    rows: Vec<Vec<(String, Option<String>)>>,
     previous: Option<String>,
     next: Option<String>,
 }
@@ -283,9 +297,22 @@ pub(crate) async fn show(
         return super::not_yours();
     }
     let items = answer.data.as_array().cloned().unwrap_or_default();
-    let rows: Vec<Vec<String>> = items
+    let rows: Vec<Vec<(String, Option<String>)>> = items
         .iter()
-        .map(|item| spec.columns.iter().map(|(k, _)| cell(&item[*k])).collect())
+        .map(|item| {
+            spec.columns
+                .iter()
+                .map(|(k, _)| {
+                    let href =
+                        spec.link
+                            .filter(|(column, _)| column == k)
+                            .and_then(|(_, prefix)| {
+                                item["id"].as_str().map(|id| format!("{prefix}{id}"))
+                            });
+                    (cell(&item[*k]), href)
+                })
+                .collect()
+        })
         .collect();
     let link = |n: usize| {
         let mut q = vec![("page", n.to_string())];

@@ -15,6 +15,7 @@ mod session;
 mod settings;
 mod sign_in;
 mod tenants;
+mod users;
 
 use askama::Template;
 use axum::Router;
@@ -47,6 +48,11 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/lists/commissions/generate",
             axum::routing::post(lists::generate),
+        )
+        .route("/users/{id}", get(users::show).post(users::save))
+        .route(
+            "/users/{id}/delete",
+            get(users::confirm_delete).post(users::delete),
         )
         .route("/settings", get(settings::index))
         .route(

@@ -429,3 +429,44 @@ test('every list screen opens for the administrator, and commissions are generat
   assert.equal(subs.length, 1, subs.join('\n'));
   await reader.context().close();
 });
+
+test("users are disabled, re-enabled and deleted from their page, as the manual's How-To pages say", async () => {
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const doomed = await api('POST', '/api/v1/users', token, {
+    emailAddress: 'leaving@stackbill.test', firstName: 'Lee', lastName: 'Ving', password: 'leaving-user-password-2', role: 'PlatformReader',
+  });
+  assert.equal(doomed.status, 201);
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.goto(`${base}/lists/users`);
+  await page.getByRole('link', { name: 'tenant-reader@stackbill.test' }).click();
+  await page.waitForURL(/\/users\/[^/]+$/);
+  await accessible(page, 'user');
+  await page.getByLabel('Disabled').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  assert.equal(await page.getByLabel('Disabled').isChecked(), true);
+  const refused = await api('POST', '/api/v1/auth/token', null, { EmailAddress: 'tenant-reader@stackbill.test', Password: 'tenant-reader-password-9' });
+  assert.equal(refused.status, 401, 'a disabled user cannot sign in');
+  await page.getByLabel('Disabled').uncheck();
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  const back = await api('POST', '/api/v1/auth/token', null, { EmailAddress: 'tenant-reader@stackbill.test', Password: 'tenant-reader-password-9' });
+  assert.equal(back.status, 200, 'enabled again');
+
+  // The API's own rule shows on the page: nobody disables their own account.
+  await page.goto(`${base}/lists/users`);
+  await page.getByRole('link', { name: ADMIN }).click();
+  await page.getByLabel('Disabled').check();
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /cannot disable your own account/);
+
+  await page.goto(`${base}/users/${doomed.body.data.id}`);
+  await page.getByRole('link', { name: 'Delete this user' }).click();
+  await page.getByRole('button', { name: 'Delete user' }).click();
+  await page.waitForURL(/\/lists\/users\?done=deleted$/);
+  const users = await page.locator('tbody').innerText();
+  assert.ok(!users.includes('leaving@stackbill.test'), users);
+  await page.context().close();
+});
