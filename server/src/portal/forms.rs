@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -15,7 +15,7 @@ use stackbill_core::rbac::{Action, Role};
 
 use super::calls::call;
 use super::session::{self, Visitor};
-use super::{Chrome, not_found, page, refused};
+use super::{Chrome, not_found, page};
 use crate::api::AppState;
 use crate::api::access::{Allowed, ReadNode};
 
@@ -288,7 +288,7 @@ async fn options(
             .into_iter()
             .map(|r| (r.id.clone(), format!("{} ({})", r.name, r.id)))
             .collect(),
-        Kind::Role => ROLES
+        Kind::Role => Role::ALL
             .iter()
             .map(|r| (r.name().to_owned(), r.name().to_owned()))
             .collect(),
@@ -299,18 +299,6 @@ async fn options(
     }
     out
 }
-
-const ROLES: [Role; 9] = [
-    Role::PlatformAdministrator,
-    Role::PlatformReader,
-    Role::PlatformService,
-    Role::DistributorAdministrator,
-    Role::DistributorReader,
-    Role::PartnerAdministrator,
-    Role::PartnerReader,
-    Role::TenantAdministrator,
-    Role::TenantUser,
-];
 
 async fn render(
     state: &AppState,
@@ -437,15 +425,8 @@ pub(crate) async fn create(
     let Some(spec) = spec(&key) else {
         return not_found();
     };
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, session::csrf_of(&form)) {
+        return refusal;
     }
     // Only the form's own fields, and only those filled in: the API's defaults apply to
     // the rest.
@@ -477,11 +458,5 @@ pub(crate) async fn create(
         return Redirect::to(&format!("/relationships?{q}")).into_response();
     }
     let template = render(&state, &visitor, spec, &body, &answer.errors).await;
-    let mut response = page(&state, Some(&visitor), &template);
-    *response.status_mut() = if answer.status.is_client_error() {
-        answer.status
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    response
+    super::refused_form(&state, &visitor, &template, answer.status)
 }

@@ -12,8 +12,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::calls::call;
-use super::session::{self, Visitor};
-use super::{Chrome, page, refused};
+use super::session::Visitor;
+use super::{Chrome, Confirm, page};
 use crate::api::AppState;
 
 /// The actions on one invoice: (path segment, heading verb, button, API method, API suffix).
@@ -23,18 +23,6 @@ const ACTIONS: &[(&str, &str, &str)] = &[
     ("void", "Void", "Void invoice"),
     ("delete", "Delete", "Delete preview"),
 ];
-
-#[derive(Template)]
-#[template(path = "portal/confirm.html")]
-struct Confirm {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    button: &'static str,
-    cancel: String,
-    error: Option<String>,
-}
 
 fn action(name: &str) -> Option<&'static (&'static str, &'static str, &'static str)> {
     ACTIONS.iter().find(|(n, _, _)| *n == name)
@@ -91,10 +79,8 @@ pub(crate) async fn perform(
     Path((id, name)): Path<(String, String)>,
     Form(form): Form<Csrf>,
 ) -> Response {
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
     }
     if action(&name).is_none() || !id.chars().all(|c| c.is_ascii_digit()) {
         return super::not_found();
@@ -168,10 +154,8 @@ pub(crate) async fn generate(
     headers: HeaderMap,
     Form(form): Form<GenerateForm>,
 ) -> Response {
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
     }
     let period = form.period.trim().to_owned();
     let tenants: Vec<String> = form
@@ -216,11 +200,5 @@ pub(crate) async fn generate(
         period_error,
         tenants_error,
     };
-    let mut response = page(&state, Some(&visitor), &template);
-    *response.status_mut() = if answer.status.is_client_error() {
-        answer.status
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    response
+    super::refused_form(&state, &visitor, &template, answer.status)
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use stackbill_core::rbac::Action;
 
 use super::calls::call;
-use super::session::{self, Visitor};
+use super::session::Visitor;
 use super::{Chrome, not_found, page, refused};
 use crate::api::AppState;
 
@@ -363,10 +363,8 @@ pub(crate) async fn generate(
     headers: HeaderMap,
     Form(form): Form<GenerateForm>,
 ) -> Response {
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
     }
     let period = form.period.trim().to_owned();
     let answer = call(

@@ -268,6 +268,37 @@ pub(crate) fn refused(why: &str) -> Response {
     response
 }
 
+/// The page that asks before something that cannot be undone: `question`, then a form
+/// posting to `action` with `button`, or back to `cancel`.
+#[derive(Template)]
+#[template(path = "portal/confirm.html")]
+pub(crate) struct Confirm {
+    pub chrome: Chrome,
+    pub heading: String,
+    pub question: String,
+    pub action: String,
+    pub button: &'static str,
+    pub cancel: String,
+    pub error: Option<String>,
+}
+
+/// A page refusing a form whose API call failed: the form again (its errors placed) with
+/// the API's client-error status, or 422 when the API failed otherwise.
+pub(crate) fn refused_form(
+    state: &AppState,
+    visitor: &Visitor,
+    template: &impl Template,
+    status: StatusCode,
+) -> Response {
+    let mut response = page(state, Some(visitor), template);
+    *response.status_mut() = if status.is_client_error() {
+        status
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    response
+}
+
 /// A page for something that does not exist or is not the visitor's (404).
 pub(crate) fn not_found() -> Response {
     let mut response = refused("There is no such page, or what it shows is not yours to see.");

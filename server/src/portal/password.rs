@@ -117,9 +117,7 @@ pub(crate) async fn submit(
     };
     let want = session::csrf_token(&state, &user.id, user.session_epoch);
     if !session::same_token(&form.csrf, &want) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+        return refused(session::EXPIRED);
     }
     let next = super::sign_in::local_path(form.next.as_deref());
     let settings = settings(&state).await;

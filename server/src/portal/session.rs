@@ -42,6 +42,28 @@ impl Visitor {
     pub(crate) fn csrf_ok(&self, state: &AppState, sent: &str) -> bool {
         same_token(sent, &self.csrf(state))
     }
+
+    /// The refusal of a form post from another origin or without this visitor's CSRF
+    /// token; `None` for a good one.
+    pub(crate) fn form_refusal(
+        &self,
+        state: &AppState,
+        headers: &HeaderMap,
+        csrf: &str,
+    ) -> Option<Response> {
+        (!(same_origin(headers) && self.csrf_ok(state, csrf))).then(|| super::refused(EXPIRED))
+    }
+}
+
+/// Why a form was refused by [`Visitor::form_refusal`].
+pub(crate) const EXPIRED: &str =
+    "This form has expired or did not come from this site. Go back, reload the page and try again.";
+
+/// The `csrf` field of a form read as a list of pairs.
+pub(crate) fn csrf_of(form: &[(String, String)]) -> &str {
+    form.iter()
+        .find(|(k, _)| k == "csrf")
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Constant-time equality of a sent token and the expected one.

@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -199,15 +199,8 @@ pub(crate) async fn save(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, session::csrf_of(&form)) {
+        return refusal;
     }
     let Some(group) = GROUPS.iter().find(|(g, _)| *g == name) else {
         return not_found();
@@ -259,15 +252,7 @@ pub(crate) async fn save(
         return Redirect::to(&format!("/settings/{name}?saved=1")).into_response();
     }
     match render(&state, &visitor, group, Some(&typed), &answer.errors, None).await {
-        Ok(t) => {
-            let mut response = page(&state, Some(&visitor), &t);
-            *response.status_mut() = if answer.status.is_client_error() {
-                answer.status
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            response
-        }
+        Ok(t) => super::refused_form(&state, &visitor, &t, answer.status),
         Err(why) => refused(&why),
     }
 }

@@ -181,13 +181,8 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
     Form(form): Form<SignOut>,
 ) -> Response {
-    if !session::same_origin(&headers) {
-        return refused("This sign-out did not come from this site.");
-    }
-    if !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
     }
     if form.everywhere.is_some() {
         if let Err(e) = end_all(&state, &visitor.caller.principal.user.id).await {

@@ -6,7 +6,7 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -14,7 +14,7 @@ use stackbill_core::rbac::Action;
 
 use super::calls::{Answer, call};
 use super::session::{self, Visitor};
-use super::{Chrome, not_found, page, refused};
+use super::{Chrome, Confirm, not_found, page, refused};
 use crate::api::AppState;
 
 /// The switches, as (API field, label, what it does).
@@ -145,15 +145,8 @@ pub(crate) async fn save(
     Path(id): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, session::csrf_of(&form)) {
+        return refusal;
     }
     if !valid_id(&id) {
         return not_found();
@@ -175,29 +168,9 @@ pub(crate) async fn save(
         return Redirect::to(&format!("/users/{id}?saved=1")).into_response();
     }
     match render(&state, &visitor, &id, None, Some(&answer)).await {
-        Ok(p) => {
-            let mut response = page(&state, Some(&visitor), &p);
-            *response.status_mut() = if answer.status.is_client_error() {
-                answer.status
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            response
-        }
+        Ok(p) => super::refused_form(&state, &visitor, &p, answer.status),
         Err(r) => r,
     }
-}
-
-#[derive(Template)]
-#[template(path = "portal/confirm.html")]
-struct Confirm {
-    chrome: Chrome,
-    heading: String,
-    question: String,
-    action: String,
-    button: &'static str,
-    cancel: String,
-    error: Option<String>,
 }
 
 pub(crate) async fn confirm_delete(
@@ -233,10 +206,8 @@ pub(crate) async fn delete(
     Path(id): Path<String>,
     Form(form): Form<Csrf>,
 ) -> Response {
-    if !session::same_origin(&headers) || !visitor.csrf_ok(&state, &form.csrf) {
-        return refused(
-            "This form has expired or did not come from this site. Go back, reload the page and try again.",
-        );
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
     }
     if !valid_id(&id) {
         return not_found();
