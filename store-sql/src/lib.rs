@@ -340,7 +340,42 @@ impl SqlStore {
 }
 
 const INVOICE_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, usage_seq, document";
+const INVOICE_SUMMARY_COLUMNS: &str = "id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, usage_seq, 'null' AS document";
 const INVOICE_SELECT_BY_ID: &str = "SELECT id, billing_period, tenant_id, status, number, issue_date, due_date, currency, total_text, usage_seq, document FROM invoices WHERE id = ?";
+
+impl SqlStore {
+    /// Invoices matching `filter`, selecting `columns` (the full row, or the row with a
+    /// `null` document).
+    async fn invoices_with(
+        &self,
+        columns: &str,
+        filter: &InvoiceFilter,
+    ) -> Result<Vec<InvoiceRow>> {
+        let mut sql = format!("SELECT {columns} FROM invoices WHERE 1 = 1");
+        if filter.period.is_some() {
+            sql.push_str(" AND billing_period = ?");
+        }
+        if filter.tenant.is_some() {
+            sql.push_str(" AND tenant_id = ?");
+        }
+        if filter.status.is_some() {
+            sql.push_str(" AND status = ?");
+        }
+        sql.push_str(" ORDER BY billing_period, tenant_id, id");
+        let mut q = sqlx::query(&sql);
+        if let Some(p) = &filter.period {
+            q = q.bind(p.clone());
+        }
+        if let Some(t) = &filter.tenant {
+            q = q.bind(t.clone());
+        }
+        if let Some(s) = filter.status {
+            q = q.bind(s.name().to_owned());
+        }
+        let rows = q.fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter().map(Self::invoice).collect()
+    }
+}
 
 #[async_trait]
 impl Store for SqlStore {
@@ -559,29 +594,11 @@ impl Store for SqlStore {
     }
 
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>> {
-        let mut sql = format!("SELECT {INVOICE_COLUMNS} FROM invoices WHERE 1 = 1");
-        if filter.period.is_some() {
-            sql.push_str(" AND billing_period = ?");
-        }
-        if filter.tenant.is_some() {
-            sql.push_str(" AND tenant_id = ?");
-        }
-        if filter.status.is_some() {
-            sql.push_str(" AND status = ?");
-        }
-        sql.push_str(" ORDER BY billing_period, tenant_id, id");
-        let mut q = sqlx::query(&sql);
-        if let Some(p) = &filter.period {
-            q = q.bind(p.clone());
-        }
-        if let Some(t) = &filter.tenant {
-            q = q.bind(t.clone());
-        }
-        if let Some(s) = filter.status {
-            q = q.bind(s.name().to_owned());
-        }
-        let rows = q.fetch_all(&self.pool).await.map_err(db)?;
-        rows.iter().map(Self::invoice).collect()
+        self.invoices_with(INVOICE_COLUMNS, filter).await
+    }
+
+    async fn invoice_summaries(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>> {
+        self.invoices_with(INVOICE_SUMMARY_COLUMNS, filter).await
     }
 
     async fn invoice(&self, id: i64) -> Result<InvoiceRow> {

@@ -147,6 +147,10 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<String>>;
     /// Invoices matching `filter`, by (period, tenant, id).
     async fn invoices(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>>;
+    /// The same invoices without their documents (`document` is `null`): lists and
+    /// dashboards that show totals read thousands of rows, and parsing every document
+    /// was most of their time.
+    async fn invoice_summaries(&self, filter: &InvoiceFilter) -> Result<Vec<InvoiceRow>>;
     /// One invoice by id (`NotFound` when there is none).
     async fn invoice(&self, id: i64) -> Result<InvoiceRow>;
     /// Issues a preview: gap-free number `INV-YYYY-NNNNNN`, issue date, due date.

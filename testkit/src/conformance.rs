@@ -9,8 +9,8 @@ use stackbill_core::scenario::json as sj;
 
 use stackbill_store::billing::{bill, export_scenario, import_scenario};
 use stackbill_store::{
-    InvoiceFilter, InvoiceStatus, NodeKind, RefreshTokenRow, RefreshUse, Result, Store, StoreError,
-    UsageBatch, UsageRow, UserRow,
+    InvoiceFilter, InvoiceRow, InvoiceStatus, NodeKind, RefreshTokenRow, RefreshUse, Result, Store,
+    StoreError, UsageBatch, UsageRow, UserRow,
 };
 
 mod billing_runs;
@@ -123,6 +123,22 @@ pub async fn case_file(store: &dyn Store, scenario: &str, expected: &str) -> Res
     let want_docs: Vec<&Value> = want["invoices"].as_array().into_iter().flatten().collect();
     check(docs == want_docs, || {
         "stored previews differ from the output".into()
+    })?;
+    let summaries = store
+        .invoice_summaries(&InvoiceFilter {
+            period: Some(period.clone()),
+            ..InvoiceFilter::default()
+        })
+        .await?;
+    let without_documents: Vec<InvoiceRow> = stored
+        .iter()
+        .map(|i| InvoiceRow {
+            document: Value::Null,
+            ..i.clone()
+        })
+        .collect();
+    check(summaries == without_documents, || {
+        "invoice summaries are the invoices without their documents".into()
     })?;
     let commissions: Vec<Value> = store
         .commissions(&period)

@@ -72,7 +72,7 @@ async fn page_for(state: &AppState, visitor: &Visitor) -> Result<Dashboard, Stri
     if caller.can_somewhere(Action::ReadBilling) {
         let invoices = state
             .store()
-            .invoices(&InvoiceFilter::default())
+            .invoice_summaries(&InvoiceFilter::default())
             .await
             .map_err(|e| e.to_string())?;
         // currency → period → total, over the invoices the visitor may read.

@@ -151,7 +151,7 @@ pub(crate) async fn list(
         }
     }
     let (rows, today) = match (
-        state.store().invoices(&filter).await,
+        state.store().invoice_summaries(&filter).await,
         today(state.store()).await,
     ) {
         (Ok(rows), Ok(today)) => (rows, today),
@@ -180,12 +180,25 @@ pub(crate) async fn list(
     let total = shown.len();
     let pages = total.div_ceil(PAGE).max(1);
     let page_no = p.page.unwrap_or(1).clamp(1, pages);
-    let page_rows: Vec<_> = shown
+    // The page's invoices in full (subtotal and tax are in their documents); only the
+    // summaries of the rest were read.
+    let mut page_rows = Vec::with_capacity(PAGE);
+    for summary in shown
         .into_iter()
         .skip(page_no.saturating_sub(1).saturating_mul(PAGE))
         .take(PAGE)
-        .collect();
-    let Ok(table) = reports::invoices(&page_rows, dir, today) else {
+    {
+        match state.store().invoice(summary.id).await {
+            Ok(full) => page_rows.push(full),
+            Err(_) => {
+                return refused(
+                    "The invoices could not be read from the database. Try again in a moment.",
+                );
+            }
+        }
+    }
+    let page_refs: Vec<_> = page_rows.iter().collect();
+    let Ok(table) = reports::invoices(&page_refs, dir, today) else {
         return refused("An invoice could not be read. The error is in the server's log.");
     };
     let (headers, rows) = cells(&table, "id");
