@@ -320,12 +320,18 @@ async fn stylesheet() -> Response {
     )
 }
 
-/// The brand's colours as CSS custom properties, from System Settings → Branding.
-async fn theme(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
-    let settings = match state.snapshot().await {
+/// System Settings for pages shown before or without a caller (sign-in, the theme):
+/// empty when the database cannot be read, so those pages fall back to the defaults.
+pub(crate) async fn settings(state: &AppState) -> std::sync::Arc<serde_json::Value> {
+    match state.snapshot().await {
         Ok(s) => s.settings.clone(),
         Err(_) => std::sync::Arc::new(serde_json::Value::Null),
-    };
+    }
+}
+
+/// The brand's colours as CSS custom properties, from System Settings → Branding.
+async fn theme(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let settings = settings(&state).await;
     let colour = |key: &str, default: &str| -> String {
         settings["branding"][key]
             .as_str()

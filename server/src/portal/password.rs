@@ -59,13 +59,6 @@ fn form_page(
     }
 }
 
-async fn settings(state: &AppState) -> std::sync::Arc<serde_json::Value> {
-    match state.snapshot().await {
-        Ok(s) => s.settings.clone(),
-        Err(_) => std::sync::Arc::new(serde_json::Value::Null),
-    }
-}
-
 #[derive(Debug, Deserialize)]
 pub(crate) struct Next {
     #[serde(default)]
@@ -80,7 +73,7 @@ pub(crate) async fn form(
     let Some(user) = finishing(&state, &headers).await else {
         return Redirect::to("/sign-in").into_response();
     };
-    let settings = settings(&state).await;
+    let settings = super::settings(&state).await;
     let template = form_page(
         &state,
         &settings,
@@ -120,7 +113,7 @@ pub(crate) async fn submit(
         return refused(session::EXPIRED);
     }
     let next = super::sign_in::local_path(form.next.as_deref());
-    let settings = settings(&state).await;
+    let settings = super::settings(&state).await;
     let mut template = form_page(&state, &settings, &user, next.clone());
     if form.new != form.again {
         template.again_error = Some("Does not match the new password.".into());

@@ -51,10 +51,7 @@ async fn render(
     error: Option<String>,
     notice: Option<String>,
 ) -> Response {
-    let settings = match state.snapshot().await {
-        Ok(s) => s.settings.clone(),
-        Err(_) => std::sync::Arc::new(serde_json::Value::Null),
-    };
+    let settings = super::settings(state).await;
     let identity = &settings["identity"];
     let users = &settings["users"];
     let template = SignIn {
