@@ -20,7 +20,7 @@ use stackbill_store::{RegionRow, Store};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::access::{Platform, ProcessUsage, ReadRegions};
+use super::access::{ManageRegions, Platform, ProcessUsage, ReadRegions};
 use super::catalogue::find_region as find;
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, ok};
@@ -292,10 +292,7 @@ pub(crate) async fn run(
         lease: lease.clone(),
     };
     let result = async {
-        let config = RegionConfig::from_row(region)?;
-        let secret = resolve_secret(&config.credential_ref)?;
-        let arm = Arm::new(config, secret, RetryPolicy::default())?;
-        Collector::new(arm, store.clone(), Options::default())
+        Collector::new(arm_of(region)?, store.clone(), Options::default())
             .with_lease(lease.clone())
             .collect(from, to, &|_| {})
             .await
@@ -606,9 +603,61 @@ pub(crate) async fn health(state: &AppState, region: &RegionRow) -> ApiResult<Op
     })))
 }
 
+/// A client of `region`'s Azure Resource Manager, its secret read from its reference.
+fn arm_of(region: &RegionRow) -> Result<Arm, CollectError> {
+    let config = RegionConfig::from_row(region)?;
+    let secret = resolve_secret(&config.credential_ref)?;
+    Arm::new(config, secret, RetryPolicy::default())
+}
+
+/// What a region's test found.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tested {
+    /// The audience of the token the region's identity issued.
+    audience: String,
+    /// HTTP requests the test made, and how many of them were retries.
+    requests: u64,
+    retries: u64,
+}
+
+/// The manual's "Test" of a region: discovery, a token from its identity and one cheap
+/// authenticated call to its usage provider, without reading or storing usage. A region
+/// that does not answer is a 502 saying what failed.
+async fn test_region(
+    State(state): State<AppState>,
+    Platform(_auth): Platform<ManageRegions>,
+    Path(id): Path<String>,
+) -> ApiResult<wire::Ok<Tested>> {
+    let region = find(&state, &id).await?;
+    if RegionCollection::of(&region).is_none() {
+        return Err(ApiError::field(
+            "collection",
+            "the region has no collection settings; add them with PUT /api/v1/regions/{id}",
+        ));
+    }
+    let stats = stackbill_collector::Stats::default();
+    let audience = async { arm_of(&region)?.probe(&stats).await }
+        .await
+        .map_err(|e| region_error(&region.id, e))?;
+    Ok(ok(Tested {
+        audience,
+        requests: stats.requests(),
+        retries: stats.retries(),
+    }))
+}
+
 pub(crate) fn ops() -> Vec<Op> {
     let t = "Catalogue";
     vec![
+        Op::new(
+            Method::POST,
+            "/api/v1/regions/{id}/test",
+            t,
+            "Test a region: its identity issues a token and its usage provider answers",
+            post(test_region),
+        )
+        .data(one::<Tested>()),
         Op::new(
             Method::POST,
             "/api/v1/regions/{id}/collect",

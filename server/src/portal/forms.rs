@@ -7,238 +7,407 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use stackbill_core::rbac::{Action, Role};
+use stackbill_core::rbac::Action;
 
 use super::calls::call;
+use super::fields::{self, Field, FieldSpec, Kind, TEXT, f};
 use super::session::{self, Visitor};
 use super::{Chrome, not_found, page};
 use crate::api::AppState;
-use crate::api::access::{Allowed, ReadNode};
 
-/// Where a field's choices come from.
-#[derive(Clone, Copy)]
-enum Kind {
-    /// Free text of an `<input type>`.
-    Input(&'static str),
-    /// The distributors, partners or tenants the visitor may read.
-    Distributor,
-    Partner,
-    Tenant,
-    /// The regions.
-    Region,
-    /// The roles.
-    Role,
-}
-
-/// One field: the API's name for it, its label, kind, whether it is required and a hint.
-struct FieldSpec {
-    name: &'static str,
-    label: &'static str,
-    kind: Kind,
-    required: bool,
-    hint: Option<&'static str>,
-}
-
-const fn f(
-    name: &'static str,
-    label: &'static str,
-    kind: Kind,
-    required: bool,
-    hint: Option<&'static str>,
-) -> FieldSpec {
-    FieldSpec {
-        name,
-        label,
-        kind,
-        required,
-        hint,
-    }
-}
-
-const TEXT: Kind = Kind::Input("text");
 const ID_HINT: Option<&str> = Some("Letters, digits, - and _; generated when left empty.");
 const CURRENCY_HINT: Option<&str> =
     Some("ISO 4217, e.g. AUD; the platform's default when left empty.");
 
-/// One create form.
-struct FormSpec {
-    key: &'static str,
-    noun: &'static str,
-    api: &'static str,
-    needs: Action,
-    fields: &'static [FieldSpec],
+/// One create form: the screen it belongs to (`home`), the API it posts to, the
+/// permission that shows it and its fields.
+pub(crate) struct FormSpec {
+    pub key: &'static str,
+    pub noun: &'static str,
+    pub home: &'static str,
+    pub api: &'static str,
+    pub needs: Action,
+    pub fields: &'static [FieldSpec],
 }
 
-const FORMS: &[FormSpec] = &[
+const RELATIONSHIPS: &str = "/relationships";
+
+pub(crate) const DISTRIBUTOR: &[FieldSpec] = &[
+    f("name", "Name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f(
+        "currency",
+        "Commission currency",
+        TEXT,
+        false,
+        CURRENCY_HINT,
+    ),
+];
+
+pub(crate) const PARTNER: &[FieldSpec] = &[
+    f(
+        "distributorId",
+        "Distributor",
+        Kind::Distributor,
+        true,
+        None,
+    ),
+    f("name", "Name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f(
+        "currency",
+        "Commission currency",
+        TEXT,
+        false,
+        CURRENCY_HINT,
+    ),
+];
+
+pub(crate) const TENANT: &[FieldSpec] = &[
+    f("partnerId", "Partner", Kind::Partner, true, None),
+    f("name", "Organisation name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f("currency", "Invoice currency", TEXT, false, CURRENCY_HINT),
+    f(
+        "timeZone",
+        "Time zone",
+        TEXT,
+        false,
+        Some(
+            "IANA name of its billing periods, e.g. Australia/Sydney; the platform's when left empty.",
+        ),
+    ),
+    f(
+        "taxPercent",
+        "Tax (%)",
+        TEXT,
+        false,
+        Some("e.g. 10 or 7.5; none when left empty."),
+    ),
+    f(
+        "paymentTermsDays",
+        "Payment terms (days)",
+        Kind::Number,
+        false,
+        Some("Days from issue to due; the platform's when left empty."),
+    ),
+    f(
+        "billingContact",
+        "Billing contact e-mail",
+        Kind::Input("email"),
+        false,
+        Some("Invoices and payment notices go here."),
+    ),
+];
+
+const STATUSES: &[(&str, &str)] = &[
+    ("active", "Active"),
+    ("suspended", "Suspended"),
+    ("cancelled", "Cancelled"),
+];
+
+pub(crate) const SUBSCRIPTION: &[FieldSpec] = &[
+    f("tenantId", "Tenant", Kind::Tenant, true, None),
+    f("regionId", "Region", Kind::Region, true, None),
+    f("name", "Subscription name", TEXT, true, None),
+    f(
+        "id",
+        "Azure Stack subscription id",
+        TEXT,
+        false,
+        Some("A GUID; generated when left empty."),
+    ),
+    f(
+        "status",
+        "Status",
+        Kind::Choice(STATUSES),
+        true,
+        Some("Suspended and cancelled subscriptions' usage is reported unbilled, with the reason."),
+    ),
+    f(
+        "endsOn",
+        "Ends on",
+        Kind::Date,
+        false,
+        Some("Usage from this day on is not billed."),
+    ),
+];
+
+const IDENTITIES: &[(&str, &str)] = &[("entra", "Microsoft Entra ID"), ("adfs", "AD FS")];
+
+pub(crate) const REGION: &[FieldSpec] = &[
+    f("name", "Name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f(
+        "timeZone",
+        "Time zone",
+        TEXT,
+        true,
+        Some("IANA name of the stamp's clock, e.g. Australia/Melbourne."),
+    ),
+    f(
+        "adminEndpoint",
+        "Admin endpoint",
+        Kind::Input("url"),
+        true,
+        Some(
+            "The Azure Stack Hub admin Resource Manager, e.g. https://adminmanagement.local.azurestack.external.",
+        ),
+    ),
+    f(
+        "collectionWindowHours",
+        "Collection window (hours)",
+        Kind::Number,
+        true,
+        Some("1 to 168: how much usage one collection request asks for."),
+    ),
+    f(
+        "collection.identity",
+        "Identity",
+        Kind::Choice(IDENTITIES),
+        false,
+        Some(
+            "How the region signs StackBill in; leave empty for a region that is not collected from.",
+        ),
+    ),
+    f(
+        "collection.providerSubscriptionId",
+        "Provider subscription",
+        TEXT,
+        false,
+        Some("The Default Provider Subscription's GUID."),
+    ),
+    f(
+        "collection.clientId",
+        "Client (application) id",
+        TEXT,
+        false,
+        Some("The service principal that reads usage."),
+    ),
+    f(
+        "collection.directoryTenant",
+        "Directory tenant",
+        TEXT,
+        false,
+        Some("Entra only: the stamp's home directory, a domain or GUID."),
+    ),
+    f(
+        "credentialRef",
+        "Credential reference",
+        TEXT,
+        false,
+        Some(
+            "env:NAME or file:/path of the service principal's secret; the secret itself is never stored.",
+        ),
+    ),
+];
+
+pub(crate) const METER: &[FieldSpec] = &[
+    f(
+        "id",
+        "Id",
+        TEXT,
+        true,
+        Some("The Azure Stack meter GUID or a name."),
+    ),
+    f("name", "Name", TEXT, true, None),
+    f(
+        "unit",
+        "Unit",
+        TEXT,
+        true,
+        Some("e.g. GB-month or core-hour."),
+    ),
+];
+
+pub(crate) const PLAN: &[FieldSpec] = &[
+    f("name", "Name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f(
+        "offerId",
+        "Offer",
+        TEXT,
+        false,
+        Some("The Azure Stack offer it sells."),
+    ),
+];
+
+pub(crate) const USER: &[FieldSpec] = &[
+    f(
+        "emailAddress",
+        "E-mail address",
+        Kind::Input("email"),
+        true,
+        None,
+    ),
+    f("firstName", "First name", TEXT, true, None),
+    f("lastName", "Last name", TEXT, true, None),
+    f(
+        "password",
+        "Password",
+        Kind::Input("password"),
+        false,
+        Some("At least 12 characters; leave empty for a federated-only account."),
+    ),
+    f("role", "Role", Kind::Role, true, None),
+    f(
+        "distributorId",
+        "Distributor scope",
+        Kind::Distributor,
+        false,
+        Some("For distributor roles."),
+    ),
+    f(
+        "partnerId",
+        "Partner scope",
+        Kind::Partner,
+        false,
+        Some("For partner roles."),
+    ),
+    f(
+        "tenantId",
+        "Tenant scope",
+        Kind::Tenant,
+        false,
+        Some("For tenant roles."),
+    ),
+];
+
+pub(crate) const PRICING: &[FieldSpec] = &[
+    f("name", "Name", TEXT, true, None),
+    f("id", "Id", TEXT, false, ID_HINT),
+    f(
+        "scope",
+        "Scope",
+        Kind::Scope,
+        true,
+        Some(
+            "Where it applies: region:ID, tenant:ID or subscription:ID. The narrowest list in force wins.",
+        ),
+    ),
+    f(
+        "currency",
+        "Currency",
+        TEXT,
+        true,
+        Some("ISO 4217 of its rates, e.g. AUD."),
+    ),
+    f(
+        "effectiveFrom",
+        "In force from",
+        Kind::Date,
+        true,
+        Some("Local midnight in each tenant's time zone."),
+    ),
+    f(
+        "effectiveTo",
+        "In force until (exclusive)",
+        Kind::Date,
+        false,
+        Some("Open-ended when left empty."),
+    ),
+    f("description", "Description", TEXT, false, None),
+    f(
+        "items",
+        "Items",
+        Kind::Items,
+        true,
+        Some(
+            "One per line: meter: rate (e.g. cores: 0.05), or tiers as meter: graduated 0-100=0.10, 100-=0.08 (or volume); sku=… and per=month may follow the meter.",
+        ),
+    ),
+];
+
+pub(crate) const FORMS: &[FormSpec] = &[
     FormSpec {
         key: "distributor",
         noun: "distributor",
+        home: RELATIONSHIPS,
         api: "/api/v1/distributors",
         needs: Action::Create,
-        fields: &[
-            f("name", "Name", TEXT, true, None),
-            f("id", "Id", TEXT, false, ID_HINT),
-            f(
-                "currency",
-                "Commission currency",
-                TEXT,
-                false,
-                CURRENCY_HINT,
-            ),
-        ],
+        fields: DISTRIBUTOR,
     },
     FormSpec {
         key: "partner",
         noun: "partner",
+        home: RELATIONSHIPS,
         api: "/api/v1/partners",
         needs: Action::Create,
-        fields: &[
-            f(
-                "distributorId",
-                "Distributor",
-                Kind::Distributor,
-                true,
-                None,
-            ),
-            f("name", "Name", TEXT, true, None),
-            f("id", "Id", TEXT, false, ID_HINT),
-            f(
-                "currency",
-                "Commission currency",
-                TEXT,
-                false,
-                CURRENCY_HINT,
-            ),
-        ],
+        fields: PARTNER,
     },
     FormSpec {
         key: "tenant",
         noun: "tenant",
+        home: RELATIONSHIPS,
         api: "/api/v1/tenants",
         needs: Action::Create,
-        fields: &[
-            f("partnerId", "Partner", Kind::Partner, true, None),
-            f("name", "Organisation name", TEXT, true, None),
-            f("id", "Id", TEXT, false, ID_HINT),
-            f("currency", "Invoice currency", TEXT, false, CURRENCY_HINT),
-            f(
-                "timeZone",
-                "Time zone",
-                TEXT,
-                false,
-                Some(
-                    "IANA name of its billing periods, e.g. Australia/Sydney; the platform's when left empty.",
-                ),
-            ),
-            f(
-                "taxPercent",
-                "Tax (%)",
-                TEXT,
-                false,
-                Some("e.g. 10 or 7.5; none when left empty."),
-            ),
-            f(
-                "billingContact",
-                "Billing contact e-mail",
-                Kind::Input("email"),
-                false,
-                Some("Invoices and payment notices go here."),
-            ),
-        ],
+        fields: TENANT,
     },
     FormSpec {
         key: "subscription",
         noun: "subscription",
+        home: RELATIONSHIPS,
         api: "/api/v1/subscriptions",
         needs: Action::Create,
-        fields: &[
-            f("tenantId", "Tenant", Kind::Tenant, true, None),
-            f("regionId", "Region", Kind::Region, true, None),
-            f("name", "Subscription name", TEXT, true, None),
-            f(
-                "id",
-                "Azure Stack subscription id",
-                TEXT,
-                false,
-                Some("A GUID; generated when left empty."),
-            ),
-        ],
+        fields: SUBSCRIPTION,
     },
     FormSpec {
         key: "user",
         noun: "user",
+        home: RELATIONSHIPS,
         api: "/api/v1/users",
         needs: Action::CreateUser,
-        fields: &[
-            f(
-                "emailAddress",
-                "E-mail address",
-                Kind::Input("email"),
-                true,
-                None,
-            ),
-            f("firstName", "First name", TEXT, true, None),
-            f("lastName", "Last name", TEXT, true, None),
-            f(
-                "password",
-                "Password",
-                Kind::Input("password"),
-                false,
-                Some("At least 12 characters; leave empty for a federated-only account."),
-            ),
-            f("role", "Role", Kind::Role, true, None),
-            f(
-                "distributorId",
-                "Distributor scope",
-                Kind::Distributor,
-                false,
-                Some("For distributor roles."),
-            ),
-            f(
-                "partnerId",
-                "Partner scope",
-                Kind::Partner,
-                false,
-                Some("For partner roles."),
-            ),
-            f(
-                "tenantId",
-                "Tenant scope",
-                Kind::Tenant,
-                false,
-                Some("For tenant roles."),
-            ),
-        ],
+        fields: USER,
+    },
+    FormSpec {
+        key: "region",
+        noun: "region",
+        home: "/lists/regions",
+        api: "/api/v1/regions",
+        needs: Action::ManageRegions,
+        fields: REGION,
+    },
+    FormSpec {
+        key: "meter",
+        noun: "meter",
+        home: "/lists/meters",
+        api: "/api/v1/meters",
+        needs: Action::ManagePlans,
+        fields: METER,
+    },
+    FormSpec {
+        key: "pricing",
+        noun: "price list",
+        home: "/lists/pricing",
+        api: "/api/v1/pricing",
+        needs: Action::ManagePricing,
+        fields: PRICING,
+    },
+    FormSpec {
+        key: "plan",
+        noun: "plan",
+        home: "/lists/plans",
+        api: "/api/v1/plans",
+        needs: Action::ManagePlans,
+        fields: PLAN,
     },
 ];
 
-/// A field as the template shows it.
-struct Field {
-    name: &'static str,
-    label: &'static str,
-    input: &'static str,
-    required: bool,
-    value: String,
-    options: Vec<(String, String)>,
-    hint: Option<&'static str>,
-    error: Option<String>,
-    described: bool,
-}
-
+/// A form of fields, for adding or editing one object.
 #[derive(Template)]
 #[template(path = "portal/form.html")]
-struct FormPage {
-    chrome: Chrome,
-    title: String,
-    action: String,
-    button: String,
-    cancel: &'static str,
-    error: Option<String>,
-    fields: Vec<Field>,
+pub(crate) struct FormPage {
+    pub chrome: Chrome,
+    pub title: String,
+    pub action: String,
+    pub button: String,
+    pub cancel: String,
+    pub error: Option<String>,
+    pub fields: Vec<Field>,
 }
 
 #[derive(Template)]
@@ -253,51 +422,26 @@ fn spec(key: &str) -> Option<&'static FormSpec> {
     FORMS.iter().find(|s| s.key == key)
 }
 
-/// The choices of a field of `kind` for `visitor` (an empty first choice when optional).
-async fn options(
-    state: &AppState,
-    visitor: &Visitor,
-    kind: Kind,
-    required: bool,
-) -> Vec<(String, String)> {
-    let nodes = Allowed::<ReadNode>::new(visitor.caller.clone());
-    let dir = visitor.caller.directory.as_ref();
-    let mut out: Vec<(String, String)> = match kind {
-        Kind::Input(_) => return Vec::new(),
-        Kind::Distributor => nodes
-            .visible(dir.distributor_entries())
-            .into_iter()
-            .map(|d| (d.id.clone(), format!("{} ({})", d.name, d.id)))
-            .collect(),
-        Kind::Partner => nodes
-            .visible(dir.partner_entries())
-            .into_iter()
-            .map(|p| (p.id.clone(), format!("{} ({})", p.name, p.id)))
-            .collect(),
-        Kind::Tenant => nodes
-            .visible(dir.tenant_entries())
-            .into_iter()
-            .filter(|t| t.closed_on.is_none())
-            .map(|t| (t.id.clone(), format!("{} ({})", t.name, t.id)))
-            .collect(),
-        Kind::Region => state
-            .store()
-            .regions()
-            .await
-            .unwrap_or_default()
-            .into_iter()
-            .map(|r| (r.id.clone(), format!("{} ({})", r.name, r.id)))
-            .collect(),
-        Kind::Role => Role::ALL
-            .iter()
-            .map(|r| (r.name().to_owned(), r.name().to_owned()))
-            .collect(),
-    };
-    out.sort_by_key(|o| o.1.to_lowercase());
-    if !required || out.is_empty() {
-        out.insert(0, (String::new(), "—".to_owned()));
-    }
-    out
+/// The create form of the list screen `home`, if `visitor` may use it: its label and
+/// address.
+pub(crate) fn add_link(visitor: &Visitor, home: &str) -> Option<(String, String)> {
+    FORMS
+        .iter()
+        .find(|s| s.home == home && visitor.caller.can_somewhere(s.needs))
+        .map(|s| {
+            (
+                format!("Add a {}", s.noun),
+                format!("/relationships/new/{}", s.key),
+            )
+        })
+}
+
+/// What a create form's redirect (`?done=KEY&id=ID`) says happened.
+pub(crate) fn added(done: Option<&str>, id: Option<&str>) -> Option<String> {
+    done.and_then(spec).map(|s| match id {
+        Some(id) if !id.is_empty() => format!("The {} {id} was added.", s.noun),
+        _ => format!("The {} was added.", s.noun),
+    })
 }
 
 async fn render(
@@ -307,56 +451,15 @@ async fn render(
     values: &Map<String, Value>,
     errors: &[(String, String)],
 ) -> FormPage {
-    let mut fields = Vec::with_capacity(spec.fields.len());
-    let mut unplaced: Vec<String> = Vec::new();
-    for (field, message) in errors {
-        if !spec
-            .fields
-            .iter()
-            .any(|s| s.name.eq_ignore_ascii_case(field))
-        {
-            unplaced.push(if field.is_empty() {
-                message.clone()
-            } else {
-                format!("{field}: {message}")
-            });
-        }
-    }
-    for s in spec.fields {
-        let error = errors
-            .iter()
-            .find(|(f, _)| f.eq_ignore_ascii_case(s.name))
-            .map(|(_, m)| super::sign_in::sentence(m));
-        let value = match s.kind {
-            Kind::Input("password") => String::new(),
-            _ => values
-                .get(s.name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        };
-        fields.push(Field {
-            name: s.name,
-            label: s.label,
-            input: match s.kind {
-                Kind::Input(t) => t,
-                _ => "text",
-            },
-            required: s.required,
-            value,
-            options: options(state, visitor, s.kind, s.required).await,
-            hint: s.hint,
-            described: s.hint.is_some() || error.is_some(),
-            error,
-        });
-    }
+    let specs: Vec<&FieldSpec> = spec.fields.iter().collect();
+    let (fields, error) = fields::show(state, visitor, &specs, values, errors).await;
     FormPage {
-        chrome: Chrome::signed_in(state, visitor, "/relationships"),
+        chrome: Chrome::signed_in(state, visitor, spec.home),
         title: format!("Add a {}", spec.noun),
         action: format!("/relationships/new/{}", spec.key),
         button: format!("Add {}", spec.noun),
-        cancel: "/relationships",
-        error: (!unplaced.is_empty()).then(|| unplaced.join(" ")),
+        cancel: spec.home.to_owned(),
+        error,
         fields,
     }
 }
@@ -377,7 +480,7 @@ pub(crate) async fn index(
 ) -> Response {
     let links: Vec<(String, String)> = FORMS
         .iter()
-        .filter(|s| visitor.caller.can_somewhere(s.needs))
+        .filter(|s| s.home == RELATIONSHIPS && visitor.caller.can_somewhere(s.needs))
         .map(|s| {
             (
                 format!("Add a {}", s.noun),
@@ -388,10 +491,7 @@ pub(crate) async fn index(
     if links.is_empty() {
         return super::not_yours();
     }
-    let notice = q.done.as_deref().and_then(spec).map(|s| match &q.id {
-        Some(id) => format!("The {} {id} was added.", s.noun),
-        None => format!("The {} was added.", s.noun),
-    });
+    let notice = added(q.done.as_deref(), q.id.as_deref());
     let template = Relationships {
         chrome: Chrome::signed_in(&state, &visitor, "/relationships"),
         notice,
@@ -430,18 +530,15 @@ pub(crate) async fn create(
     }
     // Only the form's own fields, and only those filled in: the API's defaults apply to
     // the rest.
-    let mut body = Map::new();
-    for s in spec.fields {
-        if let Some((_, v)) = form.iter().find(|(k, _)| k == s.name) {
-            let v = if matches!(s.kind, Kind::Input("password")) {
-                v.clone()
-            } else {
-                v.trim().to_owned()
-            };
-            if !v.is_empty() {
-                body.insert(s.name.to_owned(), Value::String(v));
-            }
-        }
+    let specs: Vec<&FieldSpec> = spec.fields.iter().collect();
+    let fields::Posted {
+        body,
+        typed,
+        errors,
+    } = fields::body(&specs, &form, false);
+    if !errors.is_empty() {
+        let template = render(&state, &visitor, spec, &typed, &errors).await;
+        return super::refused_form(&state, &visitor, &template, StatusCode::BAD_REQUEST);
     }
     let answer = call(
         &state,
@@ -455,8 +552,8 @@ pub(crate) async fn create(
         let id = answer.data["id"].as_str().unwrap_or_default().to_owned();
         let q = serde_urlencoded::to_string([("done", spec.key), ("id", id.as_str())])
             .unwrap_or_default();
-        return Redirect::to(&format!("/relationships?{q}")).into_response();
+        return Redirect::to(&format!("{}?{q}", spec.home)).into_response();
     }
-    let template = render(&state, &visitor, spec, &body, &answer.errors).await;
+    let template = render(&state, &visitor, spec, &typed, &answer.errors).await;
     super::refused_form(&state, &visitor, &template, answer.status)
 }

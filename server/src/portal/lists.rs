@@ -182,6 +182,7 @@ struct List {
     path: String,
     period: Option<String>,
     generate: bool,
+    add: Option<(String, String)>,
     notice: Option<String>,
     error: Option<String>,
     summary: String,
@@ -193,7 +194,7 @@ struct List {
 }
 
 /// A JSON value as one table cell.
-fn cell(value: &Value) -> String {
+pub(crate) fn cell(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
@@ -242,6 +243,10 @@ pub(crate) struct Params {
     period: Option<String>,
     #[serde(default)]
     done: Option<String>,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    deleted: Option<String>,
 }
 
 /// The month before this one, `YYYY-MM`: the period commissions are first looked at for.
@@ -297,18 +302,28 @@ pub(crate) async fn show(
         return super::not_yours();
     }
     let items = answer.data.as_array().cloned().unwrap_or_default();
+    let home = format!("/lists/{}", spec.key);
+    let object_page = super::objects::page_of(&home);
     let rows: Vec<Vec<(String, Option<String>)>> = items
         .iter()
         .map(|item| {
             spec.columns
                 .iter()
                 .map(|(k, _)| {
-                    let href =
-                        spec.link
-                            .filter(|(column, _)| column == k)
-                            .and_then(|(_, prefix)| {
-                                item["id"].as_str().map(|id| format!("{prefix}{id}"))
-                            });
+                    let id = match &item["id"] {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Number(n) => Some(n.to_string()),
+                        _ => None,
+                    };
+                    let href = match (spec.link, object_page) {
+                        (Some((column, prefix)), _) if column == *k => {
+                            id.map(|id| format!("{prefix}{id}"))
+                        }
+                        (None, Some(key)) if spec.columns.first().is_some_and(|c| c.0 == *k) => {
+                            id.map(|id| format!("/objects/{key}/{id}"))
+                        }
+                        _ => None,
+                    };
                     (cell(&item[*k]), href)
                 })
                 .collect()
@@ -325,8 +340,13 @@ pub(crate) async fn show(
             serde_urlencoded::to_string(&q).unwrap_or_default()
         )
     };
-    let notice = (q.done.as_deref() == Some("generated"))
-        .then(|| "The commission summaries were generated.".to_owned());
+    let notice = if q.done.as_deref() == Some("generated") {
+        Some("The commission summaries were generated.".to_owned())
+    } else if let Some(id) = &q.deleted {
+        Some(format!("{id} was deleted."))
+    } else {
+        super::forms::added(q.done.as_deref(), q.id.as_deref())
+    };
     let (previous, next) = (
         (page_no > 1).then(|| link(page_no.saturating_sub(1))),
         (period.is_none() && rows.len() == PAGE).then(|| link(page_no.saturating_add(1))),
@@ -336,6 +356,7 @@ pub(crate) async fn show(
         title: spec.title,
         path: format!("/lists/{}", spec.key),
         generate: period.is_some() && visitor.caller.can_somewhere(Action::GenerateCommissions),
+        add: super::forms::add_link(&visitor, &home),
         period,
         notice,
         error: (!answer.status.is_success()).then(|| answer.summary()),

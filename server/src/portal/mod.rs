@@ -4,12 +4,16 @@
 //! checked when the server compiles and escaped by default; the two stylesheets are the
 //! only other assets, served from the binary. No script is needed to use any page.
 
+mod bands;
 mod calls;
 mod dashboard;
+mod fields;
 mod forms;
 mod invoice_actions;
 mod invoices;
+mod items;
 mod lists;
+mod objects;
 mod password;
 mod session;
 mod settings;
@@ -58,6 +62,18 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/settings/{group}",
             get(settings::group).post(settings::save),
+        )
+        .route(
+            "/objects/{key}/{id}",
+            get(objects::show).post(objects::save),
+        )
+        .route(
+            "/objects/{key}/{id}/delete",
+            get(objects::confirm_delete).post(objects::delete),
+        )
+        .route(
+            "/objects/{key}/{id}/do/{action}",
+            axum::routing::post(objects::act),
         )
         .route("/relationships", get(forms::index))
         .route(

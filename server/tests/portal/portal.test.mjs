@@ -470,3 +470,127 @@ test("users are disabled, re-enabled and deleted from their page, as the manual'
   assert.ok(!users.includes('leaving@stackbill.test'), users);
   await page.context().close();
 });
+
+test('objects are edited on their page, and a delete that something blocks says what', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+
+  // A tenant from the list: its page, an edit kept on a wrong value, then saved.
+  await page.goto(`${base}/tenants?q=ten-00002`);
+  await page.locator('tbody tr').first().getByRole('link').click();
+  await page.waitForURL(/\/objects\/tenants\/ten-00002$/);
+  await accessible(page, 'tenant');
+  await page.getByLabel('Payment terms (days)').fill('-3');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  assert.ok((await page.locator('#f-paymentTermsDays-error').innerText()).length > 0, 'the terms are explained');
+  assert.equal(await page.getByLabel('Payment terms (days)').inputValue(), '-3', 'what was typed is kept');
+  await page.getByLabel('Organisation name (required)').fill('Renamed Tenant Two');
+  await page.getByLabel('Payment terms (days)').fill('45');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.waitForURL(/done=saved$/);
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /Renamed Tenant Two/);
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const saved = (await api('GET', '/api/v1/tenants/ten-00002', token)).body.data;
+  assert.equal(saved.name, 'Renamed Tenant Two');
+  assert.equal(saved.paymentTermsDays, 45);
+
+  // Deleting a partner with tenants: the confirmation names them, the refusal says why.
+  await page.goto(`${base}/lists/partners`);
+  await page.getByRole('link', { name: 'part-001', exact: true }).click();
+  await page.getByRole('link', { name: 'Delete this partner' }).click();
+  assert.match(await page.locator('main').innerText(), /cannot be deleted while these depend on it: tenant /);
+  await accessible(page, 'delete-blocked');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /cannot delete partner "part-001": \d+ tenants/);
+  assert.equal((await api('GET', '/api/v1/partners/part-001', token)).status, 200, 'still there');
+
+  // A subscription with nothing billed yet is deleted after confirming.
+  const sub = (await api('POST', '/api/v1/subscriptions', token, { tenantId: 'ten-00002', regionId: 'mel1', name: 'Short lived' })).body.data.id;
+  await page.goto(`${base}/objects/subscriptions/${sub}`);
+  await page.getByRole('link', { name: 'Delete this subscription' }).click();
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await page.waitForURL(/\/lists\/subscriptions\?deleted=/);
+  assert.match(await page.locator('p.notice').innerText(), /was deleted/);
+  assert.equal((await api('GET', `/api/v1/subscriptions/${sub}`, token)).status, 404);
+
+  // A region: Update Usage refuses a region without collection settings at the top, and
+  // a reversed range at its field once it has them; its health is shown on its page.
+  await page.goto(`${base}/lists/regions`);
+  await page.getByRole('link', { name: 'mel1', exact: true }).click();
+  await page.getByRole('button', { name: 'Update Usage' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /no collection settings/);
+  await page.getByLabel('Identity').selectOption('entra');
+  await page.getByLabel('Provider subscription').fill('11111111-2222-3333-4444-555555555555');
+  await page.getByLabel('Client (application) id').fill('stackbill-reader');
+  await page.getByLabel('Directory tenant').fill('contoso.onmicrosoft.com');
+  await page.getByLabel('Credential reference').fill('env:MEL1_SECRET');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.waitForURL(/done=saved$/);
+  assert.equal(await page.getByLabel('Client (application) id').inputValue(), 'stackbill-reader');
+  await page.getByLabel('From').fill('2026-11-02');
+  await page.getByLabel('To (exclusive)').fill('2026-11-01');
+  await page.getByRole('button', { name: 'Update Usage' }).click();
+  assert.match(await page.locator('#collect-to-error').innerText(), /after from/);
+  assert.equal(await page.getByLabel('From').inputValue(), '2026-11-02', 'what was typed is kept');
+  await page.getByRole('button', { name: 'Show health' }).click();
+  assert.match(await page.locator('section.outcome').innerText(), /Subscriptions\s+\d+/);
+  await accessible(page, 'region');
+  await page.context().close();
+});
+
+test('a price list with tiers is added, cloned and its increase modelled; commission rates are set', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  await page.getByRole('link', { name: 'Pricing' }).click();
+  await page.getByRole('link', { name: 'Add a price list' }).click();
+  await page.getByLabel('Name (required)').fill('Melbourne 2027');
+  await page.getByLabel('Id', { exact: true }).fill('mel1-2027');
+  await page.getByLabel('Scope (required)').fill('region:mel1');
+  await page.getByLabel('Currency (required)').fill('AUD');
+  await page.getByLabel('In force from (required)').fill('2027-01-01');
+  await page.getByLabel('Items (required)').fill('cores: 0.05\nstorage: graduated 0-100=0.10, 100-=x');
+  await page.getByRole('button', { name: 'Add price list' }).click();
+  assert.match(await page.locator('#f-items-error').innerText(), /Line 2, tiers: band 2: rate "x"/);
+  await accessible(page, 'add-price-list-error');
+  await page.getByLabel('Items (required)').fill('cores: 0.05\nstorage: graduated 0-100=0.10, 100-=0.08');
+  await page.getByRole('button', { name: 'Add price list' }).click();
+  await page.waitForURL(/\/lists\/pricing\?done=pricing&id=mel1-2027$/);
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const list = (await api('GET', '/api/v1/pricing/mel1-2027', token)).body.data;
+  assert.deepEqual(list.items[1].tiers, { mode: 'graduated', bands: [
+    { from: '0', to: '100', rate: '0.10' }, { from: '100', to: null, rate: '0.08' }] });
+
+  await page.goto(`${base}/objects/pricing/mel1-2027`);
+  await accessible(page, 'price-list');
+  await page.getByLabel('Id of the copy').fill('mel1-2027-t3');
+  await page.locator('#clone-scope').fill('tenant:ten-00003');
+  await page.getByRole('button', { name: 'Clone' }).click();
+  assert.match(await page.locator('section.outcome').innerText(), /mel1-2027-t3/);
+  assert.equal((await api('GET', '/api/v1/pricing/mel1-2027-t3', token)).body.data.scope.tenant, 'ten-00003');
+
+  await page.locator('#increase-amount').fill('5');
+  await page.locator('#increase-period').fill('2026-10');
+  await page.getByRole('button', { name: 'Model a price increase' }).click();
+  const outcome = await page.locator('section.outcome').innerText();
+  assert.match(outcome, /items\[1\]\.tiers\.bands\[0\]\s+storage\s+0\.10\s+0\.105/);
+  await accessible(page, 'price-increase');
+
+  // Commission rates of a partner, then its month's summaries generated.
+  await page.goto(`${base}/objects/partners/part-000`);
+  await page.getByLabel('Commission rates').fill('volume\n0-1000: 4\n1000-: six');
+  await page.getByRole('button', { name: 'Save commission rates' }).click();
+  assert.match(await page.locator('#rates-commission-error').innerText(), /Line 3: percent "six"/);
+  await page.getByLabel('Commission rates').fill('volume\n0-1000: 4\n1000-: 6');
+  await page.getByRole('button', { name: 'Save commission rates' }).click();
+  assert.match(await page.locator('section.outcome').innerText(), /Save commission rates: done/);
+  assert.equal(await page.getByRole('textbox', { name: 'Commission rates' }).inputValue(), 'volume\n0-1000: 4\n1000-: 6');
+  const rates = (await api('GET', '/api/v1/commissions/rates/partners/part-000', token)).body.data;
+  assert.deepEqual(rates.commission.bands[1], { from: '1000', to: null, percent: '6' });
+  await page.goto(`${base}/lists/commissions?period=2026-10`);
+  await page.getByRole('button', { name: 'Generate summaries for 2026-10' }).click();
+  await page.waitForURL(/done=generated/);
+  assert.match(await page.locator('tbody').innerText(), /part-000/);
+  await page.context().close();
+});

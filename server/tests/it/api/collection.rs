@@ -64,6 +64,46 @@ fn collected_through_the_api(db: Db) {
 
     let created = admin.ok("POST", "/api/v1/regions", Some(region(&fake.base)));
     assert_eq!(created["collection"]["clientId"], CLIENT);
+    // The manual's Test: a token and one call to the usage provider, no usage read (the
+    // first collection below still finds every row new).
+    let tested = admin.ok("POST", "/api/v1/regions/fra01/test", None);
+    assert!(
+        !tested["audience"].as_str().unwrap_or_default().is_empty(),
+        "{tested}"
+    );
+    assert!(tested["requests"].as_u64() >= Some(2), "{tested}");
+    assert_eq!(fake.with(|f| f.usage_requests), 0);
+    // A secret the identity refuses fails the test with a 502 naming the region, and a
+    // region without collection settings is refused at that field.
+    let mut refused = region(&fake.base);
+    refused["id"] = json!("fra09");
+    refused["credentialRef"] = json!("env:FRA01_OLD_SECRET");
+    admin.ok("POST", "/api/v1/regions", Some(refused));
+    let (status, body) = admin.post("/api/v1/regions/fra09/test", json!({}));
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (502, Some("region_failed")),
+        "{body}"
+    );
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("fra09")
+    );
+    assert!(!body.to_string().contains("expired"), "{body}");
+    admin.ok("DELETE", "/api/v1/regions/fra09", None);
+    let mut plain = region(&fake.base);
+    plain["id"] = json!("fra08");
+    plain.as_object_mut().unwrap().remove("collection");
+    admin.ok("POST", "/api/v1/regions", Some(plain));
+    let (status, body) = admin.post("/api/v1/regions/fra08/test", json!({}));
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (400, Some("collection")),
+        "{body}"
+    );
+    admin.ok("DELETE", "/api/v1/regions/fra08", None);
     let window = json!({"from": "2025-03-04T10:00:00Z", "to": "2025-03-04T12:00:00Z"});
     let first = admin.ok(
         "POST",
