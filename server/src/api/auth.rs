@@ -563,13 +563,29 @@ async fn mfa_enroll(
     let encoded = totp::base32(&secret);
     let enrolment_token = state.keys.seal(&secret).map_err(ApiError::internal)?;
     Ok(ok(MfaEnrolment {
-        otpauth_uri: format!(
-            "otpauth://totp/StackBill:{}?secret={encoded}&issuer=StackBill&algorithm=SHA1&digits=6&period=30",
-            signed_in.user.email
-        ),
+        otpauth_uri: otpauth_uri(&signed_in.user.email, &encoded),
         secret: encoded,
         enrolment_token,
     }))
+}
+
+/// The `otpauth:` URI authenticator apps read (from a QR code) for a base32 `key`.
+fn otpauth_uri(email: &str, key: &str) -> String {
+    format!(
+        "otpauth://totp/StackBill:{email}?secret={key}&issuer=StackBill&algorithm=SHA1&digits=6&period=30"
+    )
+}
+
+/// The base32 key and `otpauth:` URI of an enrolment in progress, from its token: what
+/// the portal shows again when a code was refused.
+pub(crate) fn enrolment_key(
+    state: &AppState,
+    token: &str,
+    email: &str,
+) -> Option<(String, String)> {
+    let key = totp::base32(&state.keys.unseal(token)?);
+    let uri = otpauth_uri(email, &key);
+    Some((key, uri))
 }
 
 async fn mfa_confirm(

@@ -27,7 +27,9 @@ mod password_reset;
 mod people;
 pub(crate) mod portal_api {
     //! What the portal reuses of the API's handlers.
-    pub(crate) use super::auth::{TokenRequest, TokenResponse, change_password_of, token_for};
+    pub(crate) use super::auth::{
+        TokenRequest, TokenResponse, change_password_of, enrolment_key, token_for,
+    };
     pub(crate) use super::export::safe_file_name;
     pub(crate) use super::sessions::{end_all, refresh};
 }

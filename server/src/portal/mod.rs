@@ -4,6 +4,7 @@
 //! checked when the server compiles and escaped by default; the two stylesheets are the
 //! only other assets, served from the binary. No script is needed to use any page.
 
+mod authenticator;
 mod bands;
 mod calls;
 mod dashboard;
@@ -45,6 +46,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/change-password",
             get(password::form).post(password::submit),
+        )
+        .route(
+            "/authenticator",
+            get(authenticator::form).post(authenticator::submit),
         )
         .route("/dashboard", get(dashboard::page))
         .route("/tenants", get(tenants::page))

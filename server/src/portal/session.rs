@@ -181,7 +181,8 @@ impl FromRequestParts<AppState> for Visitor {
             // Signed in, but only to finish signing in: that page first.
             let next =
                 serde_urlencoded::to_string([("next", parts.uri.path())]).unwrap_or_default();
-            return Err(Redirect::to(&format!("/change-password?{next}")).into_response());
+            let page = finishing_page(state, token);
+            return Err(Redirect::to(&format!("{page}?{next}")).into_response());
         }
         let Some(presented) = cookie(&parts.headers, REFRESH) else {
             return Err(to_sign_in(parts));
@@ -200,6 +201,26 @@ impl FromRequestParts<AppState> for Visitor {
             Err(_) => Err(to_sign_in(parts)),
         }
     }
+}
+
+/// The page a session restricted to finishing its sign-in opens: the authenticator's
+/// enrolment or the password change.
+pub(crate) fn finishing_page(state: &AppState, token: &str) -> &'static str {
+    match state.keys.verify(token).and_then(|claims| claims.rst) {
+        Some(r) if r == "mfa_enrolment" => "/authenticator",
+        _ => "/change-password",
+    }
+}
+
+/// The visitor of a page that also opens to a session that may only finish signing in.
+pub(crate) async fn finishing(state: &AppState, headers: &HeaderMap) -> Option<Visitor> {
+    let token = cookie(headers, ACCESS)?;
+    let caller = state.caller_of(token, true).await.ok()?;
+    Some(Visitor {
+        caller,
+        renewed: None,
+        token: token.to_owned(),
+    })
 }
 
 #[cfg(test)]

@@ -128,7 +128,13 @@ pub(crate) async fn submit(
             session::keep(&mut response, &tokens, &state);
             return response;
         }
-        Ok(_) => "Your account requires an authenticator app: enrol one with POST /api/v1/auth/mfa/enroll, then sign in here.".to_owned(),
+        Ok(tokens) => {
+            // MFA is required and none is enrolled: the session opens the enrolment only.
+            let next = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+            let mut response = Redirect::to(&format!("/authenticator?{next}")).into_response();
+            session::keep(&mut response, &tokens, &state);
+            return response;
+        }
         Err(ApiError::Throttled(seconds)) => {
             format!("Too many attempts. Try again in {seconds} second(s).")
         }

@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createHmac } from 'node:crypto';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
@@ -78,6 +79,19 @@ async function signIn(page, email, password, code) {
   await page.getByLabel('Password').fill(password);
   if (code) await page.getByLabel('Authenticator code').fill(code);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/// The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 key, `steps` after now.
+function totp(key, steps = 0) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of key.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + steps));
+  const mac = createHmac('sha1', bytes).update(counter).digest();
+  const at = mac[mac.length - 1] & 0xf;
+  return ((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
 }
 
 async function api(method, route, token, body) {
@@ -593,4 +607,44 @@ test('a price list with tiers is added, cloned and its increase modelled; commis
   await page.waitForURL(/done=generated/);
   assert.match(await page.locator('tbody').innerText(), /part-000/);
   await page.context().close();
+});
+
+test('an account that must use MFA enrols an authenticator app by QR code, then signs in with its code', async () => {
+  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const email = 'mfa-user@stackbill.test';
+  const password = 'mfa-user-password-77';
+  const made = await api('POST', '/api/v1/users', admin, {
+    emailAddress: email, firstName: 'Mia', lastName: 'Factor', password, role: 'TenantUser', tenantId: 'ten-00004',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  assert.equal((await api('PUT', `/api/v1/users/${made.body.data.id}`, admin, { mfaRequired: true })).status, 200);
+
+  const page = await visit(390);
+  await signIn(page, email, password);
+  await page.waitForURL(/\/authenticator\?next=%2Fdashboard$/);
+  assert.equal(await page.getByRole('navigation', { name: 'Main' }).count(), 0, 'nothing else opens');
+  const qr = page.getByRole('img', { name: /QR code of your authenticator key/ });
+  assert.match(await qr.getAttribute('src'), /^data:image\/svg\+xml;base64,/);
+  await accessible(page, 'authenticator');
+  await page.goto(`${base}/invoices`);
+  await page.waitForURL(/\/authenticator\?next=%2Finvoices$/);
+
+  const key = await page.locator('#key').innerText();
+  await page.getByLabel('Code from the app').fill('000000' === totp(key) ? '111111' : '000000');
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  assert.match(await page.locator('#code-error').innerText(), /not valid/);
+  assert.equal(await page.locator('#key').innerText(), key, 'the same key is shown again');
+  await page.getByLabel('Code from the app').fill(totp(key));
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await page.waitForURL(`${base}/invoices`);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Invoices');
+  await page.context().close();
+
+  // The next sign-in asks for the code: without it refused, with it in.
+  const again = await visit();
+  await signIn(again, email, password);
+  assert.match(await again.getByRole('alert').innerText(), /code/i);
+  await signIn(again, email, password, totp(key, 1));
+  await again.waitForURL(`${base}/dashboard`);
+  await again.context().close();
 });
