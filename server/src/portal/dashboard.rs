@@ -5,10 +5,13 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Redirect, Response};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use serde::Deserialize;
 use stackbill_core::rbac::Action;
 use stackbill_store::{InvoiceFilter, InvoiceStatus};
 
@@ -26,8 +29,28 @@ struct Dashboard {
     chrome: Chrome,
     counts: Vec<(&'static str, usize)>,
     cost: Vec<Chart>,
-    open_alerts: Option<usize>,
+    /// Open alerts, for platform roles; whether the visitor may acknowledge them.
+    open_alerts: Option<Vec<OpenAlert>>,
+    acknowledge: bool,
+    /// How many of them are listed.
+    shown: usize,
+    csrf: String,
+    notice: Option<String>,
 }
+
+/// One open alert as the dashboard lists it.
+struct OpenAlert {
+    id: i64,
+    severity: String,
+    subject: String,
+    message: String,
+    raised_at: String,
+    occurrences: i64,
+    acknowledged: Option<String>,
+}
+
+/// Alerts listed on the dashboard; the rest are counted.
+const ALERTS_SHOWN: usize = 20;
 
 /// A bar chart of one currency's invoiced totals.
 struct Chart {
@@ -52,7 +75,11 @@ struct Bar {
     value_y: u32,
 }
 
-async fn page_for(state: &AppState, visitor: &Visitor) -> Result<Dashboard, String> {
+async fn page_for(
+    state: &AppState,
+    visitor: &Visitor,
+    notice: Option<String>,
+) -> Result<Dashboard, String> {
     let caller = &visitor.caller;
     let nodes = Allowed::<ReadNode>::new(caller.clone());
     let dir = caller.directory.as_ref();
@@ -102,13 +129,26 @@ async fn page_for(state: &AppState, visitor: &Visitor) -> Result<Dashboard, Stri
         Action::ReadJobs,
         &stackbill_core::rbac::NodePath::platform(),
     ) {
+        let alerts = state
+            .store()
+            .alerts(true)
+            .await
+            .map_err(|e| e.to_string())?;
         Some(
-            state
-                .store()
-                .alerts(true)
-                .await
-                .map_err(|e| e.to_string())?
-                .len(),
+            alerts
+                .into_iter()
+                .map(|a| OpenAlert {
+                    id: a.id,
+                    severity: a.severity,
+                    subject: a.subject,
+                    message: a.message,
+                    raised_at: a.raised_at,
+                    occurrences: a.occurrences,
+                    acknowledged: a
+                        .acknowledged_by
+                        .map(|by| format!("by {by} at {}", a.acknowledged_at.unwrap_or_default())),
+                })
+                .collect::<Vec<_>>(),
         )
     } else {
         None
@@ -118,17 +158,72 @@ async fn page_for(state: &AppState, visitor: &Visitor) -> Result<Dashboard, Stri
         counts,
         cost,
         open_alerts,
+        acknowledge: caller.can(
+            Action::ManageSettings,
+            &stackbill_core::rbac::NodePath::platform(),
+        ),
+        shown: ALERTS_SHOWN,
+        csrf: visitor.csrf(state),
+        notice,
     })
 }
 
-pub(crate) async fn page(State(state): State<AppState>, visitor: Visitor) -> Response {
-    match page_for(&state, &visitor).await {
+#[derive(Debug, Deserialize)]
+pub(crate) struct Notice {
+    #[serde(default)]
+    acknowledged: Option<i64>,
+}
+
+pub(crate) async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<Notice>,
+) -> Response {
+    let notice = q
+        .acknowledged
+        .map(|id| format!("Alert {id} was acknowledged."));
+    match page_for(&state, &visitor, notice).await {
         Ok(dashboard) => super::page(&state, Some(&visitor), &dashboard),
         Err(e) => {
             tracing::warn!(error = %e, "the dashboard could not be read");
             refused("The dashboard could not be read from the database. Try again in a moment.")
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Csrf {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// Acknowledges an open alert (it stays open until its condition clears, but says who
+/// has seen it), through the API's `alerts/{id}/acknowledge`.
+pub(crate) async fn acknowledge(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<Csrf>,
+) -> Response {
+    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+        return refusal;
+    }
+    let answer = super::calls::call(
+        &state,
+        &visitor,
+        Method::POST,
+        &format!("/api/v1/alerts/{id}/acknowledge"),
+        None,
+    )
+    .await;
+    if !answer.status.is_success() {
+        return refused(&format!(
+            "The alert was not acknowledged: {}",
+            answer.summary()
+        ));
+    }
+    Redirect::to(&format!("/dashboard?acknowledged={id}")).into_response()
 }
 
 /// The last [`MONTHS`] periods of `by_period` as bars scaled to the largest (geometry in

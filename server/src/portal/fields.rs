@@ -26,6 +26,8 @@ pub(crate) enum Kind {
     Scope,
     /// A price list's items, one per line ([`super::items`]).
     Items,
+    /// The estimator's quantities, one per line ([`super::items::quantities`]).
+    Quantities,
     /// Bands written one per line as `from-to: value`, sent as `[{from, to, <value>}]`.
     Bands(&'static str),
     /// The distributors, partners or tenants the visitor may read.
@@ -93,7 +95,13 @@ async fn options(
     let dir = visitor.caller.directory.as_ref();
     let named = |id: &str, name: &str| (id.to_owned(), format!("{name} ({id})"));
     let mut out: Vec<(String, String)> = match kind {
-        Kind::Input(_) | Kind::Number | Kind::Date | Kind::Scope | Kind::Bands(_) | Kind::Items => {
+        Kind::Input(_)
+        | Kind::Number
+        | Kind::Date
+        | Kind::Scope
+        | Kind::Bands(_)
+        | Kind::Items
+        | Kind::Quantities => {
             return Vec::new();
         }
         Kind::Choice(choices) => choices
@@ -200,7 +208,7 @@ pub(crate) async fn show(
                 Kind::Input(t) => t,
                 Kind::Date => "date",
                 Kind::Number => "number",
-                Kind::Bands(_) | Kind::Items => "textarea",
+                Kind::Bands(_) | Kind::Items | Kind::Quantities => "textarea",
                 _ => "text",
             },
             required: s.required,
@@ -327,6 +335,13 @@ pub(crate) fn body(specs: &[&FieldSpec], form: &[(String, String)], clear: bool)
                         s.name.to_owned(),
                         "write region:ID, tenant:ID or subscription:ID".to_owned(),
                     ));
+                    continue;
+                }
+            },
+            Kind::Quantities => match super::items::quantities(&v) {
+                Ok(items) => items,
+                Err(why) => {
+                    errors.push((s.name.to_owned(), why));
                     continue;
                 }
             },

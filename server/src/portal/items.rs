@@ -115,6 +115,37 @@ pub(crate) fn parse(input: &str) -> Result<Value, String> {
     Ok(Value::Array(items))
 }
 
+/// The estimator's quantities, one per line as `meter: quantity` (`sku=` may follow the
+/// meter), as the API's `[{meterId, sku?, quantity}]`.
+pub(crate) fn quantities(input: &str) -> Result<Value, String> {
+    let mut items = Vec::new();
+    for (n, line) in input.lines().map(str::trim).enumerate() {
+        let at = n.saturating_add(1);
+        if line.is_empty() {
+            continue;
+        }
+        let (head, quantity) = line.split_once(':').ok_or_else(|| {
+            format!("line {at}: write a quantity as meter: quantity, e.g. cores: 720")
+        })?;
+        let mut words = head.split_whitespace();
+        let meter = words
+            .next()
+            .ok_or_else(|| format!("line {at}: the meter is missing before ':'"))?;
+        let mut item = json!({"meterId": meter, "quantity": quantity.trim()});
+        for word in words {
+            match word.split_once('=') {
+                Some(("sku", sku)) if !sku.is_empty() => item["sku"] = json!(sku),
+                _ => return Err(format!("line {at}: {word:?} is not sku=…")),
+            }
+        }
+        items.push(item);
+    }
+    if items.is_empty() {
+        return Err("write at least one quantity, e.g. cores: 720".into());
+    }
+    Ok(Value::Array(items))
+}
+
 /// A band error's line number as the band's place in the item (the mode is line 1).
 fn renumber(error: &str) -> String {
     error
@@ -148,6 +179,17 @@ mod tests {
         );
         assert_eq!(text(&items), written);
         assert_eq!(parse(&text(&items)).unwrap(), items);
+    }
+
+    #[test]
+    fn quantities_become_the_estimators_items() {
+        assert_eq!(
+            quantities("cores: 720\n\nip sku=std: 2").unwrap(),
+            json!([{"meterId": "cores", "quantity": "720"},
+                   {"meterId": "ip", "quantity": "2", "sku": "std"}])
+        );
+        assert!(quantities("cores 720").unwrap_err().starts_with("line 1"));
+        assert!(quantities("").is_err());
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod authenticator;
 mod bands;
 mod calls;
 mod dashboard;
+mod estimator;
 mod fields;
 mod forms;
 mod invoice_actions;
@@ -52,13 +53,22 @@ pub(crate) fn router() -> Router<AppState> {
             get(authenticator::form).post(authenticator::submit),
         )
         .route("/dashboard", get(dashboard::page))
+        .route(
+            "/alerts/{id}/acknowledge",
+            axum::routing::post(dashboard::acknowledge),
+        )
         .route("/tenants", get(tenants::page))
+        .route("/estimate", get(estimator::form).post(estimator::submit))
         .route("/lists/{key}", get(lists::show))
         .route(
             "/lists/commissions/generate",
             axum::routing::post(lists::generate),
         )
         .route("/users/{id}", get(users::show).post(users::save))
+        .route(
+            "/users/{id}/roles/{action}",
+            axum::routing::post(users::roles),
+        )
         .route(
             "/users/{id}/delete",
             get(users::confirm_delete).post(users::delete),
@@ -140,6 +150,7 @@ const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
     ("Meters", "/lists/meters", Action::ReadPricing, None),
     ("Plans", "/lists/plans", Action::ReadPlans, None),
     ("Pricing", "/lists/pricing", Action::ReadPricing, None),
+    ("Estimator", "/estimate", Action::UseEstimator, None),
     ("Invoices", "/invoices", Action::ReadBilling, None),
     (
         "Commissions",

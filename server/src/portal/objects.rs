@@ -406,9 +406,10 @@ struct ActionView {
 
 /// What an action answered, as facts and tables.
 pub(crate) struct Outcome {
-    heading: String,
-    facts: Vec<(String, String)>,
-    tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>,
+    pub heading: String,
+    pub facts: Vec<(String, String)>,
+    /// Each table's caption, headers and rows.
+    pub tables: Vec<(String, Vec<String>, Vec<Vec<String>>)>,
 }
 
 #[derive(Template)]
@@ -457,6 +458,8 @@ fn words(key: &str) -> String {
         if c.is_ascii_uppercase() {
             out.push(' ');
             out.push(c.to_ascii_lowercase());
+        } else if c == '_' {
+            out.push(' ');
         } else if i == 0 {
             out.push(c.to_ascii_uppercase());
         } else {
@@ -468,7 +471,7 @@ fn words(key: &str) -> String {
 
 impl Outcome {
     /// `data` as facts (plain values) and tables (lists of objects).
-    fn of(heading: String, data: &Value) -> Outcome {
+    pub(crate) fn of(heading: String, data: &Value) -> Outcome {
         let mut facts = Vec::new();
         let mut tables = Vec::new();
         let mut add = |key: &str, value: &Value| match value {
@@ -1011,6 +1014,7 @@ mod tests {
             assert_eq!(keys.len(), spec.actions.len(), "{}", spec.key);
         }
         assert_eq!(words("effectiveFrom"), "Effective from");
+        assert_eq!(words("period_start"), "Period start");
         assert!(plausible("3f1c0a7e-1b2c-4d5e-8f90-1234567890ab") && !plausible("a/b"));
         assert!(!plausible("..") && !plausible(""));
     }

@@ -648,3 +648,67 @@ test('an account that must use MFA enrols an authenticator app by QR code, then 
   await again.waitForURL(`${base}/dashboard`);
   await again.context().close();
 });
+
+test('the estimator prices typed quantities; alerts are acknowledged; users get names and roles', async () => {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+
+  // Estimator: a wrong line explained at its field, then an invoice for the quantities.
+  await page.getByRole('link', { name: 'Estimator' }).click();
+  await page.getByLabel('Tenant').selectOption('ten-00005');
+  await page.getByLabel('Month').fill('2026-10');
+  await page.getByLabel('Quantities (required)').fill('cores 720');
+  await page.getByRole('button', { name: 'Estimate' }).click();
+  assert.match(await page.locator('#f-items-error').innerText(), /Line 1: write a quantity as meter: quantity/);
+  assert.equal(await page.getByLabel('Month').inputValue(), '2026-10', 'what was typed is kept');
+  const meter = (await api('GET', '/api/v1/meters', (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token)).body.data[0].id;
+  await page.getByLabel('Quantities (required)').fill(`${meter}: 720`);
+  await page.getByRole('button', { name: 'Estimate' }).click();
+  const estimate = await page.locator('section.outcome').innerText();
+  assert.match(estimate, /Estimate for 2026-10/);
+  assert.match(estimate, new RegExp(`\\t${meter}\\t`, 'i'));
+  assert.match(estimate, /Period start/);
+  await accessible(page, 'estimator');
+
+  // A failing Update Usage raises an alert; the dashboard lists it and acknowledges it.
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const failed = await fetch(`${base}/api/v1/regions/mel1/collect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, prefer: 'wait=120' },
+    body: JSON.stringify({ from: '2026-11-01T00:00:00Z', to: '2026-11-01T02:00:00Z' }),
+  });
+  assert.ok(failed.status >= 400, await failed.text());
+  const open = (await api('GET', '/api/v1/alerts', token)).body.data.filter((a) => a.status === 'open' && !a.acknowledgedBy);
+  assert.ok(open.length >= 1, 'an open alert');
+  await page.goto(`${base}/dashboard`);
+  await accessible(page, 'dashboard-alerts');
+  await page.getByRole('button', { name: `Acknowledge alert ${open[0].id}` }).click();
+  await page.waitForURL(new RegExp(`acknowledged=${open[0].id}$`));
+  assert.match(await page.locator('p.notice').innerText(), /was acknowledged/);
+  const after = (await api('GET', '/api/v1/alerts', token)).body.data.find((a) => a.id === open[0].id);
+  assert.ok(after.acknowledgedBy, 'acknowledged through the API');
+
+  // A user's names are changed, a role is granted at a partner and revoked again.
+  const user = (await api('POST', '/api/v1/users', token, {
+    emailAddress: 'roles-user@stackbill.test', firstName: 'Rolf', lastName: 'Grant', password: 'roles-user-password-41',
+    role: 'TenantUser', tenantId: 'ten-00006',
+  })).body.data;
+  await page.goto(`${base}/users/${user.id}`);
+  await page.getByLabel('First name').fill('Rolfe');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Rolfe Grant');
+  await page.getByLabel('Role (required)').selectOption('PartnerReader');
+  await page.getByLabel('At partner').selectOption('part-000');
+  await page.getByRole('button', { name: 'Grant role' }).click();
+  await page.waitForURL(/saved=grant$/);
+  assert.match(await page.locator('ul.grants').innerText(), /PartnerReader at part-000/);
+  await accessible(page, 'user-roles');
+  await page.getByRole('button', { name: 'Revoke PartnerReader at part-000' }).click();
+  await page.waitForURL(/saved=revoke$/);
+  assert.doesNotMatch(await page.locator('ul.grants').innerText(), /PartnerReader/);
+  const roles = (await api('GET', `/api/v1/users/${user.id}`, token)).body.data.roles.map((r) => r.role);
+  assert.deepEqual(roles, ['TenantUser']);
+  await page.context().close();
+});
