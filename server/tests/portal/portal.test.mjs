@@ -24,22 +24,29 @@ const ADMIN = 'portal-admin@stackbill.test';
 const PASSWORD = 'portal-admin-password-5';
 let server, base, browser, work;
 
-before(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'stackbill-portal-'));
-  server = spawn(process.env.STACKBILL_BIN, [
-    'serve', '--demo', '--database', `sqlite://${work}/db.sqlite`, '--key-file', `${work}/key`,
-    '--bind', '127.0.0.1:0', '--auth-attempts-per-minute', '1000',
+/// A `stackbill serve` on a new SQLite file in `dir` (`extra` arguments after), once it
+/// listens: the process and its address.
+async function start(dir, extra = []) {
+  const proc = spawn(process.env.STACKBILL_BIN, [
+    'serve', '--database', `sqlite://${dir}/db.sqlite`, '--key-file', `${dir}/key`,
+    '--bind', '127.0.0.1:0', '--auth-attempts-per-minute', '1000', ...extra,
   ], { env: { ...process.env, STACKBILL_ADMIN_EMAIL: ADMIN, STACKBILL_ADMIN_PASSWORD: PASSWORD } });
-  base = await new Promise((resolve, reject) => {
+  const url = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`no listening line in ${out}`)), 60000);
-    server.stdout.on('data', (d) => {
+    proc.stdout.on('data', (d) => {
       out += d;
       const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
+    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
   });
+  return { proc, url };
+}
+
+before(async () => {
+  work = mkdtempSync(path.join(tmpdir(), 'stackbill-portal-'));
+  ({ proc: server, url: base } = await start(work, ['--demo']));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -711,4 +718,113 @@ test('the estimator prices typed quantities; alerts are acknowledged; users get 
   const roles = (await api('GET', `/api/v1/users/${user.id}`, token)).body.data.roles.map((r) => r.role);
   assert.deepEqual(roles, ['TenantUser']);
   await page.context().close();
+});
+
+test("the manual's Quick Start on a fresh database: region to issued invoice and commission", async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'stackbill-fresh-'));
+  const fresh = await start(dir);
+  const demo = base;
+  base = fresh.url;
+  try {
+    const page = await visit();
+    await signIn(page, ADMIN, PASSWORD);
+    await page.waitForURL(`${base}/dashboard`);
+    assert.match(await page.getByRole('list', { name: 'In your scope' }).innerText(), /0\s+tenants/);
+    const fill = async (fields, selects = {}) => {
+      for (const [label, value] of Object.entries(selects)) await page.getByLabel(label, { exact: true }).selectOption(value);
+      for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(value);
+    };
+
+    // Billing cannot run before System Settings → Billing is saved: the platform's
+    // currency, time zone and rounding are the operator's choice, not a default.
+    await page.goto(`${base}/settings/billing`);
+    await page.getByLabel('Default platform currency').fill('AUD');
+    await page.getByLabel('Time zone').fill('Australia/Sydney');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.waitForURL(/\/settings\/billing\?saved=1$/);
+
+    // Step 1: a region; a meter to price.
+    await page.getByRole('link', { name: 'Regions' }).click();
+    await page.getByRole('link', { name: 'Add a region' }).click();
+    await fill({ 'Name (required)': 'Sydney 1', 'Id': 'syd1', 'Time zone (required)': 'Australia/Sydney',
+      'Admin endpoint (required)': 'https://adminmanagement.syd1.example.net', 'Collection window (hours) (required)': '1' });
+    await page.getByRole('button', { name: 'Add region' }).click();
+    assert.match(await page.locator('p.notice').innerText(), /region syd1 was added/);
+    await page.getByRole('link', { name: 'Meters' }).click();
+    await page.getByRole('link', { name: 'Add a meter' }).click();
+    await fill({ 'Id (required)': 'cores', 'Name (required)': 'Cores', 'Unit (required)': 'core-hour' });
+    await page.getByRole('button', { name: 'Add meter' }).click();
+    assert.match(await page.locator('p.notice').innerText(), /meter cores was added/);
+
+    // Steps 2-6: distributor, partner, tenant, subscription, user.
+    const add = async (what, fields, selects = {}) => {
+      await page.goto(`${base}/relationships`);
+      await page.getByRole('link', { name: `Add a ${what}` }).click();
+      await fill(fields, selects);
+      await page.getByRole('button', { name: `Add ${what}` }).click();
+      assert.match(await page.locator('p.notice').innerText(), new RegExp(`${what} .*was added`));
+    };
+    await add('distributor', { 'Name (required)': 'Fresh Distribution', 'Id': 'fd', 'Commission currency': 'AUD' });
+    await add('partner', { 'Name (required)': 'Fresh Partner', 'Id': 'fp', 'Commission currency': 'AUD' }, { 'Distributor (required)': 'fd' });
+    await add('tenant', { 'Organisation name (required)': 'Fresh Tenant', 'Id': 'ft', 'Invoice currency': 'AUD' }, { 'Partner (required)': 'fp' });
+    await add('subscription', { 'Subscription name (required)': 'Fresh Workloads', 'Azure Stack subscription id': '0b5e8a52-7f0e-4a53-9a4c-3c1d2e4f5a6b' },
+      { 'Tenant (required)': 'ft', 'Region (required)': 'syd1' });
+    await add('user', { 'E-mail address (required)': 'owner@fresh.test', 'First name (required)': 'Fay', 'Last name (required)': 'Fresh',
+      'Password': 'fresh-tenant-owner-2026' }, { 'Role (required)': 'TenantAdministrator', 'Tenant scope': 'ft' });
+
+    // Step 7: a price list with tiers.
+    await page.getByRole('link', { name: 'Pricing' }).click();
+    await page.getByRole('link', { name: 'Add a price list' }).click();
+    await fill({ 'Name (required)': 'Sydney', 'Id': 'syd1-2026', 'Scope (required)': 'region:syd1', 'Currency (required)': 'AUD',
+      'In force from (required)': '2026-01-01', 'Items (required)': 'cores: graduated 0-100=0.10, 100-=0.08' });
+    await page.getByRole('button', { name: 'Add price list' }).click();
+    assert.match(await page.locator('p.notice').innerText(), /price list syd1-2026 was added/);
+
+    // Usage for October arrives (what Update Usage collects from a stamp): 150 core-hours.
+    const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+    const records = [0, 1, 2].map((h) => ({ id: `fresh-${h}`, subscriptionId: '0b5e8a52-7f0e-4a53-9a4c-3c1d2e4f5a6b', meterId: 'cores',
+      start: `2026-10-10T0${h}:00:00Z`, end: `2026-10-10T0${h + 1}:00:00Z`, quantity: '50' }));
+    const ingested = await api('POST', '/api/v1/usage', token, { source: 'quick-start', records });
+    assert.equal(ingested.status, 200, JSON.stringify(ingested.body));
+
+    // Step 8: billing generated, the invoice viewed and issued.
+    await page.getByRole('link', { name: 'Invoices' }).click();
+    await page.getByRole('link', { name: 'Generate invoices' }).click();
+    await page.getByLabel('Billing period (YYYY-MM)').fill('2026-10');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await page.waitForLoadState();
+    assert.match(page.url(), /done=generated$/, await page.locator('main').innerText());
+    assert.match(await page.locator('p[role=status]:not(.notice)').innerText(), /^1 invoice\(s\)/);
+    await page.locator('tbody tr').first().getByRole('link').click();
+    assert.match(await page.locator('main').innerText(), /14\.00/, '100 × 0.10 + 50 × 0.08');
+    await page.getByRole('link', { name: 'Issue', exact: true }).click();
+    await page.getByRole('button', { name: 'Issue invoice' }).click();
+    await page.waitForURL(/done=issue$/);
+    assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /^Invoice INV-/);
+
+    // Commission rates for the partner, then its summary: 5 % of 14.00.
+    await page.goto(`${base}/objects/partners/fp`);
+    await page.getByRole('textbox', { name: 'Commission rates' }).fill('graduated\n0-: 5');
+    await page.getByRole('button', { name: 'Save commission rates' }).click();
+    assert.match(await page.locator('section.outcome').innerText(), /done/);
+    await page.goto(`${base}/lists/commissions?period=2026-10`);
+    await page.getByRole('button', { name: 'Generate summaries for 2026-10' }).click();
+    await page.waitForURL(/done=generated/);
+    const row = (await page.locator('tbody tr').allInnerTexts()).find((r) => r.includes('fp'));
+    assert.ok(row, 'a summary for the partner');
+    assert.match(row, /14\.00\s+0\.70/);
+    await page.context().close();
+
+    // The tenant's owner signs in and sees its own invoice.
+    const owner = await visit(390);
+    await signIn(owner, 'owner@fresh.test', 'fresh-tenant-owner-2026');
+    await owner.waitForURL(`${base}/dashboard`);
+    await owner.goto(`${base}/invoices?period=2026-10`);
+    assert.match(await owner.locator('p[role=status]').innerText(), /^1 invoice\(s\)/);
+    await owner.context().close();
+  } finally {
+    base = demo;
+    fresh.proc.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
