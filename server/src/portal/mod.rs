@@ -6,6 +6,7 @@
 
 mod authenticator;
 mod bands;
+mod brand;
 mod calls;
 mod dashboard;
 mod estimator;
@@ -200,7 +201,11 @@ impl Chrome {
                 current: *href == current,
             })
             .collect();
+        let own = brand::of(caller);
+        let platform = Chrome::anonymous(&caller.settings);
         Chrome {
+            product: own.product.unwrap_or(platform.product),
+            logo: own.logo.filter(|l| usable_logo(l)).or(platform.logo),
             who: Some(
                 format!("{} {}", user.first_name, user.last_name)
                     .trim()
@@ -210,7 +215,6 @@ impl Chrome {
             .or_else(|| Some(user.email.clone())),
             csrf: visitor.csrf(state),
             nav,
-            ..Chrome::anonymous(&caller.settings)
         }
     }
 
@@ -226,14 +230,18 @@ impl Chrome {
         };
         Chrome {
             product: text("productName").unwrap_or_else(|| "StackBill".into()),
-            logo: text("logo").filter(|l| {
-                l.starts_with("data:image/png;base64,") || l.starts_with("data:image/jpeg;base64,")
-            }),
+            logo: text("logo").filter(|l| usable_logo(l)),
             who: None,
             csrf: String::new(),
             nav: Vec::new(),
         }
     }
+}
+
+/// Logos are shown only as PNG or JPEG `data:` URLs (the page's policy loads no other
+/// images, and an SVG could carry script).
+fn usable_logo(logo: &str) -> bool {
+    logo.starts_with("data:image/png;base64,") || logo.starts_with("data:image/jpeg;base64,")
 }
 
 /// Whether a screen appears for `caller`: it may do `action` somewhere, and (for screens
@@ -361,8 +369,12 @@ pub(crate) async fn settings(state: &AppState) -> std::sync::Arc<serde_json::Val
     }
 }
 
-/// The brand's colours as CSS custom properties, from System Settings → Branding.
-async fn theme(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+/// The brand's colours as CSS custom properties, from System Settings → Branding, or the
+/// visitor's own distributor's or partner's brand ([`brand`]).
+async fn theme(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let settings = settings(&state).await;
     let colour = |key: &str, default: &str| -> String {
         settings["branding"][key]
@@ -371,19 +383,34 @@ async fn theme(axum::extract::State(state): axum::extract::State<AppState>) -> R
             .unwrap_or(default)
             .to_owned()
     };
-    let primary = colour("primaryColour", "#0F6CBD");
+    let own = match session::cookie(&headers, session::ACCESS) {
+        Some(token) => match state.caller_of(token, true).await {
+            Ok(caller) => brand::of(&caller).primary.filter(|c| is_hex_colour(c)),
+            Err(_) => None,
+        },
+        None => None,
+    };
+    let primary = own.unwrap_or_else(|| colour("primaryColour", "#0F6CBD"));
     let accent = colour("accentColour", "#107C10");
     let on_primary = if light(&primary) {
         "#000000"
     } else {
         "#FFFFFF"
     };
-    asset(
+    let mut response = asset(
         "text/css; charset=utf-8",
         format!(
             ":root {{ --primary: {primary}; --accent: {accent}; --on-primary: {on_primary}; }}\n"
         ),
-    )
+    );
+    // It differs by who asks: no shared cache may keep one person's for another.
+    let h = response.headers_mut();
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-cache"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Cookie"));
+    response
 }
 
 fn is_hex_colour(c: &str) -> bool {

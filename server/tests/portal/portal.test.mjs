@@ -828,3 +828,35 @@ test("the manual's Quick Start on a fresh database: region to issued invoice and
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a partner's own brand is what the people under it see; the platform keeps its own", async () => {
+  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const partner = (await api('GET', '/api/v1/partners/part-001', token)).body.data;
+  const branded = await api('PUT', '/api/v1/partners/part-001', token, {
+    distributorId: partner.distributorId, name: partner.name,
+    details: { ...partner.details, branding: { name: 'Partner Two Cloud', headerBackgroundColour: '#004D40' } },
+  });
+  assert.equal(branded.status, 200, JSON.stringify(branded.body));
+  const made = await api('POST', '/api/v1/users', token, {
+    emailAddress: 'p2-reader@stackbill.test', firstName: 'Pat', lastName: 'Two', password: 'partner-two-reader-8',
+    role: 'PartnerReader', partnerId: 'part-001',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+
+  const page = await visit();
+  await signIn(page, 'p2-reader@stackbill.test', 'partner-two-reader-8');
+  await page.waitForURL(`${base}/dashboard`);
+  assert.equal(await page.locator('header .brand').innerText(), 'Partner Two Cloud');
+  const theme = await (await page.context().request.get(`${base}/assets/theme.css`)).text();
+  assert.match(theme, /--primary: #004D40/);
+  await accessible(page, 'dashboard-partner-brand');
+  await page.context().close();
+
+  const admin = await visit();
+  await signIn(admin, ADMIN, PASSWORD);
+  await admin.waitForURL(`${base}/dashboard`);
+  assert.notEqual(await admin.locator('header .brand').innerText(), 'Partner Two Cloud');
+  const own = await (await admin.context().request.get(`${base}/assets/theme.css`)).text();
+  assert.doesNotMatch(own, /#004D40/);
+  await admin.context().close();
+});
