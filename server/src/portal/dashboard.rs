@@ -15,7 +15,7 @@ use serde::Deserialize;
 use stackbill_core::rbac::Action;
 use stackbill_store::{InvoiceFilter, InvoiceStatus};
 
-use super::session::Visitor;
+use super::session::{self, Visitor};
 use super::{Chrome, refused};
 use crate::api::AppState;
 use crate::api::access::{Allowed, ReadNode};
@@ -191,12 +191,6 @@ pub(crate) async fn page(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Csrf {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Acknowledges an open alert (it stays open until its condition clears, but says who
 /// has seen it), through the API's `alerts/{id}/acknowledge`.
 pub(crate) async fn acknowledge(
@@ -204,7 +198,7 @@ pub(crate) async fn acknowledge(
     visitor: Visitor,
     headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<Csrf>,
+    Form(form): Form<session::Csrf>,
 ) -> Response {
     if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
         return refusal;

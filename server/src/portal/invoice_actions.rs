@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::calls::call;
-use super::session::Visitor;
+use super::session::{self, Visitor};
 use super::{Chrome, Confirm, page};
 use crate::api::AppState;
 
@@ -66,18 +66,12 @@ pub(crate) async fn confirm(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Csrf {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub(crate) async fn perform(
     State(state): State<AppState>,
     visitor: Visitor,
     headers: HeaderMap,
     Path((id, name)): Path<(String, String)>,
-    Form(form): Form<Csrf>,
+    Form(form): Form<session::Csrf>,
 ) -> Response {
     if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
         return refusal;

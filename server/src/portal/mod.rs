@@ -16,6 +16,7 @@ mod invoice_actions;
 mod invoices;
 mod items;
 mod lists;
+mod object_kinds;
 mod objects;
 mod password;
 mod session;

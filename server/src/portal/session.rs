@@ -55,6 +55,13 @@ impl Visitor {
     }
 }
 
+/// A form that carries nothing but its CSRF token (a confirmation's button).
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct Csrf {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// Why a form was refused by [`Visitor::form_refusal`].
 pub(crate) const EXPIRED: &str =
     "This form has expired or did not come from this site. Go back, reload the page and try again.";

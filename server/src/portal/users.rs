@@ -255,18 +255,12 @@ pub(crate) async fn confirm_delete(
     page(&state, Some(&visitor), &template)
 }
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Csrf {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub(crate) async fn delete(
     State(state): State<AppState>,
     visitor: Visitor,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(form): Form<Csrf>,
+    Form(form): Form<session::Csrf>,
 ) -> Response {
     if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
         return refusal;
