@@ -491,32 +491,40 @@ fn dependants(visitor: &Visitor, key: &str, id: &str) -> Vec<String> {
     use crate::api::access::{Allowed, ReadNode};
     let nodes = Allowed::<ReadNode>::new(visitor.caller.clone());
     let dir = visitor.caller.directory.as_ref();
-    let same = |a: &str| a.eq_ignore_ascii_case(id);
+    // Each child as (its parent's id, name, id), named with `noun` when under `id`.
+    let under = |children: Vec<(&str, &str, &str)>, noun: &str| -> Vec<String> {
+        children
+            .into_iter()
+            .filter(|(parent, _, _)| parent.eq_ignore_ascii_case(id))
+            .map(|(_, name, child)| format!("{noun} {name} ({child})"))
+            .collect()
+    };
+    let subscriptions = |parent: fn(&stackbill_store::SubscriptionRow) -> &str| {
+        nodes
+            .visible(dir.subscription_entries())
+            .into_iter()
+            .map(|s| (parent(s), s.name.as_str(), s.id.as_str()))
+            .collect::<Vec<_>>()
+    };
     match key {
-        "distributors" => nodes
-            .visible(dir.partner_entries())
-            .into_iter()
-            .filter(|p| same(&p.distributor))
-            .map(|p| format!("partner {} ({})", p.name, p.id))
-            .collect(),
-        "partners" => nodes
-            .visible(dir.tenant_entries())
-            .into_iter()
-            .filter(|t| same(&t.partner))
-            .map(|t| format!("tenant {} ({})", t.name, t.id))
-            .collect(),
-        "tenants" => nodes
-            .visible(dir.subscription_entries())
-            .into_iter()
-            .filter(|s| same(&s.tenant))
-            .map(|s| format!("subscription {} ({})", s.name, s.id))
-            .collect(),
-        "regions" => nodes
-            .visible(dir.subscription_entries())
-            .into_iter()
-            .filter(|s| same(&s.region))
-            .map(|s| format!("subscription {} ({})", s.name, s.id))
-            .collect(),
+        "distributors" => under(
+            nodes
+                .visible(dir.partner_entries())
+                .into_iter()
+                .map(|p| (p.distributor.as_str(), p.name.as_str(), p.id.as_str()))
+                .collect(),
+            "partner",
+        ),
+        "partners" => under(
+            nodes
+                .visible(dir.tenant_entries())
+                .into_iter()
+                .map(|t| (t.partner.as_str(), t.name.as_str(), t.id.as_str()))
+                .collect(),
+            "tenant",
+        ),
+        "tenants" => under(subscriptions(|s| &s.tenant), "subscription"),
+        "regions" => under(subscriptions(|s| &s.region), "subscription"),
         _ => Vec::new(),
     }
 }
