@@ -16,6 +16,7 @@ mod documents;
 mod forwarding;
 mod jobs;
 mod mail;
+mod naming;
 mod portal;
 mod process;
 mod reports;

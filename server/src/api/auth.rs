@@ -430,9 +430,19 @@ async fn federated(
     Body(req): Body<FederatedRequest>,
 ) -> ApiResult<TokenResponse> {
     throttle(&state, &addr)?;
-    let settings = sign_in_settings(&state).await?;
     let snapshot = state.snapshot().await?;
     let identity = super::federated::verify(&state, &snapshot.settings, &req.id_token).await?;
+    federated_sign_in(&state, identity, req.activation_code.as_deref()).await
+}
+
+/// Signs in the account bound to a verified federated identity: the one path for
+/// `auth/federated` and the portal's sign-in buttons.
+pub(crate) async fn federated_sign_in(
+    state: &AppState,
+    identity: super::federated::Identity,
+    activation_code: Option<&str>,
+) -> ApiResult<TokenResponse> {
+    let settings = sign_in_settings(state).await?;
     let store = state.store();
     let bound = match store
         .federated_identity(&identity.issuer, &identity.subject)
@@ -478,7 +488,7 @@ async fn federated(
             "the account is disabled or locked".into(),
         ));
     }
-    activate(&state, &settings, &mut user, req.activation_code.as_deref()).await?;
+    activate(state, &settings, &mut user, activation_code).await?;
     store.record_login_success(&user.id).await?;
     // The identity provider has checked the password and its own MFA.
     let user = UserRow {
@@ -486,7 +496,7 @@ async fn federated(
         mfa_required: false,
         ..user
     };
-    sessions::sign_in(&state, &user).await
+    sessions::sign_in(state, &user).await
 }
 
 async fn change_password(

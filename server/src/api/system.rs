@@ -44,6 +44,8 @@ enum Kind {
     OptionalUrl,
     /// Where a secret lives (`env:NAME_SECRET`, `file:PATH`), never the secret; or null.
     SecretRef,
+    /// A renamed term: "Department" or "Department / Departments" (`crate::naming`).
+    Term,
     /// One of a few names.
     Choice(&'static [&'static str]),
 }
@@ -253,6 +255,10 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             f("accentColour", COLOUR, || json!("#107C10")),
             f("supportEmail", Kind::Text { max: 320 }, null),
             f("footerText", Kind::Text { max: 2000 }, null),
+            f("distributorTerm", Kind::Term, null),
+            f("partnerTerm", Kind::Term, null),
+            f("tenantTerm", Kind::Term, null),
+            f("subscriptionTerm", Kind::Term, null),
         ],
     ),
 ];
@@ -298,7 +304,8 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
             | Kind::Tenant
             | Kind::Text { .. }
             | Kind::OptionalUrl
-            | Kind::SecretRef => Ok(Value::Null),
+            | Kind::SecretRef
+            | Kind::Term => Ok(Value::Null),
             _ => Err(bad("must not be null")),
         };
     }
@@ -356,13 +363,12 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
         Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
         Kind::SecretRef => {
             let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
-            stackbill_collector::check_reference(text.trim()).map_err(|e| match e {
-                stackbill_collector::CollectError::Config { message, .. } => {
-                    ApiError::field(key, message)
-                }
-                other => ApiError::field(key, other.to_string()),
-            })?;
+            check_reference(key, text.trim())?;
             json!(text.trim())
+        }
+        Kind::Term => {
+            let text = value.as_str().ok_or_else(|| bad("must be a string"))?;
+            json!(crate::naming::normalise(text).map_err(|m| bad(&m))?)
         }
         Kind::Choice(names) => {
             let text = value.as_str().map(str::trim).unwrap_or_default();
@@ -383,7 +389,17 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
     })
 }
 
-/// Identity providers: `[{kind: entra|google, issuer, audience, jwksUri}]`.
+/// A credential reference's grammar checked (never its secret read), naming `key`.
+fn check_reference(key: &str, reference: &str) -> ApiResult<()> {
+    stackbill_collector::check_reference(reference).map_err(|e| match e {
+        stackbill_collector::CollectError::Config { message, .. } => ApiError::field(key, message),
+        other => ApiError::field(key, other.to_string()),
+    })
+}
+
+/// Identity providers: `[{kind: entra|google, issuer, audience, jwksUri}]`, each with
+/// optional `clientId`, `clientSecretRef`, `authorizationEndpoint` and `tokenEndpoint`
+/// for the portal's sign-in buttons.
 fn providers(key: &str, value: &Value) -> ApiResult<Value> {
     let list = value
         .as_array()
@@ -396,10 +412,19 @@ fn providers(key: &str, value: &Value) -> ApiResult<Value> {
             .ok_or_else(|| ApiError::field(format!("{key}[{i}]"), "must be an object"))?;
         let mut clean = Map::new();
         for (k, v) in map {
-            let name = ["kind", "issuer", "audience", "jwksUri"]
-                .into_iter()
-                .find(|n| n.eq_ignore_ascii_case(k))
-                .ok_or_else(|| ApiError::field(at(k), "unknown field"))?;
+            let name = [
+                "kind",
+                "issuer",
+                "audience",
+                "jwksUri",
+                "clientId",
+                "clientSecretRef",
+                "authorizationEndpoint",
+                "tokenEndpoint",
+            ]
+            .into_iter()
+            .find(|n| n.eq_ignore_ascii_case(k))
+            .ok_or_else(|| ApiError::field(at(k), "unknown field"))?;
             let text = v
                 .as_str()
                 .filter(|t| !t.trim().is_empty() && t.len() <= 2000)
@@ -414,8 +439,14 @@ fn providers(key: &str, value: &Value) -> ApiResult<Value> {
         if !matches!(clean["kind"].as_str(), Some("entra" | "google")) {
             return Err(ApiError::field(at("kind"), "must be entra or google"));
         }
-        let uri = clean["jwksUri"].as_str().unwrap_or_default();
-        crate::forwarding::check_url(&at("jwksUri"), uri)?;
+        for url in ["jwksUri", "authorizationEndpoint", "tokenEndpoint"] {
+            if let Some(uri) = clean.get(url).and_then(Value::as_str) {
+                crate::forwarding::check_url(&at(url), uri)?;
+            }
+        }
+        if let Some(reference) = clean.get("clientSecretRef").and_then(Value::as_str) {
+            check_reference(&at("clientSecretRef"), reference)?;
+        }
         out.push(Value::Object(clean));
     }
     Ok(Value::Array(out))
@@ -559,7 +590,8 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
             | Kind::Tenant
             | Kind::Text { .. }
             | Kind::OptionalUrl
-            | Kind::SecretRef => {
+            | Kind::SecretRef
+            | Kind::Term => {
                 ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
                     Type::String,
                     Type::Null,

@@ -10,6 +10,7 @@ mod brand;
 mod calls;
 mod dashboard;
 mod estimator;
+mod federated;
 mod fields;
 mod forms;
 mod invoice_actions;
@@ -34,6 +35,7 @@ use stackbill_core::rbac::{Action, Level};
 
 use crate::api::AppState;
 use crate::api::access::Caller;
+use crate::naming::Naming;
 use session::Visitor;
 
 /// Pages may load this site's stylesheets and `data:` images (logos), post forms only
@@ -45,6 +47,8 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { Redirect::to("/dashboard") }))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-in/federated/{index}", get(federated::start))
+        .route("/sign-in/callback", get(federated::callback))
         .route("/sign-out", axum::routing::post(sign_in::sign_out))
         .route(
             "/change-password",
@@ -270,6 +274,11 @@ pub(crate) fn page(
             tracing::error!(error = %e, "a portal page failed to render");
             return refused("This page could not be shown. The error is in the server's log.");
         }
+    };
+    let naming = visitor.and_then(|v| Naming::of(&v.caller.settings["branding"]));
+    let html = match naming {
+        Some(naming) => naming.apply(&html),
+        None => html,
     };
     let mut response = (StatusCode::OK, axum::response::Html(html)).into_response();
     headers(&mut response);

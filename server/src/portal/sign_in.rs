@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::session::{self, Visitor};
 use super::{Chrome, page, refused};
 use crate::api::AppState;
-use crate::api::portal_api::{TokenRequest, end_all, token_for};
+use crate::api::portal_api::{SignInButton, TokenRequest, buttons, end_all, token_for};
 use crate::api::wire::ApiError;
 
 #[derive(Template)]
@@ -27,12 +27,15 @@ struct SignIn {
     notice: Option<String>,
     local_allowed: bool,
     activation: bool,
+    buttons: Vec<SignInButton>,
+    /// `next=…`, for the federated buttons' links.
+    next_query: String,
 }
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct Next {
     #[serde(default)]
-    next: Option<String>,
+    pub next: Option<String>,
     #[serde(default)]
     signed_out: Option<String>,
 }
@@ -44,7 +47,8 @@ pub(crate) fn local_path(next: Option<&str>) -> String {
         .to_owned()
 }
 
-async fn render(
+/// The sign-in page, with what was typed, and why the last attempt failed.
+pub(crate) async fn render(
     state: &AppState,
     email: String,
     next: String,
@@ -57,7 +61,9 @@ async fn render(
     let template = SignIn {
         chrome: Chrome::anonymous(&settings),
         email,
+        next_query: serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default(),
         next,
+        buttons: buttons(&settings),
         error,
         notice,
         local_allowed: identity["allowLocalSignIn"].as_bool() != Some(false),

@@ -4,111 +4,16 @@
 // browser and the two npm packages and runs this file with node --test:
 //
 //   STACKBILL_BIN=target/debug/stackbill PORTAL_DEPS=…/node_modules node --test server/tests/portal/
-import { test, before, after } from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createHmac } from 'node:crypto';
 import path from 'node:path';
+import { ADMIN, PASSWORD, site, start, setUp, visit, accessible, signIn, totp, api, adminToken } from './support.mjs';
 
-const require = createRequire(import.meta.url);
-const deps = process.env.PORTAL_DEPS;
-const { chromium } = require(path.join(deps, 'playwright-core'));
-const axeSource = readFileSync(path.join(deps, 'axe-core', 'axe.min.js'), 'utf8');
-const shots = process.env.PORTAL_SCREENSHOTS || path.join(tmpdir(), 'stackbill-portal-screenshots');
-mkdirSync(shots, { recursive: true });
-
-const ADMIN = 'portal-admin@stackbill.test';
-const PASSWORD = 'portal-admin-password-5';
-let server, base, browser, work;
-
-/// A `stackbill serve` on a new SQLite file in `dir` (`extra` arguments after), once it
-/// listens: the process and its address.
-async function start(dir, extra = []) {
-  const proc = spawn(process.env.STACKBILL_BIN, [
-    'serve', '--database', `sqlite://${dir}/db.sqlite`, '--key-file', `${dir}/key`,
-    '--bind', '127.0.0.1:0', '--auth-attempts-per-minute', '1000', ...extra,
-  ], { env: { ...process.env, STACKBILL_ADMIN_EMAIL: ADMIN, STACKBILL_ADMIN_PASSWORD: PASSWORD } });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no listening line in ${out}`)), 60000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on('exit', (code) => reject(new Error(`server exited ${code}: ${out}`)));
-  });
-  return { proc, url };
-}
-
-before(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'stackbill-portal-'));
-  ({ proc: server, url: base } = await start(work, ['--demo']));
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.kill();
-  if (work) rmSync(work, { recursive: true, force: true });
-});
-
-/// A fresh browser context (its own cookies) at desktop or phone width. axe is injected
-/// by the test, so the page's own policy (no scripts at all) is bypassed for it only.
-async function visit(width = 1280) {
-  const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
-  return context.newPage();
-}
-
-async function accessible(page, name) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(async () => await window.axe.run(document));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [], `${name}: axe`);
-  for (const [width, suffix] of [[1280, 'desktop'], [390, 'phone']]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.screenshot({ path: path.join(shots, `${name}-${suffix}.png`), fullPage: true });
-  }
-  await page.setViewportSize({ width: 1280, height: 900 });
-}
-
-async function signIn(page, email, password, code) {
-  await page.goto(`${base}/dashboard`);
-  assert.match(page.url(), /\/sign-in\?next=%2Fdashboard$/);
-  await page.getByLabel('E-mail address').fill(email);
-  await page.getByLabel('Password').fill(password);
-  if (code) await page.getByLabel('Authenticator code').fill(code);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
-/// The RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32 key, `steps` after now.
-function totp(key, steps = 0) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const c of key.replace(/[\s=]/g, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
-  const bytes = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30000) + steps));
-  const mac = createHmac('sha1', bytes).update(counter).digest();
-  const at = mac[mac.length - 1] & 0xf;
-  return ((mac.readUInt32BE(at) & 0x7fffffff) % 1000000).toString().padStart(6, '0');
-}
-
-async function api(method, route, token, body) {
-  const res = await fetch(`${base}${route}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: res.status, body: await res.json() };
-}
+setUp();
+let base;
+before(() => { base = site.base; });
 
 test('a wrong password is explained next to the form and the address is kept', async () => {
   const page = await visit();
@@ -124,7 +29,7 @@ test('a wrong password is explained next to the form and the address is kept', a
 
 test('the platform administrator signs in, sees the dashboard and searches tenants', async () => {
   // A billed month, so the dashboard has invoiced totals to draw.
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const billed = await fetch(`${base}/api/v1/billing/generate`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, prefer: 'wait=120' },
@@ -218,7 +123,7 @@ test('the platform administrator signs in, sees the dashboard and searches tenan
 });
 
 test('a tenant user sees neither the tenant list nor the other tenants, and is refused it', async () => {
-  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const admin = await adminToken();
   const tenants = (await api('GET', '/api/v1/tenants?pageSize=2', admin)).body.data;
   const email = 'tenant-reader@stackbill.test';
   const created = await api('POST', '/api/v1/users', admin, {
@@ -272,7 +177,7 @@ test('signing out ends the session in this browser; everywhere ends the API toke
   await page.goto(`${base}/dashboard`);
   assert.match(page.url(), /\/sign-in/);
 
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   assert.equal((await api('GET', '/api/v1/auth/me', token)).status, 200);
   await signIn(page, ADMIN, PASSWORD);
   await page.waitForURL(`${base}/dashboard`);
@@ -283,7 +188,7 @@ test('signing out ends the session in this browser; everywhere ends the API toke
 });
 
 test('a password set by an administrator is changed in the portal before anything else', async () => {
-  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const admin = await adminToken();
   const email = 'reset-reader@stackbill.test';
   const created = await api('POST', '/api/v1/users', admin, {
     emailAddress: email, firstName: 'Rhea', lastName: 'Reader', password: 'first-reader-password-4', role: 'PlatformReader',
@@ -398,7 +303,7 @@ test('a setting changed in the portal takes effect, and a wrong one is explained
   await page.getByLabel('Auto create invoices').check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.waitForURL(/saved=1$/);
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   assert.equal((await api('GET', '/api/v1/settings/invoices', token)).body.data.autoCreateInvoices, true);
   await page.context().close();
 
@@ -452,7 +357,7 @@ test('every list screen opens for the administrator, and commissions are generat
 });
 
 test("users are disabled, re-enabled and deleted from their page, as the manual's How-To pages say", async () => {
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const doomed = await api('POST', '/api/v1/users', token, {
     emailAddress: 'leaving@stackbill.test', firstName: 'Lee', lastName: 'Ving', password: 'leaving-user-password-2', role: 'PlatformReader',
   });
@@ -511,7 +416,7 @@ test('objects are edited on their page, and a delete that something blocks says 
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.waitForURL(/done=saved$/);
   assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /Renamed Tenant Two/);
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const saved = (await api('GET', '/api/v1/tenants/ten-00002', token)).body.data;
   assert.equal(saved.name, 'Renamed Tenant Two');
   assert.equal(saved.paymentTermsDays, 45);
@@ -578,7 +483,7 @@ test('a price list with tiers is added, cloned and its increase modelled; commis
   await page.getByLabel('Items (required)').fill('cores: 0.05\nstorage: graduated 0-100=0.10, 100-=0.08');
   await page.getByRole('button', { name: 'Add price list' }).click();
   await page.waitForURL(/\/lists\/pricing\?done=pricing&id=mel1-2027$/);
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const list = (await api('GET', '/api/v1/pricing/mel1-2027', token)).body.data;
   assert.deepEqual(list.items[1].tiers, { mode: 'graduated', bands: [
     { from: '0', to: '100', rate: '0.10' }, { from: '100', to: null, rate: '0.08' }] });
@@ -617,7 +522,7 @@ test('a price list with tiers is added, cloned and its increase modelled; commis
 });
 
 test('an account that must use MFA enrols an authenticator app by QR code, then signs in with its code', async () => {
-  const admin = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const admin = await adminToken();
   const email = 'mfa-user@stackbill.test';
   const password = 'mfa-user-password-77';
   const made = await api('POST', '/api/v1/users', admin, {
@@ -669,7 +574,7 @@ test('the estimator prices typed quantities; alerts are acknowledged; users get 
   await page.getByRole('button', { name: 'Estimate' }).click();
   assert.match(await page.locator('#f-items-error').innerText(), /Line 1: write a quantity as meter: quantity/);
   assert.equal(await page.getByLabel('Month').inputValue(), '2026-10', 'what was typed is kept');
-  const meter = (await api('GET', '/api/v1/meters', (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token)).body.data[0].id;
+  const meter = (await api('GET', '/api/v1/meters', await adminToken())).body.data[0].id;
   await page.getByLabel('Quantities (required)').fill(`${meter}: 720`);
   await page.getByRole('button', { name: 'Estimate' }).click();
   const estimate = await page.locator('section.outcome').innerText();
@@ -679,7 +584,7 @@ test('the estimator prices typed quantities; alerts are acknowledged; users get 
   await accessible(page, 'estimator');
 
   // A failing Update Usage raises an alert; the dashboard lists it and acknowledges it.
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const failed = await fetch(`${base}/api/v1/regions/mel1/collect`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, prefer: 'wait=120' },
@@ -725,6 +630,7 @@ test("the manual's Quick Start on a fresh database: region to issued invoice and
   const fresh = await start(dir);
   const demo = base;
   base = fresh.url;
+  site.base = fresh.url;
   try {
     const page = await visit();
     await signIn(page, ADMIN, PASSWORD);
@@ -781,7 +687,7 @@ test("the manual's Quick Start on a fresh database: region to issued invoice and
     assert.match(await page.locator('p.notice').innerText(), /price list syd1-2026 was added/);
 
     // Usage for October arrives (what Update Usage collects from a stamp): 150 core-hours.
-    const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+    const token = await adminToken();
     const records = [0, 1, 2].map((h) => ({ id: `fresh-${h}`, subscriptionId: '0b5e8a52-7f0e-4a53-9a4c-3c1d2e4f5a6b', meterId: 'cores',
       start: `2026-10-10T0${h}:00:00Z`, end: `2026-10-10T0${h + 1}:00:00Z`, quantity: '50' }));
     const ingested = await api('POST', '/api/v1/usage', token, { source: 'quick-start', records });
@@ -824,13 +730,14 @@ test("the manual's Quick Start on a fresh database: region to issued invoice and
     await owner.context().close();
   } finally {
     base = demo;
+    site.base = demo;
     fresh.proc.kill();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test("a partner's own brand is what the people under it see; the platform keeps its own", async () => {
-  const token = (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+  const token = await adminToken();
   const partner = (await api('GET', '/api/v1/partners/part-001', token)).body.data;
   const branded = await api('PUT', '/api/v1/partners/part-001', token, {
     distributorId: partner.distributorId, name: partner.name,

@@ -7,6 +7,7 @@ pub(crate) mod collection;
 mod commissions;
 pub(crate) mod documents;
 mod exports;
+mod federated_portal;
 mod forwarding;
 mod identity;
 mod jobs;
