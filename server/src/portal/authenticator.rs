@@ -102,10 +102,7 @@ async fn render(
             .await;
             let text = |k: &str| answer.data[k].as_str().unwrap_or_default().to_owned();
             if !answer.status.is_success() {
-                return Err(refused(&format!(
-                    "An enrolment could not be started: {}",
-                    answer.summary()
-                )));
+                return Err(answer.refusal("An enrolment could not be started"));
             }
             (text("enrolmentToken"), text("secret"), text("otpauthUri"))
         }

@@ -45,6 +45,16 @@ impl Answer {
             .collect::<Vec<_>>()
             .join(" ")
     }
+
+    /// A page saying why the API refused, `lead` first, with the API's status (403 for
+    /// a role without the action, 404 for what is not the visitor's, 400 for bad input).
+    pub(crate) fn refusal(&self, lead: &str) -> axum::response::Response {
+        let mut page = super::refused(&format!("{lead}: {}", self.summary()));
+        if self.status.is_client_error() || self.status.is_server_error() {
+            *page.status_mut() = self.status;
+        }
+        page
+    }
 }
 
 /// `method path` with `body` as `visitor`. Calls that queue a job wait for it (up to two

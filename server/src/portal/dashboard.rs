@@ -212,10 +212,7 @@ pub(crate) async fn acknowledge(
     )
     .await;
     if !answer.status.is_success() {
-        return refused(&format!(
-            "The alert was not acknowledged: {}",
-            answer.summary()
-        ));
+        return answer.refusal("The alert was not acknowledged");
     }
     Redirect::to(&format!("/dashboard?acknowledged={id}")).into_response()
 }

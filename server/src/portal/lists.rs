@@ -16,7 +16,7 @@ use stackbill_core::rbac::Action;
 
 use super::calls::call;
 use super::session::Visitor;
-use super::{Chrome, not_found, page, refused};
+use super::{Chrome, not_found, page};
 use crate::api::AppState;
 
 /// Rows per page.
@@ -397,10 +397,7 @@ pub(crate) async fn generate(
     )
     .await;
     if !answer.status.is_success() {
-        return refused(&format!(
-            "The summaries were not generated: {}",
-            answer.summary()
-        ));
+        return answer.refusal("The summaries were not generated");
     }
     let q = serde_urlencoded::to_string([("period", period.as_str()), ("done", "generated")])
         .unwrap_or_default();

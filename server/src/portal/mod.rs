@@ -149,7 +149,7 @@ const SCREENS: &[(&str, &str, Action, Option<Level>)] = &[
         Action::Read,
         Some(Level::Partner),
     ),
-    ("Tenants", "/tenants", Action::Read, Some(Level::Partner)),
+    ("Tenants", "/tenants", Action::Read, Some(Level::Tenant)),
     ("Subscriptions", "/lists/subscriptions", Action::Read, None),
     ("Users", "/lists/users", Action::ReadUsers, None),
     ("Regions", "/lists/regions", Action::ReadRegions, None),

@@ -202,6 +202,9 @@ pub(crate) async fn save(
     if let Some(refusal) = visitor.form_refusal(&state, &headers, session::csrf_of(&form)) {
         return refusal;
     }
+    if !may(&visitor, Action::ManageSettings) {
+        return super::not_yours();
+    }
     let Some(group) = GROUPS.iter().find(|(g, _)| *g == name) else {
         return not_found();
     };
@@ -214,7 +217,7 @@ pub(crate) async fn save(
     )
     .await;
     let Some(values) = current.data.as_object() else {
-        return refused(&current.summary());
+        return current.refusal("The settings could not be read");
     };
     let typed: std::collections::HashMap<String, String> =
         form.iter().filter(|(k, _)| k != "csrf").cloned().collect();

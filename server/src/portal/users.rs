@@ -15,7 +15,7 @@ use stackbill_core::rbac::Action;
 use super::calls::{Answer, call};
 use super::fields::{self, Field, FieldSpec, Kind, f};
 use super::session::{self, Visitor};
-use super::{Chrome, Confirm, not_found, page, refused};
+use super::{Chrome, Confirm, not_found, page};
 use crate::api::AppState;
 
 /// Where a role is granted: the API's field for each level below the platform.
@@ -279,7 +279,7 @@ pub(crate) async fn delete(
     if answer.status.is_success() {
         return Redirect::to("/lists/users?done=deleted").into_response();
     }
-    refused(&format!("The user was not deleted: {}", answer.summary()))
+    answer.refusal("The user was not deleted")
 }
 
 /// Grants or revokes one role of the user (`action` is `grant` or `revoke`) through the

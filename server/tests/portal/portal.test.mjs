@@ -13,7 +13,7 @@ import { ADMIN, PASSWORD, site, start, setUp, visit, accessible, signIn, totp, a
 
 setUp();
 let base;
-before(() => { base = site.base; });
+before(async () => { await site.ready; base = site.base; });
 
 test('a wrong password is explained next to the form and the address is kept', async () => {
   const page = await visit();

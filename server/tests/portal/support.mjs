@@ -20,7 +20,7 @@ mkdirSync(shots, { recursive: true });
 export const ADMIN = 'portal-admin@stackbill.test';
 export const PASSWORD = 'portal-admin-password-5';
 /// This file's server address (`base`) and browser, once `before` has run.
-export const site = { base: null, browser: null };
+export const site = { base: null, browser: null, ready: null };
 
 /// A `stackbill serve` on a new SQLite file in `dir` (`extra` arguments after), once it
 /// listens: the process and its address. `env` adds environment variables.
@@ -42,11 +42,13 @@ export async function start(dir, extra = [], env = {}) {
   return { proc, url };
 }
 
-/// Registers this file's set-up: a demo server (or one with `extra` arguments and `env`)
-/// and the browser, both stopped after the file's tests.
+/// Starts this file's set-up: a demo server (or one with `extra` arguments and `env`)
+/// and the browser, both stopped after the file's tests. `site.ready` settles once both
+/// run: node runs a file's top-level `before` hooks without waiting for each other, so
+/// every hook that needs the server awaits it.
 export function setUp(extra = ['--demo'], env = {}) {
   let server, work;
-  before(async () => {
+  site.ready = (async () => {
     work = mkdtempSync(path.join(tmpdir(), 'stackbill-portal-'));
     ({ proc: server, url: site.base } = await start(work, extra, env));
     site.browser = await chromium.launch({
@@ -54,8 +56,10 @@ export function setUp(extra = ['--demo'], env = {}) {
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-  });
+  })();
+  before(() => site.ready);
   after(async () => {
+    await site.ready.catch(() => {});
     await site.browser?.close();
     server?.kill();
     if (work) rmSync(work, { recursive: true, force: true });
