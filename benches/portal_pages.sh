@@ -29,17 +29,17 @@ STACKBILL_ADMIN_EMAIL=bench@stackbill.test STACKBILL_ADMIN_PASSWORD=bench-portal
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 600); do grep -q "listening on" "$work/out" && break; sleep 0.1; done
-base=$(grep -o 'http://[0-9.:]*' "$work/out" | head -1)
+base=$(grep -o 'http://[0-9.:]*' "$work/out" | sed -n 1p)
 jar="$work/cookies"
 curl -sf -o /dev/null -c "$jar" -X POST "$base/sign-in" \
   --data-urlencode email=bench@stackbill.test --data-urlencode password=bench-portal-password-1
-invoice=$(curl -sf -b "$jar" "$base/invoices?period=2026-10" | grep -o 'href="/invoices/[0-9]*"' | head -1 | grep -o '[0-9]*')
-tenants=$(curl -sf -b "$jar" "$base/tenants" | grep -o '[0-9,]* tenant(s)' | head -1)
+invoice=$(curl -sf -b "$jar" "$base/invoices?period=2026-10" | grep -o 'href="/invoices/[0-9]*"' | sed -n 1p | grep -o '[0-9]*')
+tenants=$(curl -sf -b "$jar" "$base/tenants" | grep -o '[0-9,]* tenant(s)' | sed -n 1p)
 echo "platform: $tenants; $requests requests per page"
 
-tenant=$(curl -sf -b "$jar" "$base/tenants" | grep -o 'href="/objects/tenants/[^"]*"' | head -1 | cut -d/ -f4 | tr -d '"')
-subscription=$(curl -sf -b "$jar" "$base/lists/subscriptions" | grep -o 'href="/objects/subscriptions/[^"]*"' | head -1 | cut -d/ -f4 | tr -d '"')
-pricing=$(curl -sf -b "$jar" "$base/lists/pricing" | grep -o 'href="/objects/pricing/[^"]*"' | head -1 | cut -d/ -f4 | tr -d '"')
+tenant=$(curl -sf -b "$jar" "$base/tenants" | grep -o 'href="/objects/tenants/[^"]*"' | sed -n 1p | cut -d/ -f4 | tr -d '"')
+subscription=$(curl -sf -b "$jar" "$base/lists/subscriptions" | grep -o 'href="/objects/subscriptions/[^"]*"' | sed -n 1p | cut -d/ -f4 | tr -d '"')
+pricing=$(curl -sf -b "$jar" "$base/lists/pricing" | grep -o 'href="/objects/pricing/[^"]*"' | sed -n 1p | cut -d/ -f4 | tr -d '"')
 
 # Each page REQUESTS times after one warm-up: p50, p95 and the slowest, in milliseconds.
 time_pages() {

@@ -204,9 +204,11 @@ fn verbatim(tag: &str) -> Option<&str> {
 /// Where the `</name` that closes an element starts in `html` (same-name elements do
 /// not nest in the portal's data cells).
 fn find_close(html: &str, name: &str) -> Option<usize> {
-    let lower = html.to_ascii_lowercase();
-    let needle = format!("</{}", name.to_ascii_lowercase());
-    lower.find(&needle)
+    html.match_indices("</").map(|(at, _)| at).find(|&at| {
+        html.get(at.saturating_add(2)..)
+            .and_then(|rest| rest.get(..name.len()))
+            .is_some_and(|tag| tag.eq_ignore_ascii_case(name))
+    })
 }
 
 #[cfg(test)]
@@ -266,6 +268,10 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert_eq!(in_a_sentence("IT Unit"), "IT unit");
+        assert_eq!(
+            naming().apply("<TEXTAREA>tenant</TEXTAREA> tenant"),
+            "<TEXTAREA>tenant</TEXTAREA> department"
+        );
         assert!(Naming::of(&json!({"tenantTerm": null})).is_none());
     }
 }

@@ -263,7 +263,8 @@ async fn sign_in_settings(state: &AppState) -> ApiResult<SignInSettings> {
     })
 }
 
-fn throttle(state: &AppState, addr: &SocketAddr) -> ApiResult<()> {
+/// Counts a sign-in attempt from `addr`: too many a minute are refused (429).
+pub(crate) fn throttle(state: &AppState, addr: &SocketAddr) -> ApiResult<()> {
     let key = state.keys.address_key(&addr.ip().to_string());
     state.throttle.attempt(key).map_err(ApiError::Throttled)
 }

@@ -29,7 +29,7 @@ pub(crate) mod portal_api {
     //! What the portal reuses of the API's handlers.
     pub(crate) use super::auth::{
         TokenRequest, TokenResponse, change_password_of, enrolment_key, federated_sign_in,
-        token_for,
+        throttle, token_for,
     };
     pub(crate) use super::export::safe_file_name;
     pub(crate) use super::federated::{Pending, SignInButton, authorize, buttons, finish};

@@ -6,7 +6,9 @@
 //! The account is then signed in exactly as `POST auth/federated` signs it in.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine;
@@ -16,13 +18,15 @@ use serde::Deserialize;
 use super::session;
 use super::sign_in::{Next, local_path, render, sentence};
 use crate::api::AppState;
-use crate::api::portal_api::{Pending, authorize, federated_sign_in, finish};
+use crate::api::portal_api::{Pending, authorize, federated_sign_in, finish, throttle};
 use crate::api::wire::ApiError;
 
 /// The cookie that carries a sign-in in progress.
 const PENDING: &str = "stackbill_federation";
 /// How long a person has to sign in at the provider.
 const PENDING_SECONDS: u32 = 600;
+/// The longest page address a sign-in returns to.
+const MAX_NEXT: usize = 512;
 
 /// Where the provider sends the browser back: System Settings → Notifications → Portal
 /// URL when set (the address people use, e.g. behind a proxy), else this request's host.
@@ -77,6 +81,9 @@ fn why(error: &ApiError) -> String {
         | ApiError::Forbidden(m)
         | ApiError::NotFound(m)
         | ApiError::Unavailable(m) => sentence(m),
+        ApiError::Throttled(seconds) => {
+            format!("Too many attempts. Try again in {seconds} second(s).")
+        }
         other => {
             tracing::warn!(error = %other, "a federated portal sign-in failed");
             "Signing in failed on the server. Try again in a moment.".to_owned()
@@ -91,7 +98,10 @@ pub(crate) async fn start(
     Query(q): Query<Next>,
     headers: HeaderMap,
 ) -> Response {
-    let next = local_path(q.next.as_deref());
+    // The path travels in a cookie: a long one would not fit, so it is not kept.
+    let next = Some(local_path(q.next.as_deref()))
+        .filter(|n| n.len() <= MAX_NEXT)
+        .unwrap_or_else(|| "/dashboard".to_owned());
     let settings = super::settings(&state).await;
     let uri = redirect_uri(&settings, &headers, &state);
     let (location, pending) = match authorize(&settings, index, &uri, next.clone()).await {
@@ -133,9 +143,14 @@ struct Onward {
 /// `GET /sign-in/callback`: back from the provider.
 pub(crate) async fn callback(
     State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
     Query(returned): Query<Returned>,
     headers: HeaderMap,
 ) -> Response {
+    // A return is a sign-in attempt, counted like a password's.
+    if let Err(e) = throttle(&state, &addr) {
+        return refused_sign_in(&state, "/dashboard".into(), why(&e)).await;
+    }
     let pending = session::cookie(&headers, PENDING)
         .and_then(|c| URL_SAFE_NO_PAD.decode(c).ok())
         .and_then(|bytes| serde_json::from_slice::<Pending>(&bytes).ok());
