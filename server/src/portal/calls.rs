@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode, header};
+use axum::response::Response;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -57,15 +58,15 @@ impl Answer {
     }
 }
 
-/// `method path` with `body` as `visitor`. Calls that queue a job wait for it (up to two
-/// minutes), so the page shows the outcome.
-pub(crate) async fn call(
+/// The API's answer to `method path` with `body` as `visitor`; `None` if the request
+/// could not be built.
+async fn send(
     state: &AppState,
     visitor: &Visitor,
     method: Method,
     path: &str,
     body: Option<Value>,
-) -> Answer {
+) -> Option<Response> {
     let mut request = Request::builder()
         .method(method)
         .uri(path)
@@ -76,22 +77,66 @@ pub(crate) async fn call(
         ext.insert(ConnectInfo(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
     }
     let body = body.map_or_else(Body::empty, |b| Body::from(b.to_string()));
+    let request = request.body(body).ok()?;
+    let Ok(response) = crate::api::api_routes(state.clone()).oneshot(request).await;
+    Some(response)
+}
+
+/// A file the API serves at `path` (an export), passed to the visitor as the API sent it;
+/// a refusal as a page with the API's status.
+pub(crate) async fn download(state: &AppState, visitor: &Visitor, path: &str) -> Response {
+    let Some(response) = send(state, visitor, Method::GET, path, None).await else {
+        return super::refused("The file could not be requested.");
+    };
+    if response.status().is_success() {
+        return response;
+    }
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    let envelope: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let answer = Answer {
+        status,
+        data: Value::Null,
+        errors: errors_of(&envelope),
+    };
+    answer.refusal("The file could not be produced")
+}
+
+/// `method path` with `body` as `visitor`. Calls that queue a job wait for it (up to two
+/// minutes), so the page shows the outcome.
+pub(crate) async fn call(
+    state: &AppState,
+    visitor: &Visitor,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Answer {
     let failed = |why: String| Answer {
         status: StatusCode::INTERNAL_SERVER_ERROR,
         data: Value::Null,
         errors: vec![(String::new(), why)],
     };
-    let Ok(request) = request.body(body) else {
+    let Some(response) = send(state, visitor, method, path, body).await else {
         return failed("the request could not be built".into());
     };
-    let Ok(response) = crate::api::api_routes(state.clone()).oneshot(request).await;
     let status = response.status();
     let bytes = match axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await {
         Ok(b) => b,
         Err(e) => return failed(format!("the answer could not be read: {e}")),
     };
     let envelope: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let errors = envelope["errors"]
+    Answer {
+        status,
+        data: envelope["data"].clone(),
+        errors: errors_of(&envelope),
+    }
+}
+
+/// The envelope's errors as (field, message).
+fn errors_of(envelope: &Value) -> Vec<(String, String)> {
+    envelope["errors"]
         .as_array()
         .map(|list| {
             list.iter()
@@ -103,10 +148,5 @@ pub(crate) async fn call(
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    Answer {
-        status,
-        data: envelope["data"].clone(),
-        errors,
-    }
+        .unwrap_or_default()
 }

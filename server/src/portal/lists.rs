@@ -181,6 +181,8 @@ struct List {
     title: &'static str,
     path: String,
     period: Option<String>,
+    /// `period=…` of the export links (commissions).
+    period_query: String,
     generate: bool,
     add: Option<(String, String)>,
     notice: Option<String>,
@@ -357,6 +359,10 @@ pub(crate) async fn show(
         path: format!("/lists/{}", spec.key),
         generate: period.is_some() && visitor.caller.can_somewhere(Action::GenerateCommissions),
         add: super::forms::add_link(&visitor, &home),
+        period_query: period
+            .as_deref()
+            .map(|p| serde_urlencoded::to_string([("period", p)]).unwrap_or_default())
+            .unwrap_or_default(),
         period,
         notice,
         error: (!answer.status.is_success()).then(|| answer.summary()),
@@ -402,6 +408,30 @@ pub(crate) async fn generate(
     let q = serde_urlencoded::to_string([("period", period.as_str()), ("done", "generated")])
         .unwrap_or_default();
     Redirect::to(&format!("/lists/commissions?{q}")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ExportQuery {
+    #[serde(default)]
+    period: String,
+    #[serde(default)]
+    format: String,
+}
+
+/// `GET /lists/commissions/export`: the manual's Export Commission Data, the API's own
+/// CSV or Excel file of one month's or year's summaries in the visitor's scope.
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    if !super::opens(&visitor.caller, "/lists/commissions") {
+        return super::not_yours();
+    }
+    let query =
+        serde_urlencoded::to_string([("period", q.period.trim()), ("format", q.format.trim())])
+            .unwrap_or_default();
+    super::calls::download(&state, &visitor, &format!("/api/v1/commissions?{query}")).await
 }
 
 #[cfg(test)]

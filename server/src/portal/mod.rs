@@ -66,6 +66,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/tenants", get(tenants::page))
         .route("/estimate", get(estimator::form).post(estimator::submit))
         .route("/lists/{key}", get(lists::show))
+        .route("/lists/commissions/export", get(lists::export))
         .route(
             "/lists/commissions/generate",
             axum::routing::post(lists::generate),

@@ -340,6 +340,16 @@ test('every list screen opens for the administrator, and commissions are generat
   assert.ok(rows.length >= 1 && rows.every((r) => r.includes('2026-10')), rows.join('\n'));
   assert.ok(rows.some((r) => /%/.test(r)), 'each commission shows its bands');
   await accessible(page, 'commissions');
+  // Export Commission Data: the same summaries as a CSV and an Excel file.
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'CSV' }).click()]);
+  assert.match(csv.suggestedFilename(), /^commissions-2026-10\.csv$/);
+  const lines = (await (await import('node:fs/promises')).readFile(await csv.path(), 'utf8')).trim().split('\n');
+  assert.equal(lines.length, rows.length + 1, `a header and one line per summary: ${lines.join(' / ')}`);
+  const [xlsx] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Excel' }).click()]);
+  assert.match(xlsx.suggestedFilename(), /^commissions-2026-10\.xlsx$/);
+  const refused = await page.context().request.get(`${base}/lists/commissions/export?period=2026-10&format=pdf`);
+  assert.equal(refused.status(), 400);
+  assert.match(await refused.text(), /format/);
   await page.context().close();
 
   const reader = await visit();
