@@ -198,13 +198,7 @@ impl Collector {
         to: i64,
         progress: &(dyn Fn(Progress) + Sync),
     ) -> Result<RunReport, CollectError> {
-        if from % HOUR_NS != 0 || to % HOUR_NS != 0 || to <= from {
-            return Err(CollectError::Range(format!(
-                "the range must be whole hours with from before to (got {} to {})",
-                instant(from),
-                instant(to)
-            )));
-        }
+        whole_hours(from, to)?;
         let region = self.arm.region().id.clone();
         let mut state: State = match self.store.collection_state(&region).await? {
             Some(v) => serde_json::from_value(v).unwrap_or_default(),
@@ -285,6 +279,63 @@ impl Collector {
                 Err(e)
             }
         }
+    }
+
+    /// Collects one stamp subscription's reported hours `[from, to)`: the manual's Update
+    /// Usage on a subscription, asked with `subscriberId` so the stamp reads only its
+    /// rows. A row gets the id a region run gives it (identity does not depend on how the
+    /// hour was asked for), so what a region run stored counts as duplicate here and the
+    /// other way round. The region's resumable cursor is neither read nor moved: an
+    /// interrupted run is simply run again, storing nothing twice.
+    pub async fn collect_subscriber(
+        &self,
+        subscriber: &str,
+        from: i64,
+        to: i64,
+        progress: &(dyn Fn(Progress) + Sync),
+    ) -> Result<RunReport, CollectError> {
+        whole_hours(from, to)?;
+        if !is_guid(subscriber) {
+            return Err(CollectError::Config {
+                field: "subscription",
+                message: format!(
+                    "{subscriber:?} is not a stamp subscription id (a GUID): its usage cannot be asked for"
+                ),
+            });
+        }
+        let region = self.arm.region().id.clone();
+        let mut sink = Sink::open(
+            self.store.as_ref(),
+            &region,
+            &operator_subscriptions(self.arm.region()),
+        )
+        .await?;
+        let mut report = RunReport::default();
+        let total = u64::try_from((to - from) / HOUR_NS).unwrap_or(0);
+        let mut window = from;
+        while window < to {
+            self.renew_lease().await?;
+            let span = (window, window.saturating_add(HOUR_NS));
+            let mut ids = Identities::new(&region, span);
+            for page in self.fetch_all(window, subscriber).await? {
+                sink.store_page(span, page, &mut ids, &mut report).await?;
+                report.pages = report.pages.saturating_add(1);
+            }
+            report.windows = report.windows.saturating_add(1);
+            window = span.1;
+            progress(Progress {
+                windows_done: u64::try_from((window - from) / HOUR_NS).unwrap_or(0),
+                windows_total: total,
+                rows: report.new + report.duplicate + report.replaced,
+            });
+        }
+        report.unknown_meters = std::mem::take(&mut sink.unknown_meters)
+            .into_iter()
+            .collect();
+        report.requests = self.stats.requests();
+        report.retries = self.stats.retries();
+        report.tokens = self.stats.tokens();
+        Ok(report)
     }
 
     /// Runs under `lease`: taken before the first hour and renewed before each.
@@ -560,6 +611,18 @@ pub(crate) fn operator_subscriptions(region: &crate::RegionConfig) -> Vec<String
     let mut all = vec![region.provider_subscription.clone()];
     all.extend(region.system_subscriptions.iter().cloned());
     all
+}
+
+/// Refuses a range that is not whole hours with `from` before `to`.
+fn whole_hours(from: i64, to: i64) -> Result<(), CollectError> {
+    if from % HOUR_NS != 0 || to % HOUR_NS != 0 || to <= from {
+        return Err(CollectError::Range(format!(
+            "the range must be whole hours with from before to (got {} to {})",
+            instant(from),
+            instant(to)
+        )));
+    }
+    Ok(())
 }
 
 fn fresh(from: i64, to: i64) -> Cursor {

@@ -855,3 +855,63 @@ async fn a_run_that_fails_at_once_loses_no_hours() {
         .expect("later range");
     assert_eq!((r.windows, r.new), (2, 6), "{r:?}");
 }
+
+/// Update Usage on one subscription: only its rows, asked with `subscriberId`, under the
+/// ids a region run gives them; the region's own cursor and state are left alone.
+#[tokio::test]
+async fn one_subscription_is_collected_alone_under_the_region_runs_ids() {
+    use stackbill_testkit::fake_stamp::{SUB_A, SUB_B};
+    let s = setup("subscriber", false).await;
+    fixture(&s.fake);
+    let c = collector(&s, Options::default()).await;
+    let (from, to) = (ns("2025-03-04T10:00:00Z"), ns("2025-03-04T12:00:00Z"));
+    let seen = std::sync::Mutex::new(Vec::new());
+    let only_b = c
+        .collect_subscriber(SUB_B, from, to, &|p| {
+            seen.lock().unwrap().push(p.windows_done)
+        })
+        .await
+        .expect("subscriber run");
+    assert_eq!(
+        (only_b.windows, only_b.new, only_b.duplicate),
+        (2, 2, 0),
+        "{only_b:?}"
+    );
+    assert_eq!(*seen.lock().unwrap(), vec![1, 2], "progress per hour");
+    assert_eq!(s.store.usage_count().await.expect("count"), 2);
+    assert!(
+        s.store
+            .collection_state("fra01")
+            .await
+            .expect("state")
+            .is_none(),
+        "the region's cursor and last run are not touched"
+    );
+    // The region run finds the subscriber's rows under the same ids.
+    let region = run(&s, "2025-03-04T10:00:00Z", "2025-03-04T12:00:00Z")
+        .await
+        .expect("region run");
+    assert_eq!((region.new, region.duplicate), (4, 2), "{region:?}");
+    let only_a = c
+        .collect_subscriber(&SUB_A.to_ascii_uppercase(), from, to, &|_| {})
+        .await
+        .expect("again");
+    assert_eq!((only_a.new, only_a.duplicate), (0, 4), "{only_a:?}");
+    assert_eq!(s.store.usage_count().await.expect("count"), 6);
+    let refused = c.collect_subscriber("web-01", from, to, &|_| {}).await;
+    assert!(
+        matches!(
+            &refused,
+            Err(CollectError::Config {
+                field: "subscription",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    let backwards = c.collect_subscriber(SUB_A, to, from, &|_| {}).await;
+    assert!(
+        matches!(backwards, Err(CollectError::Range(_))),
+        "{backwards:?}"
+    );
+}

@@ -20,7 +20,7 @@ use stackbill_store::{RegionRow, Store};
 use utoipa::ToSchema;
 
 use super::AppState;
-use super::access::{ManageRegions, Platform, ProcessUsage, ReadRegions};
+use super::access::{Allowed, ManageRegions, Platform, ProcessUsage, ReadRegions};
 use super::catalogue::find_region as find;
 use super::ops::{Op, many, one};
 use super::wire::{self, ApiError, ApiResult, Body, ok};
@@ -150,7 +150,12 @@ pub(crate) async fn recollect_days(
         return Ok(None);
     }
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
-    let report = run_waiting(store, region, start, end, job, progress)
+    let span = Span {
+        from: start,
+        to: end,
+        subscription: None,
+    };
+    let report = run_waiting(store, region, span, job, progress)
         .await
         .map_err(|e| region_error(&region.id, e))?;
     Ok(Some(report))
@@ -167,6 +172,28 @@ pub(crate) struct CollectIn {
     /// began at least an hour ago).
     #[serde(default)]
     to: Option<String>,
+}
+
+impl CollectIn {
+    /// The reported hours `[from, to)` asked for, in Unix nanoseconds: whole hours, in
+    /// order, none in the future.
+    fn hours(&self) -> ApiResult<(i64, i64)> {
+        let to = match self.to.as_deref() {
+            Some(t) => whole_hour("to", t)?,
+            None => closed_until(Utc::now()),
+        };
+        let from = match self.from.as_deref() {
+            Some(t) => whole_hour("from", t)?,
+            None => to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS)),
+        };
+        if from >= to {
+            return Err(ApiError::field("to", "must be after from"));
+        }
+        if to > closed_until(Utc::now()).saturating_add(HOUR_NS) {
+            return Err(ApiError::field("to", "must not be in the future"));
+        }
+        Ok((from, to))
+    }
 }
 
 /// What a collection run did.
@@ -253,13 +280,12 @@ fn job_lease(job: i64) -> Lease {
 async fn run_waiting(
     store: Arc<dyn Store>,
     region: &RegionRow,
-    from: i64,
-    to: i64,
+    span: Span<'_>,
     job: i64,
     progress: &jobs::Progress,
 ) -> Result<RunReport, CollectError> {
     loop {
-        match run(store.clone(), region, from, to, job_lease(job)).await {
+        match run(store.clone(), region, span, job_lease(job)).await {
             Err(CollectError::Busy(why)) => {
                 progress.set(0, format!("region {}: waiting: {why}", region.id));
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
@@ -269,14 +295,22 @@ async fn run_waiting(
     }
 }
 
-/// Collects `[from, to)` of `region` under the region's lease (one run per region at a
-/// time, whichever process and job starts it). Failures are recorded in the region's
+/// What a run collects: reported hours `[from, to)` (Unix nanoseconds) of the whole
+/// region, or of one of its subscriptions (a subscription's Update Usage).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span<'a> {
+    pub from: i64,
+    pub to: i64,
+    pub subscription: Option<&'a str>,
+}
+
+/// Collects `span` of `region` under the region's lease (one run per region at a time,
+/// whichever process and job starts it). Failures are recorded in the region's
 /// collection state and its alerts.
 pub(crate) async fn run(
     store: Arc<dyn Store>,
     region: &RegionRow,
-    from: i64,
-    to: i64,
+    span: Span<'_>,
     lease: Lease,
 ) -> Result<RunReport, CollectError> {
     if RegionCollection::of(region).is_none() {
@@ -292,10 +326,16 @@ pub(crate) async fn run(
         lease: lease.clone(),
     };
     let result = async {
-        Collector::new(arm_of(region)?, store.clone(), Options::default())
-            .with_lease(lease.clone())
-            .collect(from, to, &|_| {})
-            .await
+        let collector = Collector::new(arm_of(region)?, store.clone(), Options::default())
+            .with_lease(lease.clone());
+        match span.subscription {
+            Some(s) => {
+                collector
+                    .collect_subscriber(s, span.from, span.to, &|_| {})
+                    .await
+            }
+            None => collector.collect(span.from, span.to, &|_| {}).await,
+        }
     }
     .await;
     drop(held);
@@ -321,10 +361,10 @@ impl Drop for Held {
     }
 }
 
-/// A line for the job list.
-fn describe(region: &str, from: i64, to: i64, report: &RunReport) -> String {
+/// A line for the job list; `what` names the region (and subscription).
+fn describe(what: &str, from: i64, to: i64, report: &RunReport) -> String {
     format!(
-        "region {region}: {} to {}: {} new, {} duplicate, {} replaced, {} rejected{}",
+        "{what}: {} to {}: {} new, {} duplicate, {} replaced, {} rejected{}",
         instant(from),
         instant(to),
         report.new,
@@ -443,21 +483,39 @@ async fn collect(
             "the region has no collection settings; add them with PUT /api/v1/regions/{id}",
         ));
     }
-    let to = match body.to.as_deref() {
-        Some(t) => whole_hour("to", t)?,
-        None => closed_until(Utc::now()),
-    };
-    let from = match body.from.as_deref() {
-        Some(t) => whole_hour("from", t)?,
-        None => to.saturating_sub(HOUR_NS.saturating_mul(RECOLLECT_HOURS)),
-    };
-    if from >= to {
-        return Err(ApiError::field("to", "must be after from"));
-    }
-    if to > closed_until(Utc::now()).saturating_add(HOUR_NS) {
-        return Err(ApiError::field("to", "must not be in the future"));
-    }
+    let (from, to) = body.hours()?;
     let params = json!({"region": region.id, "from": from, "to": to});
+    let job = jobs::submit(&state, "usage.collect", &params, None, &auth.caller.actor()).await?;
+    Ok(jobs::accepted(&state, job, &headers).await)
+}
+
+/// A subscription's Update Usage: its region's usage API asked for its rows only, as a
+/// `usage.collect` job under the region's lease. Partner and distributor administrators
+/// may run it on the subscriptions of their branch.
+async fn collect_subscription(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    auth: Allowed<ProcessUsage>,
+    Path(id): Path<String>,
+    Body(body): Body<CollectIn>,
+) -> ApiResult<Response> {
+    let subscription = super::subscriptions::find_subscription(&auth, &id)?.clone();
+    if !stackbill_collector::provision::is_guid(&subscription.id) {
+        return Err(ApiError::Conflict(format!(
+            "subscription {:?} is not a stamp subscription (its id is not a GUID): its usage arrives by import, not from a region",
+            subscription.id
+        )));
+    }
+    let region = find(&state, &subscription.region).await?;
+    if RegionCollection::of(&region).is_none() {
+        return Err(ApiError::Conflict(format!(
+            "region {} has no collection settings: a platform administrator adds them on the region",
+            region.id
+        )));
+    }
+    let (from, to) = body.hours()?;
+    let params = json!({"region": region.id, "from": from, "to": to,
+                        "subscription": subscription.id.to_ascii_lowercase()});
     let job = jobs::submit(&state, "usage.collect", &params, None, &auth.caller.actor()).await?;
     Ok(jobs::accepted(&state, job, &headers).await)
 }
@@ -489,19 +547,22 @@ pub(crate) async fn run_collect(
     progress: &jobs::Progress,
 ) -> ApiResult<jobs::Done> {
     let id = params["region"].as_str().unwrap_or_default();
-    let (from, to) = (
-        params["from"].as_i64().unwrap_or_default(),
-        params["to"].as_i64().unwrap_or_default(),
-    );
+    let span = Span {
+        from: params["from"].as_i64().unwrap_or_default(),
+        to: params["to"].as_i64().unwrap_or_default(),
+        subscription: params["subscription"].as_str(),
+    };
+    let (from, to) = (span.from, span.to);
     let region = find(state, id).await?;
-    progress.set(
-        0,
-        format!("region {id}: {} to {}", instant(from), instant(to)),
-    );
+    let what = match span.subscription {
+        Some(s) => format!("region {id}, subscription {s}"),
+        None => format!("region {id}"),
+    };
+    progress.set(0, format!("{what}: {} to {}", instant(from), instant(to)));
     let store: Arc<dyn Store> = Arc::new(state.sql_store().clone());
     let waited = match actor {
-        "schedule" => run(store, &region, from, to, job_lease(job)).await,
-        _ => run_waiting(store, &region, from, to, job, progress).await,
+        "schedule" => run(store, &region, span, job_lease(job)).await,
+        _ => run_waiting(store, &region, span, job, progress).await,
     };
     let report = match waited {
         Ok(report) => report,
@@ -521,14 +582,17 @@ pub(crate) async fn run_collect(
             "usage.collect",
             &region.id,
             None,
-            Some(json!({"from": instant(from), "to": instant(to), "jobId": job})),
+            Some(
+                json!({"from": instant(from), "to": instant(to), "jobId": job,
+                        "subscription": span.subscription}),
+            ),
         )
         .await?;
     if !report.created_subscriptions.is_empty() {
         // Subscriptions the run created: every process's directory must know them.
         state.refresh().await?;
     }
-    let message = describe(&region.id, from, to, &report);
+    let message = describe(&what, from, to, &report);
     let data = Collected {
         job_id: job,
         report: serde_json::to_value(&report).unwrap_or(Value::Null),
@@ -664,6 +728,16 @@ pub(crate) fn ops() -> Vec<Op> {
             t,
             "Collect a region's usage for reported hours [from, to)",
             post(collect),
+        )
+        .body(one::<CollectIn>())
+        .data(one::<Collected>())
+        .job(),
+        Op::new(
+            Method::POST,
+            "/api/v1/subscriptions/{id}/collect",
+            "Relationships",
+            "Update Usage of one subscription: collect its rows of reported hours [from, to) from its region",
+            post(collect_subscription),
         )
         .body(one::<CollectIn>())
         .data(one::<Collected>())

@@ -20,6 +20,7 @@ mod fx;
 mod hardening;
 mod hierarchy;
 mod invoice_document;
+mod invoice_mail;
 mod jobs;
 mod metrics;
 mod ops;
@@ -46,6 +47,7 @@ pub(crate) mod system;
 pub(crate) mod throttle;
 pub(crate) mod tls;
 mod usage;
+mod usage_summary;
 pub(crate) mod wire;
 
 use std::net::SocketAddr;
@@ -460,8 +462,10 @@ pub(crate) fn operations() -> Vec<ops::Op> {
     all.extend(pricing::ops());
     all.extend(fx::ops());
     all.extend(usage::ops());
+    all.extend(usage_summary::ops());
     all.extend(billing::ops());
     all.extend(invoice_document::ops());
+    all.extend(invoice_mail::ops());
     all.extend(commissions::ops());
     all.extend(system::ops());
     all

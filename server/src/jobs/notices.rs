@@ -74,6 +74,37 @@ fn about(
     }
 }
 
+/// The e-mail of issued invoice `row` to its tenant's billing contact, with its PDF:
+/// sent on issue (Auto Email Invoices) and again whenever someone asks (Email Invoice).
+/// `Err` says why there is no one to send it to.
+pub(crate) fn invoice_message(
+    dir: &Directory,
+    row: &InvoiceRow,
+    key: String,
+    settings: &Value,
+) -> Result<Outgoing, String> {
+    let (name, to) = recipient(dir, row)?;
+    let number = row.number.clone().unwrap_or_default();
+    let due = row.due_date.clone().unwrap_or_default();
+    Ok(about(
+        row,
+        key,
+        to,
+        format!("Invoice {number} for {}", row.period),
+        format!(
+            "Dear {name},\n\nattached is invoice {number} for {}: {} due on {due}.",
+            row.period,
+            total(row)
+        ),
+        settings,
+    ))
+}
+
+/// The Invoices settings in force (payment details, delivery switches).
+pub(crate) async fn settings(state: &AppState) -> Result<Value, ApiError> {
+    invoice_settings(state).await
+}
+
 /// Queues the e-mail of a just-issued invoice when Auto Email Invoices is on. `Err` says
 /// why it was not queued (no billing contact, no SMTP settings), for the caller to show.
 pub(crate) async fn invoice_issued(state: &AppState, row: &InvoiceRow) -> Result<(), String> {
@@ -83,21 +114,12 @@ pub(crate) async fn invoice_issued(state: &AppState, row: &InvoiceRow) -> Result
     }
     crate::mail::ready(state).await.map_err(|e| e.to_string())?;
     let snapshot = state.snapshot().await.map_err(|e| e.to_string())?;
-    let (name, to) = recipient(&snapshot.directory, row)?;
-    let number = row.number.clone().unwrap_or_default();
-    let due = row.due_date.clone().unwrap_or_default();
-    let message = about(
+    let message = invoice_message(
+        &snapshot.directory,
         row,
         format!("invoice:{}", row.id),
-        to,
-        format!("Invoice {number} for {}", row.period),
-        format!(
-            "Dear {name},\n\nattached is invoice {number} for {}: {} due on {due}.",
-            row.period,
-            total(row)
-        ),
         &settings,
-    );
+    )?;
     crate::mail::queue(state, &message)
         .await
         .map(|_| ())

@@ -1,5 +1,5 @@
-//! Billing actions in the portal: generate previews for a period, and issue, mark paid,
-//! void or delete one invoice. Each asks for confirmation on its own page first (nothing
+//! Billing actions in the portal: generate previews for a period (or recalculate them
+//! after a price change), and issue, e-mail, mark paid, void or delete one invoice. Each asks for confirmation on its own page first (nothing
 //! happens on a link), then sends the API's own call with the visitor's token, so the
 //! rules, scope, audit and jobs are the API's.
 
@@ -16,9 +16,10 @@ use super::session::{self, Visitor};
 use super::{Chrome, Confirm, page};
 use crate::api::AppState;
 
-/// The actions on one invoice: (path segment, heading verb, button, API method, API suffix).
+/// The actions on one invoice: (path segment, heading verb, button).
 const ACTIONS: &[(&str, &str, &str)] = &[
     ("issue", "Issue", "Issue invoice"),
+    ("email", "E-mail", "Email invoice"),
     ("pay", "Mark paid", "Mark as paid"),
     ("void", "Void", "Void invoice"),
     ("delete", "Delete", "Delete preview"),
@@ -40,6 +41,7 @@ fn confirm_page(
         "issue" => {
             "Issuing numbers the invoice and fixes it: it can then only be paid or voided, never changed. Issue it?"
         }
+        "email" => "Send this invoice, with its PDF, to the tenant's billing contact by e-mail?",
         "pay" => "Record that this invoice has been paid?",
         "void" => "Voiding cancels an issued invoice for good; its number stays used. Void it?",
         _ => "Deleting removes this preview; the next billing run writes it again. Delete it?",
@@ -109,10 +111,55 @@ pub(crate) async fn perform(
     }
 }
 
+/// A billing run the portal starts from a form: generate previews (Billing → Invoices →
+/// Generate) or re-rate them with the prices now in force (Pricing → Recalculate). Both
+/// take a period and optional tenants, and send the API's own call.
+pub(crate) struct Run {
+    /// The form's address.
+    path: &'static str,
+    /// The API call it sends.
+    api: &'static str,
+    heading: &'static str,
+    intro: &'static str,
+    button: &'static str,
+    /// The screen it belongs to, and the way back.
+    home: &'static str,
+    /// `?done=` on the invoice list afterwards.
+    done: &'static str,
+}
+
+impl Run {
+    /// The form's address.
+    pub(crate) fn path(&self) -> &'static str {
+        self.path
+    }
+}
+
+pub(crate) const GENERATE: Run = Run {
+    path: "/invoices/generate",
+    api: "/api/v1/billing/generate",
+    heading: "Generate invoices",
+    intro: "Rates the period's stored usage and writes preview invoices, replacing earlier previews of the period. Issued invoices are never changed: late usage becomes an adjustment on the next preview.",
+    button: "Generate",
+    home: "/invoices",
+    done: "generated",
+};
+
+pub(crate) const RECALCULATE: Run = Run {
+    path: "/pricing/recalculate",
+    api: "/api/v1/pricing/recalculate",
+    heading: "Recalculate previews",
+    intro: "Re-rates the period's preview invoices with the price lists, credits and rates in force now, after a price change. Issued invoices are never changed.",
+    button: "Recalculate",
+    home: "/lists/pricing",
+    done: "recalculated",
+};
+
 #[derive(Template)]
 #[template(path = "portal/generate.html")]
 struct Generate {
     chrome: Chrome,
+    run: &'static Run,
     period: String,
     tenants: String,
     error: Option<String>,
@@ -120,16 +167,28 @@ struct Generate {
     tenants_error: Option<String>,
 }
 
-pub(crate) async fn generate_form(State(state): State<AppState>, visitor: Visitor) -> Response {
+fn run_form(state: &AppState, visitor: &Visitor, run: &'static Run) -> Response {
+    if !super::opens(&visitor.caller, run.home) {
+        return super::not_yours();
+    }
     let template = Generate {
-        chrome: Chrome::signed_in(&state, &visitor, "/invoices"),
+        chrome: Chrome::signed_in(state, visitor, run.home),
+        run,
         period: String::new(),
         tenants: String::new(),
         error: None,
         period_error: None,
         tenants_error: None,
     };
-    page(&state, Some(&visitor), &template)
+    page(state, Some(visitor), &template)
+}
+
+pub(crate) async fn generate_form(State(state): State<AppState>, visitor: Visitor) -> Response {
+    run_form(&state, &visitor, &GENERATE)
+}
+
+pub(crate) async fn recalculate_form(State(state): State<AppState>, visitor: Visitor) -> Response {
+    run_form(&state, &visitor, &RECALCULATE)
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,8 +207,30 @@ pub(crate) async fn generate(
     headers: HeaderMap,
     Form(form): Form<GenerateForm>,
 ) -> Response {
-    if let Some(refusal) = visitor.form_refusal(&state, &headers, &form.csrf) {
+    start(&state, &visitor, &headers, form, &GENERATE).await
+}
+
+pub(crate) async fn recalculate(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<GenerateForm>,
+) -> Response {
+    start(&state, &visitor, &headers, form, &RECALCULATE).await
+}
+
+async fn start(
+    state: &AppState,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    form: GenerateForm,
+    run: &'static Run,
+) -> Response {
+    if let Some(refusal) = visitor.form_refusal(state, headers, &form.csrf) {
         return refusal;
+    }
+    if !super::opens(&visitor.caller, run.home) {
+        return super::not_yours();
     }
     let period = form.period.trim().to_owned();
     let tenants: Vec<String> = form
@@ -163,19 +244,12 @@ pub(crate) async fn generate(
     if !tenants.is_empty() {
         body["tenantIds"] = json!(tenants);
     }
-    let answer = call(
-        &state,
-        &visitor,
-        Method::POST,
-        "/api/v1/billing/generate",
-        Some(body),
-    )
-    .await;
+    let answer = call(state, visitor, Method::POST, run.api, Some(body)).await;
     if answer.status.is_success() {
         let q = serde_urlencoded::to_string([
             ("period", period.as_str()),
             ("status", "preview"),
-            ("done", "generated"),
+            ("done", run.done),
         ])
         .unwrap_or_default();
         return Redirect::to(&format!("/invoices?{q}")).into_response();
@@ -187,12 +261,13 @@ pub(crate) async fn generate(
         .find(|(f, _)| f.starts_with("tenantIds"))
         .map(|(_, m)| m.clone());
     let template = Generate {
-        chrome: Chrome::signed_in(&state, &visitor, "/invoices"),
+        chrome: Chrome::signed_in(state, visitor, run.home),
+        run,
         error: (period_error.is_none() && tenants_error.is_none()).then(|| answer.summary()),
         period,
         tenants: form.tenants,
         period_error,
         tenants_error,
     };
-    super::refused_form(&state, &visitor, &template, answer.status)
+    super::refused_form(state, visitor, &template, answer.status)
 }

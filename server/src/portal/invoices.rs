@@ -85,9 +85,13 @@ fn notice(done: Option<&str>) -> Option<String> {
     Some(
         match done? {
             "generated" => "The invoices were generated.",
+            "recalculated" => "The previews were recalculated with the prices in force now.",
             "issue" => "The invoice was issued.",
             "pay" => "The invoice was marked as paid.",
             "void" => "The invoice was voided.",
+            "email" => {
+                "The invoice was queued for e-mail to the tenant's billing contact; Jobs shows when it is sent."
+            }
             "deleted" => "The preview was deleted.",
             _ => return None,
         }
@@ -296,8 +300,13 @@ pub(crate) async fn view(
     if manages {
         let actions: &[(&str, &str)] = match row.status {
             InvoiceStatus::Preview => &[("Issue", "issue"), ("Delete", "delete")],
-            InvoiceStatus::Issued => &[("Mark paid", "pay"), ("Void", "void")],
-            InvoiceStatus::Paid | InvoiceStatus::Void => &[],
+            InvoiceStatus::Issued => &[
+                ("Email invoice", "email"),
+                ("Mark paid", "pay"),
+                ("Void", "void"),
+            ],
+            InvoiceStatus::Paid => &[("Email invoice", "email")],
+            InvoiceStatus::Void => &[],
         };
         links.extend(
             actions

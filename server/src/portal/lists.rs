@@ -184,7 +184,8 @@ struct List {
     /// `period=…` of the export links (commissions).
     period_query: String,
     generate: bool,
-    add: Option<(String, String)>,
+    /// Buttons above the table: add an object, start a run.
+    links: Vec<(String, String)>,
     notice: Option<String>,
     error: Option<String>,
     summary: String,
@@ -193,6 +194,23 @@ struct List {
     rows: Vec<Vec<(String, Option<String>)>>,
     previous: Option<String>,
     next: Option<String>,
+}
+
+/// The buttons above list `key`: its add form, on Pricing the recalculation of previews
+/// after a price change, on Subscriptions their usage and billing summary.
+fn links(visitor: &Visitor, key: &str, home: &str) -> Vec<(String, String)> {
+    let mut links: Vec<(String, String)> =
+        super::forms::add_link(visitor, home).into_iter().collect();
+    if key == "pricing" && visitor.caller.can_somewhere(Action::ManageBilling) {
+        links.push((
+            "Recalculate previews".into(),
+            super::invoice_actions::RECALCULATE.path().into(),
+        ));
+    }
+    if key == "subscriptions" {
+        links.push(("Summary".into(), "/subscriptions/summary".into()));
+    }
+    links
 }
 
 /// A JSON value as one table cell.
@@ -358,7 +376,7 @@ pub(crate) async fn show(
         title: spec.title,
         path: format!("/lists/{}", spec.key),
         generate: period.is_some() && visitor.caller.can_somewhere(Action::GenerateCommissions),
-        add: super::forms::add_link(&visitor, &home),
+        links: links(&visitor, spec.key, &home),
         period_query: period
             .as_deref()
             .map(|p| serde_urlencoded::to_string([("period", p)]).unwrap_or_default())

@@ -9,6 +9,7 @@ mod bands;
 mod brand;
 mod calls;
 mod dashboard;
+mod entries;
 mod estimator;
 mod federated;
 mod fields;
@@ -23,6 +24,7 @@ mod password;
 mod session;
 mod settings;
 mod sign_in;
+mod summary;
 mod tenants;
 mod users;
 
@@ -64,6 +66,7 @@ pub(crate) fn router() -> Router<AppState> {
             axum::routing::post(dashboard::acknowledge),
         )
         .route("/tenants", get(tenants::page))
+        .route("/subscriptions/summary", get(summary::page_of))
         .route("/estimate", get(estimator::form).post(estimator::submit))
         .route("/lists/{key}", get(lists::show))
         .route("/lists/commissions/export", get(lists::export))
@@ -106,6 +109,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/invoices/generate",
             get(invoice_actions::generate_form).post(invoice_actions::generate),
+        )
+        .route(
+            "/pricing/recalculate",
+            get(invoice_actions::recalculate_form).post(invoice_actions::recalculate),
         )
         .route("/invoices/{id}", get(invoices::view))
         .route(

@@ -67,6 +67,25 @@ const DISTRIBUTOR_RATES: &[FieldSpec] = &[
     ),
 ];
 const DAY_HINT: Option<&str> = Some("YYYY-MM-DD.");
+/// The reported hours an Update Usage collects.
+const REPORTED_HOURS: &[FieldSpec] = &[
+    f(
+        "from",
+        "From",
+        TEXT,
+        false,
+        Some(
+            "An RFC 3339 whole hour, or a day for its midnight UTC; 48 hours before To when left empty.",
+        ),
+    ),
+    f(
+        "to",
+        "To (exclusive)",
+        TEXT,
+        false,
+        Some("As From; the last whole reported hour when left empty."),
+    ),
+];
 const INCREASE_KINDS: &[(&str, &str)] = &[
     ("percentage", "Percentage"),
     ("fixed", "Fixed amount per unit"),
@@ -164,7 +183,16 @@ pub(crate) const OBJECTS: &[ObjectSpec] = &[
         keep: &["planId"],
         edit: Some(Action::Update),
         delete: Some(Action::Delete),
-        actions: &[],
+        actions: &[ActionSpec {
+            key: "collect",
+            label: "Update Usage",
+            hint: "Collects this subscription's usage from its region for the reported hours from the first to the second; what was stored already stays once.",
+            method: "POST",
+            path: "/api/v1/subscriptions/{id}/collect",
+            needs: Action::ProcessUsage,
+            fields: REPORTED_HOURS,
+            load: None,
+        }],
     },
     ObjectSpec {
         key: "regions",
@@ -194,24 +222,7 @@ pub(crate) const OBJECTS: &[ObjectSpec] = &[
                 method: "POST",
                 path: "/api/v1/regions/{id}/collect",
                 needs: Action::ProcessUsage,
-                fields: &[
-                    f(
-                        "from",
-                        "From",
-                        TEXT,
-                        false,
-                        Some(
-                            "An RFC 3339 whole hour, or a day for its midnight UTC; 48 hours before To when left empty.",
-                        ),
-                    ),
-                    f(
-                        "to",
-                        "To (exclusive)",
-                        TEXT,
-                        false,
-                        Some("As From; the last whole reported hour when left empty."),
-                    ),
-                ],
+                fields: REPORTED_HOURS,
                 load: None,
             },
             ActionSpec {

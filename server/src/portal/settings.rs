@@ -1,19 +1,20 @@
 //! System Settings: every group of the manual, read and saved through the API's own
 //! `settings/{group}` calls, so the portal offers exactly the fields, defaults and checks
-//! the API has. Switches are checkboxes, numbers number fields, the rest text; lists
-//! (identity providers, alert targets) and uploaded images (logos) are set through the
-//! API for now and say so.
+//! the API has. Switches are checkboxes, numbers number fields, lists of records
+//! (identity providers, alert targets) a box of one record per line ([`super::entries`]),
+//! the rest text; uploaded images (logos) are set through the API and say so.
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use stackbill_core::rbac::{Action, NodePath};
 
 use super::calls::call;
+use super::entries;
 use super::session::{self, Visitor};
 use super::{Chrome, not_found, page, refused};
 use crate::api::AppState;
@@ -42,6 +43,8 @@ struct Field {
     value: String,
     switch: bool,
     number: bool,
+    /// A list of records, one per line, with how to write them.
+    list: Option<&'static str>,
     error: Option<String>,
 }
 
@@ -87,6 +90,24 @@ fn fields(
     let mut shown = Vec::new();
     let mut skipped = Vec::new();
     for (key, value) in values {
+        if let Some(hint) = entries::hint(key) {
+            shown.push(Field {
+                name: key.clone(),
+                label: label(key),
+                value: match typed {
+                    Some(t) => t.get(key).cloned().unwrap_or_default(),
+                    None => entries::write(value),
+                },
+                switch: false,
+                number: false,
+                list: Some(hint),
+                error: errors
+                    .iter()
+                    .find_map(|(f, m)| entries::error(key, f, m))
+                    .map(|m| super::sign_in::sentence(&m)),
+            });
+            continue;
+        }
         if IMAGES.contains(&key.as_str()) || value.is_array() || value.is_object() {
             skipped.push(label(key).to_lowercase());
             continue;
@@ -106,6 +127,7 @@ fn fields(
             label: label(key),
             switch: value.is_boolean(),
             number: value.is_number(),
+            list: None,
             value: text,
             error: errors
                 .iter()
@@ -151,7 +173,12 @@ async fn render(
     let (fields, skipped) = fields(values, typed, errors);
     let unplaced: Vec<String> = errors
         .iter()
-        .filter(|(f, _)| !values.contains_key(f.as_str()))
+        .filter(|(f, _)| {
+            !values.contains_key(f.as_str())
+                && !entries::LISTS
+                    .iter()
+                    .any(|(k, _)| values.contains_key(*k) && entries::error(k, f, "").is_some())
+        })
         .map(|(f, m)| {
             if f.is_empty() {
                 m.clone()
@@ -225,7 +252,17 @@ pub(crate) async fn save(
     // as false, an empty text as null, a number that does not parse as the text typed
     // (the API then names the field).
     let mut body = Map::new();
+    let mut unreadable = Vec::new();
     for (key, value) in values {
+        if entries::hint(key).is_some() {
+            match entries::read(typed.get(key).map_or("", String::as_str)) {
+                Ok(records) => {
+                    body.insert(key.clone(), records);
+                }
+                Err(why) => unreadable.push((key.clone(), why)),
+            }
+            continue;
+        }
         if IMAGES.contains(&key.as_str()) || value.is_array() || value.is_object() {
             continue;
         }
@@ -242,6 +279,13 @@ pub(crate) async fn save(
             },
         };
         body.insert(key.clone(), v);
+    }
+    if !unreadable.is_empty() {
+        // Nothing is sent while a list cannot be read; what was typed stays.
+        return match render(&state, &visitor, group, Some(&typed), &unreadable, None).await {
+            Ok(t) => super::refused_form(&state, &visitor, &t, StatusCode::BAD_REQUEST),
+            Err(why) => refused(&why),
+        };
     }
     let answer = call(
         &state,

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { ADMIN, PASSWORD, site, start, setUp, visit, accessible, signIn, totp, api, adminToken } from './support.mjs';
+import { ADMIN, PASSWORD, site, start, setUp, visit, accessible, signIn, totp, api, adminToken, smtpSink } from './support.mjs';
 
 setUp();
 let base;
@@ -119,6 +119,42 @@ test('the platform administrator signs in, sees the dashboard and searches tenan
   assert.equal(pdf.status(), 200);
   assert.equal(pdf.headers()['content-type'], 'application/pdf');
   assert.equal((await pdf.body()).subarray(0, 5).toString(), '%PDF-');
+
+  // Email Invoice: after confirming, refused with the reason while no mail server is
+  // set; once one is, and the tenant has a billing contact, the invoice arrives there.
+  const number = (await page.getByRole('heading', { level: 1 }).innerText()).replace('Invoice ', '');
+  await page.getByRole('link', { name: 'Email invoice' }).click();
+  assert.match(await page.locator('main').innerText(), /billing contact by e-mail\?/);
+  await page.getByRole('button', { name: 'Email invoice' }).click();
+  assert.match(await page.getByRole('alert').innerText(), /smtpHost is not set/);
+  await accessible(page, 'email-invoice-refused');
+  const sink = await smtpSink();
+  try {
+    const token = await adminToken();
+    const notifications = (await api('GET', '/api/v1/settings/notifications', token)).body.data;
+    Object.assign(notifications, {
+      smtpHost: '127.0.0.1', smtpPort: sink.port, smtpSecurity: 'none',
+      fromAddress: 'billing@contoso.test', fromName: 'Contoso Billing',
+    });
+    assert.equal((await api('PUT', '/api/v1/settings/notifications', token, notifications)).status, 200);
+    const invoiceId = invoiceUrl.split('/').pop();
+    const tenantId = (await api('GET', `/api/v1/billing/invoices/${invoiceId}`, token)).body.data.tenantId;
+    const tenant = (await api('GET', `/api/v1/tenants/${tenantId}`, token)).body.data;
+    const editable = ['partnerId', 'name', 'currency', 'timeZone', 'taxPercent', 'paymentTermsDays',
+      'entraTenantId', 'initialOwner', 'details'];
+    const body = Object.fromEntries(editable.filter((k) => tenant[k] != null).map((k) => [k, tenant[k]]));
+    const edited = await api('PUT', `/api/v1/tenants/${tenantId}`, token, { ...body, billingContact: 'ap@tenant.test' });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    await page.getByRole('button', { name: 'Email invoice' }).click();
+    await page.waitForURL(/done=email$/);
+    assert.match(await page.locator('p.notice').innerText(), /queued for e-mail/);
+    const [mail] = await sink.exactly(1);
+    assert.match(mail, /^To: ap@tenant\.test$/m);
+    assert.match(mail, new RegExp(`^Subject: Invoice ${number} `, 'm'));
+    assert.match(mail, new RegExp(`filename="?${number}\\.pdf`));
+  } finally {
+    sink.stop();
+  }
   await page.context().close();
 });
 

@@ -5,7 +5,8 @@ import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { createHmac } from 'node:crypto';
 import path from 'node:path';
@@ -122,4 +123,52 @@ export async function api(method, route, token, body) {
 /// The platform administrator's API token.
 export async function adminToken() {
   return (await api('POST', '/api/v1/auth/token', null, { EmailAddress: ADMIN, Password: PASSWORD })).body.token;
+}
+
+/// A real SMTP server on loopback: aiosmtpd (the Python scripts/test names in
+/// STACKBILL_SMTP_PYTHON) writing what it accepts into a Maildir. `messages()` answers
+/// each accepted message's raw text; `stop()` ends it.
+export async function smtpSink() {
+  const python = process.env.STACKBILL_SMTP_PYTHON;
+  assert.ok(python, 'STACKBILL_SMTP_PYTHON names a Python with aiosmtpd (scripts/test installs it)');
+  const port = await new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port: free } = probe.address();
+      probe.close(() => resolve(free));
+    });
+  });
+  const dir = mkdtempSync(path.join(tmpdir(), 'stackbill-smtp-'));
+  const maildir = path.join(dir, 'maildir');
+  const proc = spawn(python, ['-m', 'aiosmtpd', '-n', '-l', `127.0.0.1:${port}`,
+    '-c', 'aiosmtpd.handlers.Mailbox', maildir], { stdio: 'ignore' });
+  const until = Date.now() + 30000;
+  for (;;) {
+    const up = await new Promise((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    assert.ok(Date.now() < until, `aiosmtpd did not listen on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const messages = () => {
+    const fresh = path.join(maildir, 'new');
+    return existsSync(fresh) ? readdirSync(fresh).map((f) => readFileSync(path.join(fresh, f), 'utf8')) : [];
+  };
+  return {
+    port,
+    messages,
+    /// Waits until `n` messages arrived, then checks no more come for a moment.
+    async exactly(n) {
+      const end = Date.now() + 60000;
+      while (messages().length < n) {
+        assert.ok(Date.now() < end, `${n} message(s) expected, got ${messages().length}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(messages().length, n);
+      return messages();
+    },
+    stop() { proc.kill(); rmSync(dir, { recursive: true, force: true }); },
+  };
 }

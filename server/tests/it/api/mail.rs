@@ -455,3 +455,123 @@ fn a_forgotten_password_is_reset_by_a_link_that_works_once() {
         "the reset is audited"
     );
 }
+
+/// Email Invoice: only an issued invoice, only to a billing contact, only by someone who
+/// manages the tenant's billing; each request is one message with the kept PDF, and a
+/// repeat within the same minute is the same message.
+#[test]
+fn email_invoice_sends_an_issued_invoice_to_the_billing_contact_on_request() {
+    let server = Server::start_with(Db::Sqlite, true, &["--demo"]);
+    let sink = SmtpSink::start(&server.dir);
+    let admin = server.admin();
+    let preview = bill_demo_month(&admin)[0].clone();
+    let id = preview["id"].as_str().unwrap().to_owned();
+    let tenant_id = preview["tenantId"].as_str().unwrap().to_owned();
+    let email = format!("/api/v1/billing/invoices/{id}/email");
+
+    let (status, body) = admin.send("POST", &email, None);
+    assert_eq!(status, 409, "a preview is not sent: {body}");
+    assert!(
+        body["errors"].to_string().contains("issue it first"),
+        "{body}"
+    );
+    let issued = admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{id}/issue"),
+        Some(json!({})),
+    );
+    let number = issued["number"].as_str().unwrap().to_owned();
+    let (status, body) = admin.send("POST", &email, None);
+    assert_eq!(status, 409, "no SMTP server yet: {body}");
+    assert!(body["errors"].to_string().contains("smtpHost"), "{body}");
+    mail_through(&admin, sink.port);
+    let mut tenant = editable_tenant(&admin, &tenant_id);
+    tenant["billingContact"] = json!("");
+    admin.ok(
+        "PUT",
+        &format!("/api/v1/tenants/{tenant_id}"),
+        Some(tenant.clone()),
+    );
+    let (status, body) = admin.send("POST", &email, None);
+    assert_eq!(status, 409, "no one to send it to: {body}");
+    assert!(
+        body["errors"].to_string().contains("billingContact"),
+        "{body}"
+    );
+
+    // Readers and other branches cannot send it.
+    admin.ok(
+        "POST",
+        "/api/v1/users",
+        Some(
+            json!({"emailAddress": "reader@platform.test", "firstName": "R", "lastName": "O",
+                    "password": "Mail-password-for-tests-1", "role": "PlatformReader"}),
+        ),
+    );
+    let reader = server.login("reader@platform.test", "Mail-password-for-tests-1");
+    let (status, body) = reader.send("POST", &email, None);
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = admin.send("POST", "/api/v1/billing/invoices/999999/email", None);
+    assert_eq!(status, 404, "{body}");
+
+    tenant["billingContact"] = json!("ap@tenant.test");
+    admin.ok("PUT", &format!("/api/v1/tenants/{tenant_id}"), Some(tenant));
+    let first = admin.ok("POST", &email, None);
+    assert_eq!(first["to"], "ap@tenant.test", "{first}");
+    assert_eq!(first["number"], json!(number));
+    assert_eq!(first["queued"], json!(true), "{first}");
+    let again = admin.ok("POST", &email, None);
+    // The second request is the same message unless the minute turned between the two.
+    let expected = if again["queued"] == json!(true) { 2 } else { 1 };
+    let mail = sink.exactly(expected);
+    let (_, _, pdf) = fetch(
+        &admin,
+        &format!("/api/v1/billing/invoices/{id}/document"),
+        None,
+    );
+    let pdf_hash = format!("{:x}", Sha256::digest(&pdf));
+    for m in &mail {
+        assert_eq!(m["to"], "ap@tenant.test");
+        assert!(m["subject"].as_str().unwrap().contains(&number), "{m:#?}");
+        assert_eq!(
+            m["attachments"],
+            json!([{"name": format!("{number}.pdf"), "type": "application/pdf", "sha256": pdf_hash}])
+        );
+    }
+    let jobs = admin.ok("GET", "/api/v1/jobs?pageSize=1000", None);
+    let sent = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|j| j["kind"] == "mail.send" && j["status"] == "succeeded")
+        .count();
+    assert_eq!(sent, expected, "one job per message: {jobs:#}");
+
+    // A paid invoice can still be sent (a copy for the records); a void one cannot.
+    admin.ok("POST", &format!("/api/v1/billing/invoices/{id}/pay"), None);
+    admin.ok("POST", &email, None);
+    let audit = admin.ok("GET", "/api/v1/audit?pageSize=1000", None);
+    assert!(audit.to_string().contains("invoice.email"), "audited");
+    let other = bill_demo_month(&admin)
+        .into_iter()
+        .find(|i| i["status"] == "preview")
+        .unwrap();
+    let other_id = other["id"].as_str().unwrap();
+    admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{other_id}/issue"),
+        Some(json!({})),
+    );
+    admin.ok(
+        "POST",
+        &format!("/api/v1/billing/invoices/{other_id}/void"),
+        None,
+    );
+    let (status, body) = admin.send(
+        "POST",
+        &format!("/api/v1/billing/invoices/{other_id}/email"),
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert!(body["errors"].to_string().contains("void"), "{body}");
+}

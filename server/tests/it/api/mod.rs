@@ -18,6 +18,7 @@ mod quick_start;
 mod quotas;
 mod replicas;
 mod security;
+mod subscription_usage;
 mod tls;
 mod tokens;
 mod workflows;

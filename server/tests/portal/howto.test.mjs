@@ -1,0 +1,126 @@
+// The manual's remaining How-To flows in the browser, as the platform administrator on
+// the demo data: a subscription's Summary and Update Usage, Pricing → Recalculate, and
+// the list settings (alert targets, identity providers) typed one record per line, each
+// refusal explained next to what was typed, which stays.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, PASSWORD, site, setUp, visit, accessible, signIn, api, adminToken } from './support.mjs';
+
+setUp();
+let base, admin;
+
+before(async () => {
+  await site.ready;
+  base = site.base;
+  admin = await adminToken();
+  const billed = await fetch(`${base}/api/v1/billing/generate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}`, prefer: 'wait=120' },
+    body: JSON.stringify({ period: '2026-10' }),
+  });
+  assert.equal(billed.status, 200, await billed.text());
+});
+
+async function signedIn() {
+  const page = await visit();
+  await signIn(page, ADMIN, PASSWORD);
+  await page.waitForURL(`${base}/dashboard`);
+  return page;
+}
+
+test('Subscriptions → Summary shows what the API sums for the tenant and month', async () => {
+  const page = await signedIn();
+  await page.getByRole('link', { name: 'Subscriptions', exact: true }).click();
+  await page.getByRole('link', { name: 'Summary' }).click();
+  await page.waitForURL(`${base}/subscriptions/summary`);
+  await page.getByLabel('Tenant id').fill('ten-00001');
+  await page.getByLabel('From (YYYY-MM-DD)').fill('2026-10-01');
+  await page.getByLabel('To, inclusive (YYYY-MM-DD)').fill('2026-10-31');
+  await page.getByRole('button', { name: 'Run summary' }).click();
+  await page.waitForURL(/from=2026-10-01/);
+  const expected = (await api('GET', '/api/v1/usage/summary?from=2026-10-01&to=2026-10-31&tenantId=ten-00001', admin)).body.data;
+  assert.ok(expected.length >= 1 && expected.some((s) => s.records > 0), JSON.stringify(expected));
+  assert.match(await page.getByRole('status').innerText(), new RegExp(`^${expected.length} subscription\\(s\\)`));
+  const rows = page.locator('tbody tr');
+  assert.equal(await rows.count(), expected.length);
+  const first = (await rows.first().innerText()).split('\t').map((c) => c.trim());
+  assert.equal(first[3], String(expected[0].records));
+  for (const m of expected[0].usage) assert.ok(first[4].includes(`${m.meterId}`) && first[4].includes(m.quantity), first[4]);
+  for (const b of expected[0].billed) assert.ok(first[6].includes(`${b.preview} ${b.currency}`), first[6]);
+  await accessible(page, 'subscription-summary');
+  // A range the API refuses is explained at its field; what was typed stays.
+  await page.getByLabel('To, inclusive (YYYY-MM-DD)').fill('2026-09-30');
+  await page.getByRole('button', { name: 'Run summary' }).click();
+  await page.waitForURL(/to=2026-09-30/);
+  assert.match(await page.locator('#to-error').innerText(), /not be before from/);
+  assert.equal(await page.getByLabel('Tenant id').inputValue(), 'ten-00001');
+  await page.context().close();
+});
+
+test('a subscription offers Update Usage, and one no region collects is refused with why', async () => {
+  const subs = (await api('GET', '/api/v1/subscriptions?pageSize=5', admin)).body.data;
+  const page = await signedIn();
+  await page.goto(`${base}/objects/subscriptions/${encodeURIComponent(subs[0].id)}`);
+  await page.getByLabel('From').first().fill('2026-10-01');
+  await page.getByRole('button', { name: 'Update Usage' }).click();
+  const text = await page.locator('main').innerText();
+  assert.match(text, /not a stamp subscription|has no collection settings/, text);
+  assert.equal(await page.getByLabel('From').first().inputValue(), '2026-10-01');
+  await accessible(page, 'subscription-update-usage-refused');
+  await page.context().close();
+});
+
+test('Pricing → Recalculate previews re-rates a month, a wrong period explained at its field', async () => {
+  const page = await signedIn();
+  await page.getByRole('link', { name: 'Pricing', exact: true }).click();
+  await page.getByRole('link', { name: 'Recalculate previews' }).click();
+  await page.waitForURL(`${base}/pricing/recalculate`);
+  await page.getByLabel('Billing period (YYYY-MM)').fill('2026-13');
+  await page.getByRole('button', { name: 'Recalculate' }).click();
+  assert.ok(await page.locator('#period-error').isVisible());
+  assert.equal(await page.getByLabel('Billing period (YYYY-MM)').inputValue(), '2026-13');
+  await accessible(page, 'recalculate');
+  await page.getByLabel('Billing period (YYYY-MM)').fill('2026-10');
+  await page.getByRole('button', { name: 'Recalculate' }).click();
+  await page.waitForURL(/done=recalculated$/);
+  assert.match(await page.locator('p.notice').innerText(), /recalculated with the prices in force now/);
+  assert.match(await page.getByRole('status').last().innerText(), /^41 invoice\(s\)/);
+  await page.context().close();
+});
+
+test('alert targets and identity providers are typed one per line, each error on its line', async () => {
+  const page = await signedIn();
+  await page.goto(`${base}/settings/platforms`);
+  const targets = page.getByLabel('Alert targets');
+  assert.equal(await targets.inputValue(), '');
+  await targets.fill('name=ops; kind=email; address=not-an-address');
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.match(await page.locator('#s-alertTargets-error').innerText(), /^Line 1, address/i);
+  assert.equal(await targets.inputValue(), 'name=ops; kind=email; address=not-an-address');
+  await accessible(page, 'settings-alert-targets-error');
+  await targets.fill('name=ops; kind=email; address=ops@contoso.test\nops kind email');
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.match(await page.locator('#s-alertTargets-error').innerText(), /line 2: "ops kind email" is not field=value/i);
+  await targets.fill('name=ops; kind=email; address=ops@contoso.test');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  const platforms = (await api('GET', '/api/v1/settings/platforms', admin)).body.data;
+  assert.deepEqual(platforms.alertTargets, [{ name: 'ops', kind: 'email', address: 'ops@contoso.test' }]);
+  assert.equal(await page.getByLabel('Alert targets').inputValue(), 'name=ops; kind=email; address=ops@contoso.test');
+
+  await page.goto(`${base}/settings/identity`);
+  const providers = page.getByLabel('Providers');
+  await providers.fill('kind=entra; issuer=https://login.microsoftonline.com/contoso/v2.0; audience=api://stackbill');
+  await page.getByRole('button', { name: 'Save' }).click();
+  assert.match(await page.locator('#s-providers-error').innerText(), /^Line 1, jwksUri: is required/i);
+  const line = 'kind=entra; issuer=https://login.microsoftonline.com/contoso/v2.0; audience=api://stackbill; '
+    + 'jwksUri=https://login.microsoftonline.com/contoso/discovery/v2.0/keys; clientSecretRef=env:ENTRA_SECRET';
+  await providers.fill(line);
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  const identity = (await api('GET', '/api/v1/settings/identity', admin)).body.data;
+  assert.equal(identity.providers.length, 1);
+  assert.equal(identity.providers[0].clientSecretRef, 'env:ENTRA_SECRET');
+  await accessible(page, 'settings-identity');
+  await page.context().close();
+});
