@@ -38,6 +38,9 @@ enum Kind {
     Tenant,
     Providers,
     AlertTargets,
+    /// An uploaded image as a `data:image/png|jpeg;base64,…` URL the invoice renderer
+    /// can draw (checked at save, not first at the next invoice), or null.
+    Logo,
     /// An https URL (plain http only on the local machine, for tests and proxies).
     Url,
     /// An [`Kind::Url`] or null (not configured).
@@ -78,6 +81,8 @@ fn black() -> Value {
 }
 
 const COLOUR: Kind = Kind::Colour;
+/// Longest logo data URL kept (about 750 KB of image).
+pub(crate) const MAX_LOGO: usize = 1_000_000;
 const SWITCH: Kind = Kind::Switch;
 
 /// Every group of System Settings, in the manual's order, plus identity and branding.
@@ -123,7 +128,7 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             f("footerFontColour", COLOUR, black),
             f("groupingBackgroundColour", COLOUR, || json!("#EEEEEE")),
             f("groupingFontColour", COLOUR, black),
-            f("invoiceHeaderLogo", Kind::Text { max: 1_000_000 }, null),
+            f("invoiceHeaderLogo", Kind::Logo, null),
             f("invoicePaymentDetails", Kind::Text { max: 4000 }, null),
             f("autoCreateInvoices", SWITCH, no),
             f("autoEmailInvoices", SWITCH, no),
@@ -250,7 +255,7 @@ const GROUPS: &[(&str, &str, &[Field])] = &[
             f("productName", Kind::Text { max: 200 }, || {
                 json!("StackBill")
             }),
-            f("logo", Kind::Text { max: 1_000_000 }, null),
+            f("logo", Kind::Logo, null),
             f("primaryColour", COLOUR, || json!("#0F6CBD")),
             f("accentColour", COLOUR, || json!("#107C10")),
             f("supportEmail", Kind::Text { max: 320 }, null),
@@ -305,6 +310,7 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
             | Kind::Text { .. }
             | Kind::OptionalUrl
             | Kind::SecretRef
+            | Kind::Logo
             | Kind::Term => Ok(Value::Null),
             _ => Err(bad("must not be null")),
         };
@@ -358,6 +364,20 @@ fn check(kind: Kind, key: &str, value: &Value, state: &super::Snapshot) -> ApiRe
                 .tenant(text)
                 .ok_or_else(|| bad(&format!("no tenant {text:?}")))?;
             json!(tenant.id)
+        }
+        Kind::Logo => {
+            let text = value
+                .as_str()
+                .ok_or_else(|| bad("must be a string"))?
+                .trim();
+            if text.len() > MAX_LOGO {
+                return Err(bad(&format!("must be at most {MAX_LOGO} characters")));
+            }
+            stackbill_document::Logo::from_data_url(key, text).map_err(|e| match e {
+                stackbill_document::DocumentError::Setting { why, .. } => bad(&why),
+                other => bad(&other.to_string()),
+            })?;
+            json!(text)
         }
         Kind::Providers => providers(key, value)?,
         Kind::AlertTargets => crate::forwarding::check_targets(key, value)?,
@@ -591,6 +611,7 @@ fn group_schema(fields: &[Field]) -> RefOr<Schema> {
             | Kind::Text { .. }
             | Kind::OptionalUrl
             | Kind::SecretRef
+            | Kind::Logo
             | Kind::Term => {
                 ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::from_iter([
                     Type::String,

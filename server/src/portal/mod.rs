@@ -14,6 +14,7 @@ mod estimator;
 mod federated;
 mod fields;
 mod forms;
+mod images;
 mod invoice_actions;
 mod invoices;
 mod items;
@@ -87,6 +88,10 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/settings/{group}",
             get(settings::group).post(settings::save),
+        )
+        .route(
+            "/settings/{group}/images/{field}",
+            axum::routing::post(images::save),
         )
         .route(
             "/objects/{key}/{id}",

@@ -2,7 +2,7 @@
 //! `settings/{group}` calls, so the portal offers exactly the fields, defaults and checks
 //! the API has. Switches are checkboxes, numbers number fields, lists of records
 //! (identity providers, alert targets) a box of one record per line ([`super::entries`]),
-//! the rest text; uploaded images (logos) are set through the API and say so.
+//! the rest text; images (logos) are uploaded as files ([`super::images`]).
 
 use askama::Template;
 use axum::Form;
@@ -15,6 +15,7 @@ use stackbill_core::rbac::{Action, NodePath};
 
 use super::calls::call;
 use super::entries;
+use super::images::{self, IMAGES};
 use super::session::{self, Visitor};
 use super::{Chrome, not_found, page, refused};
 use crate::api::AppState;
@@ -34,15 +35,14 @@ const GROUPS: &[(&str, &str)] = &[
     ("branding", "Branding"),
 ];
 
-/// Fields that hold an uploaded image: too large for a text box.
-const IMAGES: &[&str] = &["logo", "invoiceHeaderLogo"];
-
 struct Field {
     name: String,
     label: String,
     value: String,
     switch: bool,
     number: bool,
+    /// A `#RRGGBB` colour: the manual's colour picker.
+    colour: bool,
     /// A list of records, one per line, with how to write them.
     list: Option<&'static str>,
     error: Option<String>,
@@ -56,6 +56,8 @@ struct Settings {
     group: String,
     groups: &'static [(&'static str, &'static str)],
     fields: Vec<Field>,
+    /// The image settings, each its own upload form ([`images`]).
+    images: Vec<images::Image>,
     skipped: String,
     editable: bool,
     notice: Option<String>,
@@ -76,6 +78,13 @@ fn label(key: &str) -> String {
         }
     }
     out
+}
+
+/// `#RRGGBB`, what a colour picker shows and sends (in lower case; the API stores it in
+/// upper case).
+fn is_colour(text: &str) -> bool {
+    text.strip_prefix('#')
+        .is_some_and(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn may(visitor: &Visitor, action: Action) -> bool {
@@ -100,6 +109,7 @@ fn fields(
                 },
                 switch: false,
                 number: false,
+                colour: false,
                 list: Some(hint),
                 error: errors
                     .iter()
@@ -108,7 +118,10 @@ fn fields(
             });
             continue;
         }
-        if IMAGES.contains(&key.as_str()) || value.is_array() || value.is_object() {
+        if IMAGES.contains(&key.as_str()) {
+            continue;
+        }
+        if value.is_array() || value.is_object() {
             skipped.push(label(key).to_lowercase());
             continue;
         }
@@ -127,6 +140,7 @@ fn fields(
             label: label(key),
             switch: value.is_boolean(),
             number: value.is_number(),
+            colour: key.ends_with("Colour") && value.as_str().is_some_and(is_colour),
             list: None,
             value: text,
             error: errors
@@ -193,6 +207,7 @@ async fn render(
         group: group.0.to_owned(),
         groups: GROUPS,
         fields,
+        images: images::of(values, label, errors),
         skipped: skipped.join(", "),
         editable: may(visitor, Action::ManageSettings),
         notice,
@@ -215,6 +230,24 @@ pub(crate) async fn group(
     let notice = q.saved.is_some().then(|| "Saved.".to_owned());
     match render(&state, &visitor, group, None, &[], notice).await {
         Ok(t) => page(&state, Some(&visitor), &t),
+        Err(why) => refused(&why),
+    }
+}
+
+/// Group `name` again with `errors` placed (an image upload the API or the portal
+/// refused), answered with `status`.
+pub(crate) async fn refused_with(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    errors: &[(String, String)],
+    status: StatusCode,
+) -> Response {
+    let Some(group) = GROUPS.iter().find(|(g, _)| *g == name) else {
+        return not_found();
+    };
+    match render(state, visitor, group, None, errors, None).await {
+        Ok(t) => super::refused_form(state, visitor, &t, status),
         Err(why) => refused(&why),
     }
 }

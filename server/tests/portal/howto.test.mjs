@@ -124,3 +124,45 @@ test('alert targets and identity providers are typed one per line, each error on
   await accessible(page, 'settings-identity');
   await page.context().close();
 });
+
+test('Branding: the logo is a file upload, the colours colour pickers', async () => {
+  // A 4×4 PNG; a GIF is refused by its bytes, whatever its name says.
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEElEQVR4nGPgz9kLRwzEcQDwYxOBO2RwsAAAAABJRU5ErkJggg==', 'base64');
+  const gif = Buffer.from('R0lGODlhAQABAAAAACw=', 'base64');
+  const page = await signedIn();
+  await page.goto(`${base}/settings/branding`);
+  assert.equal(await page.getByLabel('Primary colour').getAttribute('type'), 'color');
+  await page.getByLabel('Primary colour').fill('#112233');
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.waitForURL(/saved=1$/);
+  assert.equal((await api('GET', '/api/v1/settings/branding', admin)).body.data.primaryColour, '#112233'.toUpperCase());
+
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: gif });
+  await page.getByRole('button', { name: 'Upload logo' }).click();
+  assert.match(await page.locator('#i-logo-error').innerText(), /must be a PNG or JPEG image/i);
+  await page.getByRole('button', { name: 'Upload logo' }).click();
+  assert.match(await page.locator('#i-logo-error').innerText(), /choose a PNG or JPEG file first/i);
+  await page.getByLabel('Logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await page.getByRole('button', { name: 'Upload logo' }).click();
+  await page.waitForURL(/saved=1$/);
+  const stored = (await api('GET', '/api/v1/settings/branding', admin)).body.data.logo;
+  assert.equal(stored, `data:image/png;base64,${png.toString('base64')}`);
+  assert.equal(await page.locator('header .brand img').getAttribute('src'), stored, 'the header shows it at once');
+  assert.equal(await page.getByRole('img', { name: 'The logo now set' }).count(), 1);
+  await accessible(page, 'settings-branding-logo');
+  await page.getByRole('button', { name: 'Remove logo' }).click();
+  await page.waitForURL(/saved=1$/);
+  assert.equal((await api('GET', '/api/v1/settings/branding', admin)).body.data.logo, null);
+
+  // The Invoice Header Logo on the Invoices group: the API refuses what invoices cannot draw.
+  await page.goto(`${base}/settings/invoices`);
+  const broken = Buffer.concat([png.subarray(0, 8), Buffer.from('not the rest of a png')]);
+  await page.getByLabel('Invoice header logo').setInputFiles({ name: 'broken.png', mimeType: 'image/png', buffer: broken });
+  await page.getByRole('button', { name: 'Upload invoice header logo' }).click();
+  assert.match(await page.locator('#i-invoiceHeaderLogo-error').innerText(), /readable image\/png image/i);
+  await page.getByLabel('Invoice header logo').setInputFiles({ name: 'logo.png', mimeType: 'image/png', buffer: png });
+  await page.getByRole('button', { name: 'Upload invoice header logo' }).click();
+  await page.waitForURL(/saved=1$/);
+  assert.match((await api('GET', '/api/v1/settings/invoices', admin)).body.data.invoiceHeaderLogo, /^data:image\/png;base64,/);
+  await page.context().close();
+});

@@ -167,14 +167,19 @@ fn invoice_documents_render_previews_keep_issued_ones_and_are_scoped() {
     assert!(body["errors"].to_string().contains("format"));
     let (status, _, _) = fetch(&admin, &path, Some("application/json"));
     assert_eq!(status, 406);
-    settings["invoiceHeaderLogo"] = json!("data:image/png;base64,bm90IGEgcG5n");
-    admin.ok("PUT", "/api/v1/settings/invoices", Some(settings));
-    let (status, body) = admin.get(&other_path);
-    assert_eq!(status, 409, "{body}");
-    assert!(
-        body["errors"].to_string().contains("invoiceHeaderLogo"),
-        "{body}"
-    );
+    // A logo the renderer could not draw is refused when it is saved, naming it.
+    for bad in [
+        "data:image/png;base64,bm90IGEgcG5n",
+        "data:image/gif;base64,R0lGODlhAQABAAAAACw=",
+        "https://example.com/logo.png",
+    ] {
+        settings["invoiceHeaderLogo"] = json!(bad);
+        let (status, body) = admin.send("PUT", "/api/v1/settings/invoices", Some(settings.clone()));
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["errors"][0]["field"], "invoiceHeaderLogo", "{body}");
+    }
+    let (status, _, _) = fetch(&admin, &other_path, None);
+    assert_eq!(status, 200, "nothing was saved");
     let (status, _, kept) = fetch(&admin, &path, None);
     assert!(
         status == 200 && kept == first,
