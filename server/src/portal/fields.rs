@@ -223,23 +223,24 @@ pub(crate) async fn show(
 }
 
 /// The value of field `name` in `values`: typed text is kept under the field's whole
-/// name, an object's JSON nests a `parent.child` name.
+/// name, an object's JSON nests a `parent.child.…` name level by level.
 fn lookup<'a>(values: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
     values.get(name).or_else(|| {
-        let (parent, child) = name.split_once('.')?;
-        values.get(parent)?.get(child)
+        let mut parts = name.split('.');
+        let first = values.get(parts.next()?)?;
+        parts.try_fold(first, |v, part| v.get(part))
     })
 }
 
-/// Puts `value` at field `name` of `body`, a `parent.child` name inside object `parent`.
+/// Puts `value` at field `name` of `body`, a `parent.child.…` name inside nested objects.
 fn put(body: &mut Map<String, Value>, name: &str, value: Value) {
     match name.split_once('.') {
-        Some((parent, child)) => {
+        Some((parent, rest)) => {
             let slot = body
                 .entry(parent.to_owned())
                 .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(inner) = slot {
-                inner.insert(child.to_owned(), value);
+                put(inner, rest, value);
             }
         }
         None => {

@@ -19,8 +19,9 @@ use super::session::{self, Visitor};
 use super::{Chrome, not_found, page};
 use crate::api::AppState;
 
-const ID_HINT: Option<&str> = Some("Letters, digits, - and _; generated when left empty.");
-const CURRENCY_HINT: Option<&str> =
+pub(crate) const ID_HINT: Option<&str> =
+    Some("Letters, digits, - and _; generated when left empty.");
+pub(crate) const CURRENCY_HINT: Option<&str> =
     Some("ISO 4217, e.g. AUD; the platform's default when left empty.");
 
 /// One create form: the screen it belongs to (`home`), the API it posts to, the
@@ -36,36 +37,54 @@ pub(crate) struct FormSpec {
 
 const RELATIONSHIPS: &str = "/relationships";
 
-pub(crate) const DISTRIBUTOR: &[FieldSpec] = &[
-    f("name", "Name", TEXT, true, None),
-    f("id", "Id", TEXT, false, ID_HINT),
-    f(
-        "currency",
-        "Commission currency",
-        TEXT,
-        false,
-        CURRENCY_HINT,
-    ),
-];
+/// A distributor's fields, then `$extra` (its page adds its branding).
+macro_rules! distributor_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::portal::fields::f("name", "Name", $crate::portal::fields::TEXT, true, None),
+            $crate::portal::fields::f("id", "Id", $crate::portal::fields::TEXT, false, $crate::portal::forms::ID_HINT),
+            $crate::portal::fields::f(
+                "currency",
+                "Commission currency",
+                $crate::portal::fields::TEXT,
+                false,
+                $crate::portal::forms::CURRENCY_HINT,
+            ),
+            $($extra,)*
+        ]
+    };
+}
+pub(crate) use distributor_fields;
 
-pub(crate) const PARTNER: &[FieldSpec] = &[
-    f(
-        "distributorId",
-        "Distributor",
-        Kind::Distributor,
-        true,
-        None,
-    ),
-    f("name", "Name", TEXT, true, None),
-    f("id", "Id", TEXT, false, ID_HINT),
-    f(
-        "currency",
-        "Commission currency",
-        TEXT,
-        false,
-        CURRENCY_HINT,
-    ),
-];
+pub(crate) const DISTRIBUTOR: &[FieldSpec] = distributor_fields!();
+
+/// A partner's fields, then `$extra` (its page adds its branding).
+macro_rules! partner_fields {
+    ($($extra:expr),* $(,)?) => {
+        &[
+            $crate::portal::fields::f(
+                "distributorId",
+                "Distributor",
+                $crate::portal::fields::Kind::Distributor,
+                true,
+                None,
+            ),
+            $crate::portal::fields::f("name", "Name", $crate::portal::fields::TEXT, true, None),
+            $crate::portal::fields::f("id", "Id", $crate::portal::fields::TEXT, false, $crate::portal::forms::ID_HINT),
+            $crate::portal::fields::f(
+                "currency",
+                "Commission currency",
+                $crate::portal::fields::TEXT,
+                false,
+                $crate::portal::forms::CURRENCY_HINT,
+            ),
+            $($extra,)*
+        ]
+    };
+}
+pub(crate) use partner_fields;
+
+pub(crate) const PARTNER: &[FieldSpec] = partner_fields!();
 
 pub(crate) const TENANT: &[FieldSpec] = &[
     f("partnerId", "Partner", Kind::Partner, true, None),

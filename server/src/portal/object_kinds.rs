@@ -5,7 +5,7 @@
 use stackbill_core::rbac::Action;
 
 use super::fields::{FieldSpec, Kind, TEXT, f};
-use super::forms::{DISTRIBUTOR, METER, PARTNER, PLAN, PRICING, REGION, SUBSCRIPTION, TENANT};
+use super::forms::{METER, PLAN, PRICING, REGION, SUBSCRIPTION, TENANT};
 
 /// An object kind's page.
 pub(crate) struct ObjectSpec {
@@ -40,6 +40,39 @@ pub(crate) struct ActionSpec {
 }
 
 const NO_FIELDS: &[FieldSpec] = &[];
+
+/// A distributor's or partner's own branding (`details.branding`), on its page: what
+/// the people under it see in the portal and on their invoices instead of the one above.
+const BRAND_NAME: FieldSpec = f(
+    "details.branding.name",
+    "Brand name",
+    TEXT,
+    false,
+    Some(
+        "Shown instead of the product name to the people under it, and on their invoices; empty for the one above.",
+    ),
+);
+const BRAND_COLOUR: FieldSpec = f(
+    "details.branding.headerBackgroundColour",
+    "Brand colour",
+    TEXT,
+    false,
+    Some("#RRGGBB: the portal's header and the invoice header; empty for the one above."),
+);
+const BRAND_SUPPORT: FieldSpec = f(
+    "details.branding.supportEmail",
+    "Support e-mail",
+    TEXT,
+    false,
+    None,
+);
+const BRAND_PAYMENT: FieldSpec = f(
+    "details.branding.paymentDetails",
+    "Payment details on invoices",
+    TEXT,
+    false,
+    None,
+);
 const COMMISSION_HINT: Option<&str> = Some(
     "graduated or volume on the first line, then one band per line as from-to: percent, the last open, e.g. 0-: 5.",
 );
@@ -97,7 +130,12 @@ pub(crate) const OBJECTS: &[ObjectSpec] = &[
         noun: "distributor",
         api: "/api/v1/distributors",
         home: "/lists/distributors",
-        fields: DISTRIBUTOR,
+        fields: super::forms::distributor_fields!(
+            BRAND_NAME,
+            BRAND_COLOUR,
+            BRAND_SUPPORT,
+            BRAND_PAYMENT
+        ),
         fixed: &["id"],
         keep: &["details"],
         edit: Some(Action::Update),
@@ -118,7 +156,12 @@ pub(crate) const OBJECTS: &[ObjectSpec] = &[
         noun: "partner",
         api: "/api/v1/partners",
         home: "/lists/partners",
-        fields: PARTNER,
+        fields: super::forms::partner_fields!(
+            BRAND_NAME,
+            BRAND_COLOUR,
+            BRAND_SUPPORT,
+            BRAND_PAYMENT
+        ),
         fixed: &["id", "distributorId"],
         keep: &["details"],
         edit: Some(Action::Update),

@@ -166,3 +166,32 @@ test('Branding: the logo is a file upload, the colours colour pickers', async ()
   assert.match((await api('GET', '/api/v1/settings/invoices', admin)).body.data.invoiceHeaderLogo, /^data:image\/png;base64,/);
   await page.context().close();
 });
+
+test("a partner's own branding is set on its page and is what the people under it see", async () => {
+  const page = await signedIn();
+  await page.goto(`${base}/objects/partners/part-001`);
+  await page.getByLabel('Brand name').fill('Contoso Cloud');
+  await page.getByLabel('Brand colour').fill('blue');
+  await page.getByRole('button', { name: 'Save' }).first().click();
+  assert.match(await page.locator('main').innerText(), /not a colour as #RRGGBB/);
+  assert.equal(await page.getByLabel('Brand name').inputValue(), 'Contoso Cloud', 'what was typed stays');
+  await page.getByLabel('Brand colour').fill('#5C2D91');
+  await page.getByRole('button', { name: 'Save' }).first().click();
+  await page.waitForURL(/done=saved$/);
+  const partner = (await api('GET', '/api/v1/partners/part-001', admin)).body.data;
+  assert.equal(partner.details.branding.name, 'Contoso Cloud');
+  assert.equal(partner.details.branding.headerBackgroundColour, '#5C2D91');
+  await accessible(page, 'partner-branding');
+  await page.context().close();
+
+  const made = await api('POST', '/api/v1/users', admin, {
+    emailAddress: 'reader@part-001.test', firstName: 'Pat', lastName: 'Reader',
+    password: 'partner-reader-password-3', role: 'PartnerReader', partnerId: 'part-001',
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const below = await visit();
+  await signIn(below, 'reader@part-001.test', 'partner-reader-password-3');
+  await below.waitForURL(`${base}/dashboard`);
+  assert.equal(await below.locator('header .brand span').innerText(), 'Contoso Cloud');
+  await below.context().close();
+});
