@@ -425,6 +425,20 @@ async fn list_meters(
     Ok(ok(meters.iter().map(Meter::from).collect()))
 }
 
+/// One meter, found whatever the case of its id (Azure Stack meter GUIDs arrive in both).
+async fn get_meter(
+    State(state): State<AppState>,
+    Platform(_auth): Platform<ReadPlans>,
+    Path(id): Path<String>,
+) -> Reply<Meter> {
+    let meters = state.store().meters().await?;
+    meters
+        .iter()
+        .find(|m| m.id.eq_ignore_ascii_case(id.trim()))
+        .map(|m| ok(Meter::from(m)))
+        .ok_or_else(|| ApiError::NotFound(format!("no meter {id:?}")))
+}
+
 impl From<&MeterRow> for Meter {
     fn from(m: &MeterRow) -> Self {
         Meter {
@@ -557,7 +571,8 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<ProcessIn>())
         .data(one::<Processed>())
-        .job(),
+        .job()
+        .reaches_region(),
         Op::new(
             Method::GET,
             "/api/v1/regions/{id}/health",
@@ -582,6 +597,14 @@ pub(crate) fn ops() -> Vec<Op> {
             post(create_meter),
         )
         .body(one::<Meter>())
+        .data(one::<Meter>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/meters/{id}",
+            t,
+            "View a meter",
+            get(get_meter),
+        )
         .data(one::<Meter>()),
         Op::new(
             Method::PUT,

@@ -721,7 +721,8 @@ pub(crate) fn ops() -> Vec<Op> {
             "Test a region: its identity issues a token and its usage provider answers",
             post(test_region),
         )
-        .data(one::<Tested>()),
+        .data(one::<Tested>())
+        .reaches_region(),
         Op::new(
             Method::POST,
             "/api/v1/regions/{id}/collect",
@@ -731,7 +732,8 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<CollectIn>())
         .data(one::<Collected>())
-        .job(),
+        .job()
+        .reaches_region(),
         Op::new(
             Method::POST,
             "/api/v1/subscriptions/{id}/collect",
@@ -741,7 +743,8 @@ pub(crate) fn ops() -> Vec<Op> {
         )
         .body(one::<CollectIn>())
         .data(one::<Collected>())
-        .job(),
+        .job()
+        .reaches_region(),
         Op::new(
             Method::GET,
             "/api/v1/regions/{id}/rejected-usage",

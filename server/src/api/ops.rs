@@ -144,6 +144,9 @@ pub(crate) struct Op {
     exports: bool,
     /// Whether the answer is a document (PDF or HTML, `format`, `Accept`), not JSON.
     document: bool,
+    /// Whether the request calls a region's Azure Stack Hub endpoints (and so can answer
+    /// `502 region_failed`).
+    region: bool,
     pub route: MethodRouter<AppState>,
 }
 
@@ -169,6 +172,7 @@ impl Op {
             job: false,
             exports: false,
             document: false,
+            region: false,
             route,
         }
     }
@@ -208,6 +212,13 @@ impl Op {
     /// and the job ends within N seconds.
     pub(crate) fn job(mut self) -> Self {
         self.job = true;
+        self
+    }
+
+    /// The request calls a region's stamp: `502 region_failed` when the stamp refuses or
+    /// cannot be reached, the message naming the region and why.
+    pub(crate) fn reaches_region(mut self) -> Self {
+        self.region = true;
         self
     }
 
@@ -502,6 +513,12 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
             ("500", "A bug: the message names the request id to report."),
             ("503", "The database is unavailable."),
         ];
+        if op.region {
+            errors.push((
+                "502",
+                "A region's Azure Stack Hub endpoint refused or failed: the message names the region and why.",
+            ));
+        }
         if op.body.is_some() {
             errors.push(("413", "The body is larger than the API accepts."));
             errors.push(("415", "The body is not declared application/json."));
@@ -538,4 +555,44 @@ pub(crate) fn openapi(ops: &[Op]) -> OpenApi {
         .paths(paths.build())
         .components(Some(components.build()))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The statuses the served document lists for `method path`.
+    fn statuses(method: &str, path: &str) -> Vec<String> {
+        let doc = serde_json::to_value(crate::api::openapi()).unwrap_or_default();
+        doc["paths"][path][method]["responses"]
+            .as_object()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn calls_that_reach_a_region_document_its_refusal() {
+        for (method, path) in [
+            ("post", "/api/v1/regions/{id}/test"),
+            ("post", "/api/v1/regions/{id}/collect"),
+            ("post", "/api/v1/regions/{id}/process"),
+            ("post", "/api/v1/subscriptions/{id}/collect"),
+            ("post", "/api/v1/subscriptions"),
+            ("put", "/api/v1/subscriptions/{id}"),
+            ("delete", "/api/v1/subscriptions/{id}"),
+        ] {
+            let listed = statuses(method, path);
+            assert!(
+                listed.contains(&"502".to_owned()),
+                "{method} {path}: {listed:?}"
+            );
+            assert!(
+                listed.contains(&"404".to_owned()),
+                "{method} {path}: {listed:?}"
+            );
+        }
+        let tenants = statuses("post", "/api/v1/tenants");
+        assert!(
+            !tenants.is_empty() && !tenants.contains(&"502".to_owned()),
+            "{tenants:?}"
+        );
+    }
 }

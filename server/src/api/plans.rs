@@ -214,6 +214,20 @@ async fn create_plan(
     Ok(created(out))
 }
 
+/// One plan, found whatever the case of its id.
+async fn get_plan(
+    State(state): State<AppState>,
+    Platform(_auth): Platform<ReadPlans>,
+    Path(id): Path<String>,
+) -> Reply<Plan> {
+    let plans = state.store().plans().await?;
+    plans
+        .iter()
+        .find(|p| p.id.eq_ignore_ascii_case(id.trim()))
+        .map(|p| ok(plan_out(p)))
+        .ok_or_else(|| ApiError::NotFound(format!("no plan {id:?}")))
+}
+
 async fn update_plan(
     State(state): State<AppState>,
     Platform(auth): Platform<ManagePlans>,
@@ -261,6 +275,14 @@ pub(crate) fn ops() -> Vec<Op> {
             post(create_plan),
         )
         .body(one::<PlanIn>())
+        .data(one::<Plan>()),
+        Op::new(
+            Method::GET,
+            "/api/v1/plans/{id}",
+            t,
+            "View a plan",
+            get(get_plan),
+        )
         .data(one::<Plan>()),
         Op::new(
             Method::PUT,

@@ -100,7 +100,8 @@ pub(crate) fn ops() -> Vec<Op> {
             axum::routing::post(create_subscription),
         )
         .body(one::<SubscriptionIn>())
-        .data(one::<Subscription>()),
+        .data(one::<Subscription>())
+        .reaches_region(),
         Op::new(
             Method::GET,
             "/api/v1/subscriptions/{id}",
@@ -117,14 +118,16 @@ pub(crate) fn ops() -> Vec<Op> {
             axum::routing::put(update_subscription),
         )
         .body(one::<SubscriptionIn>())
-        .data(one::<Subscription>()),
+        .data(one::<Subscription>())
+        .reaches_region(),
         Op::new(
             Method::DELETE,
             "/api/v1/subscriptions/{id}",
             t,
             "Delete a subscription",
             axum::routing::delete(delete_subscription),
-        ),
+        )
+        .reaches_region(),
     ]
 }
 

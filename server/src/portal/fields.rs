@@ -30,6 +30,9 @@ pub(crate) enum Kind {
     Quantities,
     /// Bands written one per line as `from-to: value`, sent as `[{from, to, <value>}]`.
     Bands(&'static str),
+    /// An object written one `name: value` per line ([`super::pairs`]); `true`: each value
+    /// a whole number.
+    Pairs(bool),
     /// The distributors, partners or tenants the visitor may read.
     Distributor,
     Partner,
@@ -100,6 +103,7 @@ async fn options(
         | Kind::Date
         | Kind::Scope
         | Kind::Bands(_)
+        | Kind::Pairs(_)
         | Kind::Items
         | Kind::Quantities => {
             return Vec::new();
@@ -153,6 +157,7 @@ pub(crate) fn text_of(kind: Kind, value: &Value) -> String {
         (_, Value::String(s)) => s.clone(),
         (Kind::Bands(_), bands) => bands::text(bands),
         (Kind::Items, list) => super::items::text(list),
+        (Kind::Pairs(_), map) => super::pairs::text(map),
         (Kind::Scope, Value::Object(scope)) => scope
             .iter()
             .find_map(|(k, v)| v.as_str().map(|id| format!("{k}:{id}")))
@@ -208,7 +213,7 @@ pub(crate) async fn show(
                 Kind::Input(t) => t,
                 Kind::Date => "date",
                 Kind::Number => "number",
-                Kind::Bands(_) | Kind::Items | Kind::Quantities => "textarea",
+                Kind::Bands(_) | Kind::Pairs(_) | Kind::Items | Kind::Quantities => "textarea",
                 _ => "text",
             },
             required: s.required,
@@ -245,6 +250,29 @@ fn put(body: &mut Map<String, Value>, name: &str, value: Value) {
         }
         None => {
             body.insert(name.to_owned(), value);
+        }
+    }
+}
+
+/// Takes out of an object's own `body` the values `specs` edit as a whole (an object
+/// typed as lines): what the form sends replaces them, so a line deleted is a key gone,
+/// where [`overlay`] would merge the two objects and keep it.
+pub(crate) fn clear_whole(body: &mut Map<String, Value>, specs: &[&FieldSpec]) {
+    fn remove(body: &mut Map<String, Value>, name: &str) {
+        match name.split_once('.') {
+            Some((parent, rest)) => {
+                if let Some(Value::Object(inner)) = body.get_mut(parent) {
+                    remove(inner, rest);
+                }
+            }
+            None => {
+                body.remove(name);
+            }
+        }
+    }
+    for s in specs {
+        if matches!(s.kind, Kind::Pairs(_)) {
+            remove(body, s.name);
         }
     }
 }
@@ -348,6 +376,13 @@ pub(crate) fn body(specs: &[&FieldSpec], form: &[(String, String)], clear: bool)
             },
             Kind::Items => match super::items::parse(&v) {
                 Ok(items) => items,
+                Err(why) => {
+                    errors.push((s.name.to_owned(), why));
+                    continue;
+                }
+            },
+            Kind::Pairs(whole) => match super::pairs::parse(&v, whole) {
+                Ok(map) => map,
                 Err(why) => {
                     errors.push((s.name.to_owned(), why));
                     continue;

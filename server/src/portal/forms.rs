@@ -253,6 +253,27 @@ pub(crate) const PLAN: &[FieldSpec] = &[
         false,
         Some("The Azure Stack offer it sells."),
     ),
+    f(
+        "quotas",
+        "Quotas",
+        Kind::Pairs(true),
+        false,
+        Some("One per line as name: limit, e.g. cores: 64."),
+    ),
+    f(
+        "quotaAlerts.percent",
+        "Warn at percent of a quota",
+        Kind::Number,
+        false,
+        Some("1–100; empty for no quota alerts."),
+    ),
+    f(
+        "quotaAlerts.meters",
+        "Meter measuring each quota",
+        Kind::Pairs(false),
+        false,
+        Some("One per line as quota: meter id, e.g. cores: 9cd92d4c-bafd-4492-b278-bedc2de8232a."),
+    ),
 ];
 
 pub(crate) const USER: &[FieldSpec] = &[

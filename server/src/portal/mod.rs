@@ -21,6 +21,7 @@ mod items;
 mod lists;
 mod object_kinds;
 mod objects;
+mod pairs;
 mod password;
 mod session;
 mod settings;

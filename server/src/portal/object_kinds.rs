@@ -299,7 +299,7 @@ pub(crate) const OBJECTS: &[ObjectSpec] = &[
         home: "/lists/plans",
         fields: PLAN,
         fixed: &["id"],
-        keep: &["quotas", "quotaAlerts"],
+        keep: &[],
         edit: Some(Action::ManagePlans),
         delete: None,
         actions: &[],

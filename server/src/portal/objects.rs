@@ -362,6 +362,7 @@ pub(crate) async fn save(
                     .collect()
             })
             .unwrap_or_default();
+        fields::clear_whole(&mut body, &edited);
         fields::overlay(&mut body, changes);
         call(
             &state,

@@ -195,3 +195,32 @@ test("a partner's own branding is set on its page and is what the people under i
   assert.equal(await below.locator('header .brand span').innerText(), 'Contoso Cloud');
   await below.context().close();
 });
+
+test("a plan's quotas and quota alerts are typed on its page, one per line", async () => {
+  const plans = (await api('GET', '/api/v1/plans', admin)).body.data;
+  const meters = (await api('GET', '/api/v1/meters', admin)).body.data;
+  const plan = plans[0].id;
+  const page = await signedIn();
+  await page.goto(`${base}/objects/plans/${encodeURIComponent(plan)}`);
+  await page.getByLabel('Quotas').fill('cores: 64\ncores 8');
+  await page.getByRole('button', { name: 'Save' }).first().click();
+  assert.match(await page.locator('main').innerText(), /line 2: write name: value/i);
+  assert.equal(await page.getByLabel('Quotas').inputValue(), 'cores: 64\ncores 8', 'what was typed stays');
+  await page.getByLabel('Quotas').fill('cores: 64\nstorageGb: 2048');
+  await page.getByLabel('Warn at percent of a quota').fill('80');
+  await page.getByLabel('Meter measuring each quota').fill(`cores: ${meters[0].id}`);
+  await page.getByRole('button', { name: 'Save' }).first().click();
+  await page.waitForURL(/done=saved$/);
+  const saved = (await api('GET', `/api/v1/plans/${encodeURIComponent(plan)}`, admin)).body.data;
+  assert.deepEqual(saved.quotas, { cores: 64, storageGb: 2048 });
+  assert.equal(saved.quotaAlerts.percent, 80);
+  assert.deepEqual(saved.quotaAlerts.meters, { cores: meters[0].id });
+  assert.equal(await page.getByLabel('Quotas').inputValue(), 'cores: 64\nstorageGb: 2048');
+  await accessible(page, 'plan-quotas');
+  // A meter's page opens too (its list links to it).
+  await page.goto(`${base}/lists/meters`);
+  await page.locator('tbody tr').first().getByRole('link').click();
+  await page.waitForURL(/\/objects\/meters\//);
+  assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /meter/i);
+  await page.context().close();
+});
