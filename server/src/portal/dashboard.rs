@@ -15,6 +15,7 @@ use serde::Deserialize;
 use stackbill_core::rbac::Action;
 use stackbill_store::{InvoiceFilter, InvoiceStatus};
 
+use super::breakdown::{BY, Breakdown};
 use super::session::{self, Visitor};
 use super::{Chrome, refused};
 use crate::api::AppState;
@@ -34,6 +35,12 @@ struct Dashboard {
     acknowledge: bool,
     /// How many of them are listed.
     shown: usize,
+    /// The latest invoiced month against the one before, grouped as the visitor chose.
+    breakdown: Option<Breakdown>,
+    /// The grouping tabs: (query value, label, chosen).
+    tabs: Vec<(&'static str, &'static str, bool)>,
+    /// Jobs by kind and status, for platform roles: (kind, status, how many).
+    jobs: Option<Vec<(String, String, i64)>>,
     csrf: String,
     notice: Option<String>,
 }
@@ -79,6 +86,7 @@ async fn page_for(
     state: &AppState,
     visitor: &Visitor,
     notice: Option<String>,
+    by: &'static str,
 ) -> Result<Dashboard, String> {
     let caller = &visitor.caller;
     let nodes = Allowed::<ReadNode>::new(caller.clone());
@@ -96,12 +104,14 @@ async fn page_for(
         ),
     ];
     let mut cost = Vec::new();
+    let mut breakdown = None;
     if caller.can_somewhere(Action::ReadBilling) {
         let invoices = state
             .store()
             .invoice_summaries(&InvoiceFilter::default())
             .await
             .map_err(|e| e.to_string())?;
+        breakdown = super::breakdown::of(state.store(), caller, dir, by, &invoices).await?;
         // currency → period → total, over the invoices the visitor may read.
         let mut sums: BTreeMap<String, BTreeMap<String, Decimal>> = BTreeMap::new();
         for invoice in invoices {
@@ -153,8 +163,33 @@ async fn page_for(
     } else {
         None
     };
+    let platform = caller.can(
+        Action::ReadJobs,
+        &stackbill_core::rbac::NodePath::platform(),
+    );
+    let jobs = if platform {
+        let counts = state
+            .store()
+            .job_counts()
+            .await
+            .map_err(|e| e.to_string())?;
+        Some(
+            counts
+                .into_iter()
+                .filter(|(_, status, _)| status != "succeeded")
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(Dashboard {
         chrome: Chrome::signed_in(state, visitor, "/dashboard"),
+        breakdown,
+        tabs: BY
+            .iter()
+            .map(|(value, label)| (*value, *label, *value == by))
+            .collect(),
+        jobs,
         counts,
         cost,
         open_alerts,
@@ -172,6 +207,28 @@ async fn page_for(
 pub(crate) struct Notice {
     #[serde(default)]
     acknowledged: Option<i64>,
+    /// How the month comparison is grouped (`region`, `distributor`, `partner`,
+    /// `tenant`); by default the level just below the visitor's.
+    #[serde(default)]
+    by: Option<String>,
+}
+
+/// The grouping asked for, or the level below the visitor's highest role.
+fn grouping(asked: Option<&str>, caller: &crate::api::access::Caller) -> &'static str {
+    if let Some(by) = BY.iter().find(|(v, _)| Some(*v) == asked) {
+        return by.0;
+    }
+    let top = caller
+        .principal
+        .scopes
+        .iter()
+        .map(|s| s.role().level())
+        .min();
+    match top {
+        Some(stackbill_core::rbac::Level::Platform) | None => "distributor",
+        Some(stackbill_core::rbac::Level::Distributor) => "partner",
+        Some(_) => "tenant",
+    }
 }
 
 pub(crate) async fn page(
@@ -182,7 +239,8 @@ pub(crate) async fn page(
     let notice = q
         .acknowledged
         .map(|id| format!("Alert {id} was acknowledged."));
-    match page_for(&state, &visitor, notice).await {
+    let by = grouping(q.by.as_deref(), &visitor.caller);
+    match page_for(&state, &visitor, notice, by).await {
         Ok(dashboard) => super::page(&state, Some(&visitor), &dashboard),
         Err(e) => {
             tracing::warn!(error = %e, "the dashboard could not be read");

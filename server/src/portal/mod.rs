@@ -7,6 +7,7 @@
 mod authenticator;
 mod bands;
 mod brand;
+mod breakdown;
 mod calls;
 mod dashboard;
 mod entries;

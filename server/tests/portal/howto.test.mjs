@@ -224,3 +224,37 @@ test("a plan's quotas and quota alerts are typed on its page, one per line", asy
   assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /meter/i);
   await page.context().close();
 });
+
+test('the dashboard compares the latest month with the one before, by region, distributor, partner or tenant', async () => {
+  const page = await signedIn();
+  assert.equal(await page.getByRole('heading', { name: '2026-10 against 2026-09' }).count(), 1);
+  assert.equal(await page.getByRole('link', { name: 'By distributor' }).getAttribute('aria-current'), 'page');
+  await page.getByRole('link', { name: 'By tenant' }).click();
+  await page.waitForURL(/by=tenant$/);
+  const rows = await page.locator('.table-wrap[aria-labelledby="compare-heading"] tbody tr').allInnerTexts();
+  assert.equal(rows.length, 20, 'the first twenty, largest first');
+  const cells = rows[0].split('\t');
+  const invoices = (await api('GET', '/api/v1/billing/invoices?period=2026-10&pageSize=1000', admin)).body.data;
+  const invoice = invoices.find((i) => i.tenantName === cells[0] && i.currency === cells[1]);
+  assert.ok(invoice, rows[0]);
+  assert.ok(invoices.every((i) => i.currency !== cells[1] || Number(i.total) <= Number(invoice.total)), 'the largest first');
+  assert.equal(Number(cells[2]), Math.round(Number(invoice.total) * 100) / 100);
+  assert.equal(Number(cells[3]), 0, 'nothing was invoiced in 2026-09');
+  await page.getByRole('link', { name: 'By region' }).click();
+  await page.waitForURL(/by=region$/);
+  const lines = (await api('GET', '/api/v1/billing/invoice-lines?period=2026-10&pageSize=1000', admin)).body.data;
+  const byCurrency = {};
+  for (const l of lines) byCurrency[l.currency] = (byCurrency[l.currency] || 0) + Number(l.amount);
+  const regionRows = await page.locator('.table-wrap[aria-labelledby="compare-heading"] tbody tr').allInnerTexts();
+  const regionSum = {};
+  for (const r of regionRows) { const c = r.split('\t'); regionSum[c[1]] = (regionSum[c[1]] || 0) + Number(c[2]); }
+  for (const [currency, sum] of Object.entries(byCurrency)) {
+    assert.ok(Math.abs(regionSum[currency] - sum) < 0.01 * regionRows.length, `${currency}: ${regionSum[currency]} against ${sum}`);
+  }
+  assert.match(await page.locator('main').innerText(), /before tax/);
+  await page.goto(`${base}/dashboard`);
+  assert.equal(await page.getByRole('heading', { name: 'Jobs' }).count(), 1);
+  assert.equal(await page.getByRole('link', { name: 'All jobs' }).count(), 1);
+  await accessible(page, 'dashboard-compare');
+  await page.context().close();
+});
