@@ -59,7 +59,8 @@ time_pages /dashboard /tenants "/tenants?q=ten-01&sort=subscriptions" "/tenants?
   "/invoices?period=2026-10" "/invoices/$invoice" /lists/subscriptions /lists/users \
   /settings/invoices /relationships/new/tenant "/objects/tenants/$tenant" \
   "/objects/subscriptions/$subscription" "/objects/pricing/$pricing" /lists/pricing \
-  /lists/commissions /estimate /authenticator
+  /lists/commissions /estimate /authenticator "/dashboard?by=region" "/dashboard?by=tenant" \
+  "/subscriptions/summary?tenant=$tenant&from=2026-10-01&to=2026-10-31" /settings/identity
 
 # The same pages with a naming override set ("Tenant" shown as "Department"): the cost of
 # renaming every label of a page.

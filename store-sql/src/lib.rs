@@ -480,6 +480,14 @@ impl Store for SqlStore {
         self.read_usage_rollups(day).await
     }
 
+    async fn usage_rollups_of(
+        &self,
+        days: (i64, i64),
+        subscriptions: &[String],
+    ) -> Result<Vec<(UsageKey, UsageRollup)>> {
+        self.read_usage_rollups_of(days, subscriptions).await
+    }
+
     async fn usage_rows_starting(
         &self,
         span: (i64, i64),

@@ -421,13 +421,6 @@ impl SqlStore {
     // of `stackbill bill`.
 
     pub(crate) async fn read_usage_keys(&self) -> Result<Vec<UsageKey>> {
-        type Packed = (
-            i64,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
         let rows = sqlx::query(
             "SELECT JSON_ARRAY(id, subscription, meter, sku, resource) AS k \
              FROM usage_keys ORDER BY id",
@@ -435,22 +428,7 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                let text = get_s(r, "k")?;
-                let (id, subscription, meter, sku, resource): Packed = serde_json::from_str(&text)
-                    .map_err(|e| {
-                        StoreError::Database(format!("usage key {text:?} unreadable: {e}"))
-                    })?;
-                Ok(UsageKey {
-                    id,
-                    subscription,
-                    meter,
-                    sku,
-                    resource,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| packed_key(&get_s(r, "k")?)).collect()
     }
 
     pub(crate) async fn read_usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>> {
@@ -463,26 +441,69 @@ impl SqlStore {
         .await
         .map_err(db)?;
         rows.iter()
-            .map(|r| {
-                let text = get_s(r, "r")?;
-                let unreadable =
-                    || StoreError::Database(format!("usage roll-up {text:?} unreadable"));
-                let mut fields = text.split(' ');
-                let mut next = || fields.next().ok_or_else(unreadable);
-                let int = |f: &str| f.parse::<i64>().map_err(|_| unreadable());
-                let key = int(next()?)?;
-                let invalid = int(next()?)? != 0;
-                let quantity = next()?.to_owned();
-                let records = int(next()?)?;
-                Ok(UsageRollup {
-                    day,
-                    key,
-                    invalid,
-                    quantity,
-                    records,
-                })
-            })
+            .map(|r| packed_rollup(day, &get_s(r, "r")?))
             .collect()
+    }
+
+    /// See [`Store::usage_rollups_of`]: the subscriptions' keys first (the key table is
+    /// small), then each day's roll-ups of those keys by primary key, in chunks.
+    pub(crate) async fn read_usage_rollups_of(
+        &self,
+        (first, last): (i64, i64),
+        subscriptions: &[String],
+    ) -> Result<Vec<(UsageKey, UsageRollup)>> {
+        const CHUNK: usize = 400;
+        let wanted: std::collections::HashSet<String> = subscriptions
+            .iter()
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        let mut keys = std::collections::HashMap::new();
+        for part in subscriptions.chunks(CHUNK) {
+            let marks = vec!["?"; part.len()].join(", ");
+            let sql = format!(
+                "SELECT JSON_ARRAY(id, subscription, meter, sku, resource) AS k \
+                 FROM usage_keys WHERE LOWER(subscription) IN ({marks})"
+            );
+            let mut q = sqlx::query(&sql);
+            for s in part {
+                q = q.bind(s.to_ascii_lowercase());
+            }
+            for r in q.fetch_all(&self.pool).await.map_err(db)? {
+                let key = packed_key(&get_s(&r, "k")?)?;
+                if key
+                    .subscription
+                    .as_deref()
+                    .is_some_and(|s| wanted.contains(&s.to_ascii_lowercase()))
+                {
+                    keys.insert(key.id, key);
+                }
+            }
+        }
+        let ids: Vec<i64> = keys.keys().copied().collect();
+        let mut out = Vec::new();
+        if ids.is_empty() {
+            return Ok(out);
+        }
+        for day in first..=last {
+            for part in ids.chunks(CHUNK) {
+                let marks = vec!["?"; part.len()].join(", ");
+                let sql = format!(
+                    "SELECT CONCAT(key_id, ' ', invalid, ' ', quantity, ' ', records) AS r \
+                     FROM usage_rollups WHERE day = ? AND key_id IN ({marks})"
+                );
+                let mut q = sqlx::query(&sql).bind(day);
+                for id in part {
+                    q = q.bind(id);
+                }
+                for r in q.fetch_all(&self.pool).await.map_err(db)? {
+                    let rollup = packed_rollup(day, &get_s(&r, "r")?)?;
+                    if let Some(key) = keys.get(&rollup.key) {
+                        out.push((key.clone(), rollup));
+                    }
+                }
+            }
+        }
+        Ok(out)
     }
 
     pub(crate) async fn read_usage_rows_starting(
@@ -794,4 +815,43 @@ pub(crate) async fn insert_rows(
             .bind(p.flags);
     }
     q.execute(&mut **tx).await.map(|_| ())
+}
+
+/// A usage key read as the packed `JSON_ARRAY(id, subscription, meter, sku, resource)`.
+fn packed_key(text: &str) -> Result<UsageKey> {
+    type Packed = (
+        i64,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let (id, subscription, meter, sku, resource): Packed = serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("usage key {text:?} unreadable: {e}")))?;
+    Ok(UsageKey {
+        id,
+        subscription,
+        meter,
+        sku,
+        resource,
+    })
+}
+
+/// A roll-up of `day` read as the packed `key invalid quantity records`.
+fn packed_rollup(day: i64, text: &str) -> Result<UsageRollup> {
+    let unreadable = || StoreError::Database(format!("usage roll-up {text:?} unreadable"));
+    let mut fields = text.split(' ');
+    let mut next = || fields.next().ok_or_else(unreadable);
+    let int = |f: &str| f.parse::<i64>().map_err(|_| unreadable());
+    let key = int(next()?)?;
+    let invalid = int(next()?)? != 0;
+    let quantity = next()?.to_owned();
+    let records = int(next()?)?;
+    Ok(UsageRollup {
+        day,
+        key,
+        invalid,
+        quantity,
+        records,
+    })
 }

@@ -92,6 +92,14 @@ pub trait Store: Send + Sync {
     async fn usage_keys(&self) -> Result<Vec<UsageKey>>;
     /// The roll-ups of the rows starting on UTC day `day` (days since the Unix epoch).
     async fn usage_rollups(&self, day: i64) -> Result<Vec<UsageRollup>>;
+    /// The roll-ups of UTC days `[first, last]` whose key's subscription is one of
+    /// `subscriptions` (compared without case), each with its key: what a summary of a
+    /// few subscriptions reads instead of every key of every day.
+    async fn usage_rollups_of(
+        &self,
+        days: (i64, i64),
+        subscriptions: &[String],
+    ) -> Result<Vec<(UsageKey, UsageRollup)>>;
     /// Rows starting in `[from, to)`, ordered by (start, seq), after the `(start, seq)`
     /// position `after`: for roll-ups a run cannot take whole.
     async fn usage_rows_starting(

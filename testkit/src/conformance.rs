@@ -30,7 +30,10 @@ pub use directory_keys::ids_unique_in_any_case;
 pub use documents::invoice_documents_are_kept_once;
 pub use jobs::{job_claims_race, job_endings, job_leases, schedule_marks};
 pub use offboarding::{closing_a_tenant_ends_its_billing, imports_are_all_or_nothing};
-pub use usage_import::{batch_rollups_equal_rows, streamed_import_rollups_equal_rows};
+pub use usage_import::{
+    batch_rollups_equal_rows, rollups_of_subscriptions_are_theirs,
+    streamed_import_rollups_equal_rows,
+};
 
 /// A boxed future borrowing the store.
 pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>>;
@@ -870,6 +873,11 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn batch_rollups_equal_rows() {
                 run(|s| Box::pin(c::batch_rollups_equal_rows(s))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn rollups_of_subscriptions_are_theirs() {
+                run(|s| Box::pin(c::rollups_of_subscriptions_are_theirs(s))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,10 +96,9 @@ pub fn fixture(fake: &Fake) {
     });
 }
 
-/// The scenario the fixture is billed under: two tenants, the fixture's subscriptions
-/// (the first spelled in upper case, as an operator may have typed it), a price for each
-/// of its meters, and no usage.
-pub fn fixture_scenario() -> Value {
+/// A flat rate for each meter of the fixture, as price-list items (`{meter, rate}`); the
+/// meter ids in lower case with `lower`, as the API's callers usually write them.
+pub fn fixture_rates(lower: bool) -> Vec<Value> {
     let meters = [
         WIN_CORES,
         VM_HOURS,
@@ -108,11 +107,25 @@ pub fn fixture_scenario() -> Value {
         "fab6eb84-500b-4a09-a8ca-7358f8bbaea5",
         "d5f7731b-f639-404a-89d0-e46186e22c8d",
     ];
-    let items: Vec<Value> = meters
+    meters
         .iter()
         .zip(["0.0425", "0.011", "0.00015", "0.087", "0.0317", "3.2"])
-        .map(|(m, r)| json!({"meter": m, "rate": r}))
-        .collect();
+        .map(|(m, r)| {
+            let meter = if lower {
+                m.to_ascii_lowercase()
+            } else {
+                (*m).to_owned()
+            };
+            json!({"meter": meter, "rate": r})
+        })
+        .collect()
+}
+
+/// The scenario the fixture is billed under: two tenants, the fixture's subscriptions
+/// (the first spelled in upper case, as an operator may have typed it), a price for each
+/// of its meters, and no usage.
+pub fn fixture_scenario() -> Value {
+    let items = fixture_rates(false);
     json!({
         "period": "2025-03",
         "platform": {"currency": "EUR", "time_zone": "UTC", "monthly_variable_pricing": false, "rounding": "half_even"},

@@ -1,14 +1,14 @@
 //! The dashboard's comparison: the latest invoiced month against the one before, by
 //! region, distributor, partner or tenant, over the invoices the visitor may read. Cost
-//! is each invoice's total (a region's share is the sum of its subscriptions' lines),
-//! never added across currencies.
+//! is each invoice's total, never added across currencies; a tenant with subscriptions
+//! in several regions is split by its lines (only its invoices' documents are read).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rust_decimal::Decimal;
 use stackbill_core::rbac::Action;
 use stackbill_core::scenario::json::read_document_lines;
-use stackbill_store::{InvoiceFilter, InvoiceRow, InvoiceStatus, Store};
+use stackbill_store::{InvoiceRow, InvoiceStatus, Store};
 
 use crate::api::access::{Caller, Directory};
 
@@ -19,6 +19,10 @@ pub(crate) const BY: &[(&str, &str)] = &[
     ("partner", "Partner"),
     ("tenant", "Tenant"),
 ];
+
+/// Where the part of an invoice no one region owns goes (the tax of a tenant in several
+/// regions, lines of no subscription, a tenant without subscriptions).
+const SHARED: &str = "(tax and lines of no single region)";
 
 /// Rows shown; the rest are counted.
 const ROWS: usize = 20;
@@ -129,48 +133,67 @@ pub(crate) async fn of(
     };
     let previous = month_before(&latest).unwrap_or_default();
     let mut sums = Sums::new();
+    // A tenant whose subscriptions are all in one region has its whole invoice there;
+    // only the invoices of tenants in several regions are read line by line.
+    let mut regions_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    let mut region_of_subscription: BTreeMap<String, &str> = BTreeMap::new();
     if by == "region" {
-        // A region's share is in the lines: read the two months' documents.
-        let subscriptions: BTreeMap<String, String> = dir
-            .subscriptions
-            .iter()
-            .map(|s| (s.id.to_ascii_lowercase(), s.region.clone()))
-            .collect();
-        for period in [&latest, &previous] {
-            let invoices = store
-                .invoices(&InvoiceFilter {
-                    period: Some(period.clone()),
-                    ..InvoiceFilter::default()
-                })
-                .await
-                .map_err(|e| e.to_string())?;
-            for r in invoices.iter().filter(|r| readable(r)) {
-                let lines = read_document_lines(&r.document.to_string())
+        for s in &dir.subscriptions {
+            regions_of
+                .entry(s.tenant.to_ascii_lowercase())
+                .or_default()
+                .insert(s.region.as_str());
+            region_of_subscription.insert(s.id.to_ascii_lowercase(), s.region.as_str());
+        }
+    }
+    for r in summaries.iter().filter(|r| readable(r)) {
+        let is_latest = r.period == latest;
+        if !is_latest && r.period != previous {
+            continue;
+        }
+        let Ok(total) = r.total.parse::<Decimal>() else {
+            continue;
+        };
+        if by != "region" {
+            if let Some((_, name)) = group_of(dir, by, &r.tenant) {
+                add(&mut sums, (name, r.currency.clone()), is_latest, total);
+            }
+            continue;
+        }
+        let regions = regions_of.get(&r.tenant.to_ascii_lowercase());
+        match regions.map(|set| set.iter().collect::<Vec<_>>()).as_deref() {
+            Some([only]) => add(
+                &mut sums,
+                ((**only).to_owned(), r.currency.clone()),
+                is_latest,
+                total,
+            ),
+            Some(_) => {
+                let full = store.invoice(r.id).await.map_err(|e| e.to_string())?;
+                let lines = read_document_lines(&full.document.to_string())
                     .map_err(|e| format!("invoice {}: {e}", r.id))?;
+                let mut rest = total;
                 for line in lines {
-                    let region = line
-                        .billed
-                        .subscription
-                        .as_ref()
-                        .and_then(|s| subscriptions.get(&s.to_string().to_ascii_lowercase()))
-                        .cloned()
-                        .unwrap_or_else(|| "(no subscription)".to_owned());
-                    let key = (region, r.currency.clone());
-                    add(&mut sums, key, period == &latest, line.billed.amount);
+                    let Some(region) = line.billed.subscription.as_ref().and_then(|s| {
+                        region_of_subscription.get(&s.to_string().to_ascii_lowercase())
+                    }) else {
+                        continue;
+                    };
+                    rest = rest.checked_sub(line.billed.amount).unwrap_or(rest);
+                    let key = ((*region).to_owned(), r.currency.clone());
+                    add(&mut sums, key, is_latest, line.billed.amount);
+                }
+                if !rest.is_zero() {
+                    let key = (SHARED.to_owned(), r.currency.clone());
+                    add(&mut sums, key, is_latest, rest);
                 }
             }
-        }
-    } else {
-        for r in summaries.iter().filter(|r| readable(r)) {
-            let is_latest = r.period == latest;
-            if !is_latest && r.period != previous {
-                continue;
-            }
-            let (Some((_, name)), Ok(total)) = (group_of(dir, by, &r.tenant), r.total.parse())
-            else {
-                continue;
-            };
-            add(&mut sums, (name, r.currency.clone()), is_latest, total);
+            None => add(
+                &mut sums,
+                (SHARED.to_owned(), r.currency.clone()),
+                is_latest,
+                total,
+            ),
         }
     }
     let mut rows: Vec<((String, String), (Decimal, Decimal))> = sums.into_iter().collect();
@@ -190,7 +213,7 @@ pub(crate) async fn of(
     Ok(Some(Breakdown {
         by,
         measure: if by == "region" {
-            "Invoice lines before tax: an invoice's tax is not split by region."
+            "Invoice totals, tax included, of every invoice not void (previews too); a tenant in several regions is split by its lines, its tax and tenant-wide lines shown apart."
         } else {
             "Invoice totals, tax included, of every invoice not void (previews too)."
         },

@@ -37,19 +37,31 @@ pub(crate) struct FormSpec {
 
 const RELATIONSHIPS: &str = "/relationships";
 
+/// The fields a distributor and a partner share: name, id, commission currency.
+pub(crate) const NAME: FieldSpec = f("name", "Name", TEXT, true, None);
+pub(crate) const ID: FieldSpec = f("id", "Id", TEXT, false, ID_HINT);
+pub(crate) const COMMISSION_CURRENCY: FieldSpec = f(
+    "currency",
+    "Commission currency",
+    TEXT,
+    false,
+    CURRENCY_HINT,
+);
+pub(crate) const DISTRIBUTOR_ID: FieldSpec = f(
+    "distributorId",
+    "Distributor",
+    Kind::Distributor,
+    true,
+    None,
+);
+
 /// A distributor's fields, then `$extra` (its page adds its branding).
 macro_rules! distributor_fields {
     ($($extra:expr),* $(,)?) => {
         &[
-            $crate::portal::fields::f("name", "Name", $crate::portal::fields::TEXT, true, None),
-            $crate::portal::fields::f("id", "Id", $crate::portal::fields::TEXT, false, $crate::portal::forms::ID_HINT),
-            $crate::portal::fields::f(
-                "currency",
-                "Commission currency",
-                $crate::portal::fields::TEXT,
-                false,
-                $crate::portal::forms::CURRENCY_HINT,
-            ),
+            $crate::portal::forms::NAME,
+            $crate::portal::forms::ID,
+            $crate::portal::forms::COMMISSION_CURRENCY,
             $($extra,)*
         ]
     };
@@ -62,22 +74,10 @@ pub(crate) const DISTRIBUTOR: &[FieldSpec] = distributor_fields!();
 macro_rules! partner_fields {
     ($($extra:expr),* $(,)?) => {
         &[
-            $crate::portal::fields::f(
-                "distributorId",
-                "Distributor",
-                $crate::portal::fields::Kind::Distributor,
-                true,
-                None,
-            ),
-            $crate::portal::fields::f("name", "Name", $crate::portal::fields::TEXT, true, None),
-            $crate::portal::fields::f("id", "Id", $crate::portal::fields::TEXT, false, $crate::portal::forms::ID_HINT),
-            $crate::portal::fields::f(
-                "currency",
-                "Commission currency",
-                $crate::portal::fields::TEXT,
-                false,
-                $crate::portal::forms::CURRENCY_HINT,
-            ),
+            $crate::portal::forms::DISTRIBUTOR_ID,
+            $crate::portal::forms::NAME,
+            $crate::portal::forms::ID,
+            $crate::portal::forms::COMMISSION_CURRENCY,
             $($extra,)*
         ]
     };

@@ -95,6 +95,19 @@ async fn read(mut form: Multipart) -> Result<Sent, String> {
     Ok(sent)
 }
 
+/// What the setting becomes: the file as a `data:` URL, or null when it is removed.
+fn stored(sent: &Sent) -> Result<Value, &'static str> {
+    if sent.remove {
+        return Ok(Value::Null);
+    }
+    if sent.file.is_empty() {
+        return Err("choose a PNG or JPEG file first");
+    }
+    let media = media_type(&sent.file).ok_or("must be a PNG or JPEG image")?;
+    let data = base64::engine::general_purpose::STANDARD.encode(&sent.file);
+    Ok(Value::String(format!("data:{media};base64,{data}")))
+}
+
 /// Uploads (or with `remove`, clears) image setting `field` of group `name`.
 pub(crate) async fn save(
     State(state): State<AppState>,
@@ -118,21 +131,10 @@ pub(crate) async fn save(
         return super::not_found();
     };
     let field = (*field).to_owned();
-    let value = if sent.remove {
-        Value::Null
-    } else if sent.file.is_empty() {
-        let errors = [(field, "choose a PNG or JPEG file first".to_owned())];
-        return super::settings::refused_with(
-            &state,
-            &visitor,
-            &name,
-            &errors,
-            StatusCode::BAD_REQUEST,
-        )
-        .await;
-    } else {
-        let Some(media) = media_type(&sent.file) else {
-            let errors = [(field, "must be a PNG or JPEG image".to_owned())];
+    let value = match stored(&sent) {
+        Ok(value) => value,
+        Err(why) => {
+            let errors = [(field, why.to_owned())];
             return super::settings::refused_with(
                 &state,
                 &visitor,
@@ -141,9 +143,7 @@ pub(crate) async fn save(
                 StatusCode::BAD_REQUEST,
             )
             .await;
-        };
-        let data = base64::engine::general_purpose::STANDARD.encode(&sent.file);
-        Value::String(format!("data:{media};base64,{data}"))
+        }
     };
     let mut body = Map::new();
     body.insert(field, value);

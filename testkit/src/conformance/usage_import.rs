@@ -216,3 +216,53 @@ pub async fn streamed_import_rollups_equal_rows(store: &SqlStore) -> Result<()> 
     }
     Ok(())
 }
+
+/// [`Store::usage_rollups_of`] gives, for some subscriptions (named in another case),
+/// exactly the roll-ups the day-by-day read gives for their keys, each with its key.
+pub async fn rollups_of_subscriptions_are_theirs(store: &dyn Store) -> Result<()> {
+    let rows = mixed_rows(4, 1500);
+    for part in rows.chunks(600) {
+        store.ingest_usage(&october(), part).await?;
+    }
+    let keys: HashMap<i64, Option<String>> = store
+        .usage_keys()
+        .await?
+        .into_iter()
+        .map(|k| (k.id, k.subscription))
+        .collect();
+    let mut all: Vec<String> = keys.values().flatten().cloned().collect();
+    all.sort();
+    all.dedup();
+    check(all.len() >= 3, || format!("{} subscriptions", all.len()))?;
+    let chosen: Vec<String> = all
+        .iter()
+        .step_by(2)
+        .map(|s| s.to_ascii_uppercase())
+        .collect();
+    let ours = |s: &Option<String>| {
+        s.as_deref()
+            .is_some_and(|s| chosen.iter().any(|c| c.eq_ignore_ascii_case(s)))
+    };
+    let first = 1_788_220_800_000_000_000 / DAY_NS; // 2026-09-01
+    let last = first + 90;
+    let mut want = Vec::new();
+    for day in first..=last {
+        for r in store.usage_rollups(day).await? {
+            if keys.get(&r.key).is_some_and(ours) {
+                want.push((day, r.key, r.invalid, r.quantity, r.records));
+            }
+        }
+    }
+    let mut got = Vec::new();
+    for (key, r) in store.usage_rollups_of((first, last), &chosen).await? {
+        check(key.id == r.key && ours(&key.subscription), || {
+            format!("roll-up of key {} came with key {key:?}", r.key)
+        })?;
+        got.push((r.day, r.key, r.invalid, r.quantity, r.records));
+    }
+    want.sort();
+    got.sort();
+    check(!want.is_empty() && got == want, || {
+        format!("{} roll-ups expected, {} given", want.len(), got.len())
+    })
+}
