@@ -5,12 +5,11 @@
 //! which checks the image the way the invoice renderer will draw it. No script runs.
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::calls::call;
 use super::session::Visitor;
 use crate::api::AppState;
 
@@ -147,17 +146,10 @@ pub(crate) async fn save(
     };
     let mut body = Map::new();
     body.insert(field, value);
-    let answer = call(
-        &state,
-        &visitor,
-        Method::PUT,
-        &format!("/api/v1/settings/{name}"),
-        Some(Value::Object(body)),
-    )
-    .await;
-    if answer.status.is_success() {
-        return Redirect::to(&format!("/settings/{name}?saved=1")).into_response();
-    }
+    let answer = match super::settings::put(&state, &visitor, &name, body).await {
+        Ok(saved) => return saved,
+        Err(answer) => answer,
+    };
     if answer.status == StatusCode::NOT_FOUND {
         return super::not_found();
     }

@@ -234,6 +234,28 @@ pub(crate) async fn group(
     }
 }
 
+/// Saves `body` (some of group `name`'s settings) through the API's `PUT`: the redirect
+/// to the group saying so, or the API's refusal for the caller to show.
+pub(crate) async fn put(
+    state: &AppState,
+    visitor: &Visitor,
+    name: &str,
+    body: Map<String, Value>,
+) -> Result<Response, super::calls::Answer> {
+    let answer = call(
+        state,
+        visitor,
+        Method::PUT,
+        &format!("/api/v1/settings/{name}"),
+        Some(Value::Object(body)),
+    )
+    .await;
+    if answer.status.is_success() {
+        return Ok(Redirect::to(&format!("/settings/{name}?saved=1")).into_response());
+    }
+    Err(answer)
+}
+
 /// Group `name` again with `errors` placed (an image upload the API or the portal
 /// refused), answered with `status`.
 pub(crate) async fn refused_with(
@@ -320,17 +342,10 @@ pub(crate) async fn save(
             Err(why) => refused(&why),
         };
     }
-    let answer = call(
-        &state,
-        &visitor,
-        Method::PUT,
-        &format!("/api/v1/settings/{name}"),
-        Some(Value::Object(body)),
-    )
-    .await;
-    if answer.status.is_success() {
-        return Redirect::to(&format!("/settings/{name}?saved=1")).into_response();
-    }
+    let answer = match put(&state, &visitor, &name, body).await {
+        Ok(saved) => return saved,
+        Err(answer) => answer,
+    };
     match render(&state, &visitor, group, Some(&typed), &answer.errors, None).await {
         Ok(t) => super::refused_form(&state, &visitor, &t, answer.status),
         Err(why) => refused(&why),
