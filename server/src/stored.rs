@@ -127,6 +127,8 @@ pub(crate) async fn import_usage(
         let mut import = store.usage_import(&source).await?;
         while let Some(chunk) = chunks.recv().await {
             import.push(&chunk).await?;
+            // Freeing a chunk's rows is the writer's work otherwise.
+            drop(tokio::task::spawn_blocking(move || drop(chunk)));
         }
         import.finish().await
     }

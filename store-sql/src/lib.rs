@@ -22,7 +22,9 @@ mod system;
 mod usage;
 mod usage_write;
 
-pub use usage_write::{IMPORT_ROWS_PER_TRANSACTION, UsageChunk, UsageImport};
+pub use usage_write::{
+    IMPORT_ROWS_PER_TRANSACTION, IMPORT_TRANSACTION_TIME, UsageChunk, UsageImport,
+};
 
 use std::time::Duration;
 
@@ -74,13 +76,13 @@ type Tx = Transaction<'static, Any>;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
-    /// Usage key ids by the key's fields (length-prefixed): committed keys never change,
+    /// Usage key ids by the key's digest: committed keys never change,
     /// so any process may remember them (filled only after a commit).
-    keys: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>,
+    keys: std::sync::Arc<std::sync::Mutex<usage::FastMap<usage::KeyDigest, i64>>>,
 }
 
-/// Usage rows per INSERT statement (14 parameters each: well within both databases'
-/// limits).
+/// Usage rows per INSERT statement (9 parameters each: well within both databases'
+/// limits). On SQLite's 1M-row import, 250 and 2,000 were not faster.
 const INSERT_ROWS: usize = 500;
 
 fn db(e: sqlx::Error) -> StoreError {

@@ -37,10 +37,9 @@ fn instant_text(text: Option<String>, ns: Option<i64>) -> Option<String> {
 }
 
 /// The digest naming a key in `usage_keys`: SHA-256 over the four fields, each
-/// length-prefixed and NULL distinct from the empty string, in hex. Computed only for
-/// keys not yet known to this process.
-fn key_digest(r: &UsageRow) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+/// length-prefixed and NULL distinct from the empty string (stored in hex). Computed for
+/// every row as it is prepared, on the reader's thread: the writer looks keys up by it.
+fn key_digest(r: &UsageRow) -> KeyDigest {
     let mut h = Sha256::new();
     for f in [&r.subscription, &r.meter, &r.sku, &r.resource] {
         match f {
@@ -52,37 +51,34 @@ fn key_digest(r: &UsageRow) -> String {
             }
         }
     }
+    h.finalize().into()
+}
+
+/// A key's digest as stored (`usage_keys.digest`): lower-case hex.
+fn digest_hex(digest: &KeyDigest) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(64);
-    for b in h.finalize() {
+    for b in digest {
         out.push(char::from(HEX[usize::from(b >> 4)]));
         out.push(char::from(HEX[usize::from(b & 15)]));
     }
     out
 }
 
-/// The in-memory name of a key: the four fields, each length-prefixed and NULL distinct
-/// from the empty string (as the digest is made), written into `out`. Cheaper to build
-/// and look up than the digest, which a known key never needs.
-fn key_text(r: &UsageRow, out: &mut String) {
-    use std::fmt::Write;
-    out.clear();
-    for f in [&r.subscription, &r.meter, &r.sku, &r.resource] {
-        match f {
-            None => out.push('N'),
-            Some(s) => {
-                let _ = write!(out, "S{}:", s.len());
-                out.push_str(s);
-            }
-        }
-    }
-}
+/// The SHA-256 digest naming a usage key (see [`key_digest`]).
+pub(crate) type KeyDigest = [u8; 32];
+
+/// Hash maps on the write path (digests, roll-up cells): keys are small and made here,
+/// not by a client, and the default hasher cost more than the look-ups' other work.
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A row ready to write: what is derived from it once, without the database.
 #[derive(Debug)]
 pub(crate) struct Prepared {
     pub(crate) row: UsageRow,
-    /// The key's in-memory name (see [`key_text`]).
-    pub(crate) key_text: String,
+    /// The key's digest, made here (off the writer's thread) so that the writer only
+    /// looks it up.
+    pub(crate) key: KeyDigest,
     pub(crate) start_ns: Option<i64>,
     pub(crate) end_ns: Option<i64>,
     /// The parsed quantity; none (summed as zero) when absent or unreadable.
@@ -142,10 +138,8 @@ fn prepare(row: UsageRow, spellings: &mut Spellings) -> Prepared {
     if usage_record_parsed(&row, start_ns, end_ns, quantity).is_invalid() {
         flags |= INVALID;
     }
-    let mut text = String::new();
-    key_text(&row, &mut text);
     Prepared {
-        key_text: text,
+        key: key_digest(&row),
         start_text: keep(&row.start, start_ns),
         end_text: keep(&row.end, end_ns),
         row,
@@ -176,7 +170,7 @@ pub(crate) struct Stored {
 }
 
 /// Roll-up changes of one transaction: (day, key, invalid) → (quantity, records).
-pub(crate) type Deltas = HashMap<(i64, i64, bool), (Quantity, i64)>;
+pub(crate) type Deltas = FastMap<(i64, i64, bool), (Quantity, i64)>;
 
 pub(crate) fn add_delta(
     deltas: &mut Deltas,
@@ -235,34 +229,35 @@ fn placeholders(n: usize) -> String {
 }
 
 impl SqlStore {
-    /// The key id of every row (in order), creating missing keys, and the keys to
-    /// remember once the transaction commits (ids of committed keys never change, so they
-    /// are kept across calls; an uncommitted one might roll back).
+    /// The key id of every row (in order), creating missing keys. Keys read or created
+    /// here are added to `pending`, the transaction's own keys, consulted before the
+    /// database and remembered store-wide once the transaction commits (ids of committed
+    /// keys never change; an uncommitted one might roll back).
     pub(crate) async fn key_ids(
         &self,
         tx: &mut Tx,
         prepared: &[Prepared],
-    ) -> Attempt<(Vec<i64>, Vec<(String, i64)>)> {
+        pending: &mut FastMap<KeyDigest, i64>,
+    ) -> Attempt<Vec<i64>> {
         let e = |e: sqlx::Error| self.attempt_err(e);
         let mut ids = vec![0; prepared.len()];
         // Rows whose key is not known yet, by digest: the rows' indexes.
         let mut wanted: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         {
             let known = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            let mut by_text: HashMap<&str, String> = HashMap::new();
+            let mut by_digest: FastMap<&KeyDigest, String> = FastMap::default();
             for (i, p) in prepared.iter().enumerate() {
-                if let Some(&id) = known.get(p.key_text.as_str()) {
+                if let Some(&id) = known.get(&p.key).or_else(|| pending.get(&p.key)) {
                     ids[i] = id;
                     continue;
                 }
-                let digest = by_text
-                    .entry(p.key_text.as_str())
-                    .or_insert_with(|| key_digest(&p.row));
-                wanted.entry(digest.clone()).or_default().push(i);
+                let hex = by_digest
+                    .entry(&p.key)
+                    .or_insert_with(|| digest_hex(&p.key));
+                wanted.entry(hex.clone()).or_default().push(i);
             }
         }
         let wanted: Vec<(String, Vec<usize>)> = wanted.into_iter().collect();
-        let mut remember = Vec::with_capacity(wanted.len());
         for chunk in wanted.chunks(KEYS_PER_STATEMENT) {
             let mut found = select_keys(tx, chunk.iter().map(|(d, _)| d.as_str()))
                 .await
@@ -305,16 +300,17 @@ impl SqlStore {
                         false,
                     )
                 })?;
-                remember.push((prepared[rows[0]].key_text.clone(), id));
+                pending.insert(prepared[rows[0]].key, id);
                 for &i in rows {
                     ids[i] = id;
                 }
             }
         }
-        Ok((ids, remember))
+        Ok(ids)
     }
 
-    pub(crate) fn remember_keys(&self, ids: Vec<(String, i64)>) {
+    /// Remembers a committed transaction's keys (see [`Self::key_ids`]).
+    pub(crate) fn remember_keys(&self, ids: FastMap<KeyDigest, i64>) {
         if ids.is_empty() {
             return;
         }
@@ -679,13 +675,17 @@ impl SqlStore {
                 ids.push(row.id.clone());
                 by_batch.entry(get_i(r, "batch_id")?).or_default().push(row);
             }
+            // Not remembered: this transaction may still roll back.
+            let mut keys_here = FastMap::default();
             for (batch, rows) in by_batch {
                 let prepared = prepare_all(rows);
-                // Not remembered: this transaction may still roll back.
-                let (keys, _) = self.key_ids(&mut tx, &prepared).await.map_err(|(e, _)| e)?;
+                let keys = self
+                    .key_ids(&mut tx, &prepared, &mut keys_here)
+                    .await
+                    .map_err(|(e, _)| e)?;
                 let lo = max_seq(&mut tx).await.map_err(db)?.saturating_add(1);
                 let refs: Vec<(&Prepared, i64)> = prepared.iter().zip(keys).collect();
-                let mut deltas = Deltas::new();
+                let mut deltas = Deltas::default();
                 for part in refs.chunks(INSERT_ROWS) {
                     insert_rows(&mut tx, batch, part).await.map_err(db)?;
                 }
@@ -797,11 +797,29 @@ pub(crate) async fn insert_rows(
     batch_id: i64,
     rows: &[(&Prepared, i64)],
 ) -> std::result::Result<(), sqlx::Error> {
-    let sql = format!(
+    let sql = insert_sql(rows.len());
+    insert_query(&sql, batch_id, rows)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
+/// The statement inserting `rows` usage rows (bound by [`insert_query`]).
+pub(crate) fn insert_sql(rows: usize) -> String {
+    format!(
         "INSERT INTO usage_rows (id, batch_id, key_id, start_ns, end_ns, quantity, start_text, end_text, flags) VALUES {}",
-        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows.len()].join(", ")
-    );
-    let mut q = sqlx::query(&sql);
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; rows].join(", ")
+    )
+}
+
+/// `sql` (from [`insert_sql`] for `rows.len()`) with `rows` bound, owned, so that it can
+/// be built while the previous statement runs.
+pub(crate) fn insert_query<'q>(
+    sql: &'q str,
+    batch_id: i64,
+    rows: &[(&Prepared, i64)],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = sqlx::query(sql);
     for (p, key) in rows {
         q = q
             .bind(p.row.id.clone())
@@ -814,7 +832,26 @@ pub(crate) async fn insert_rows(
             .bind(p.end_text.clone())
             .bind(p.flags);
     }
-    q.execute(&mut **tx).await.map(|_| ())
+    q
+}
+
+/// Runs `work` while `statement` is with the database: the statement is polled once
+/// (which hands it to the driver: SQLite's worker thread, or MariaDB's socket), `work`
+/// runs on this thread, then the statement is awaited. Writing a file's rows alternates
+/// between building a statement and waiting for one; this overlaps the two.
+pub(crate) async fn alongside<F: std::future::Future, T>(
+    statement: F,
+    work: impl FnOnce() -> T,
+) -> (F::Output, T) {
+    let mut statement = std::pin::pin!(statement);
+    let first =
+        std::future::poll_fn(|cx| std::task::Poll::Ready(statement.as_mut().poll(cx))).await;
+    let done = work();
+    let output = match first {
+        std::task::Poll::Ready(output) => output,
+        std::task::Poll::Pending => statement.await,
+    };
+    (output, done)
 }
 
 /// A usage key read as the packed `JSON_ARRAY(id, subscription, meter, sku, resource)`.

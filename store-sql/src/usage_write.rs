@@ -8,25 +8,28 @@
 //! are summed in memory and written once per transaction, so their cost follows the
 //! distinct (day, key) pairs of a transaction, not its rows.
 
-use std::collections::HashMap;
-
 use super::usage::{
-    Deltas, MALFORMED, Prepared, add_delta, contribution, insert_rows, max_seq, prepare_all,
-    stored_rows,
+    Deltas, FastMap, KeyDigest, MALFORMED, Prepared, add_delta, alongside, contribution,
+    insert_query, insert_rows, insert_sql, max_seq, prepare_all, stored_rows,
 };
 use super::*;
 
-/// Rows per transaction of a streamed import: large enough that roll-ups are written
-/// once for many rows, small enough that a transaction holds SQLite's write lock for
-/// about a second (other writers wait up to their busy timeout).
-pub const IMPORT_ROWS_PER_TRANSACTION: usize = 250_000;
+/// Rows per transaction of a streamed import at most: large enough that a roll-up is
+/// written once for many rows (an hour-major file touches every key of a day each hour).
+pub const IMPORT_ROWS_PER_TRANSACTION: usize = 1_000_000;
+
+/// How long a streamed import keeps one transaction open at most: SQLite's write lock
+/// (and MariaDB's row locks) are held meanwhile, and other writers wait for them up to
+/// their busy timeout (5 s), so the bound is time, whatever the machine's speed.
+pub const IMPORT_TRANSACTION_TIME: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The rows of `rows` that count: the last of each id (earlier ones are superseded, and
 /// counted as replaced), sorted by id so that concurrent batches lock in one order.
 fn last_of_each_id(rows: Vec<UsageRow>) -> (Vec<UsageRow>, u64) {
     let mut keep = vec![false; rows.len()];
     {
-        let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        let mut last: FastMap<&str, usize> = FastMap::default();
+        last.reserve(rows.len());
         for (i, r) in rows.iter().enumerate() {
             last.insert(r.id.as_str(), i);
         }
@@ -78,6 +81,14 @@ impl UsageChunk {
     }
 }
 
+/// Adds the roll-up changes of rows just inserted.
+fn add_inserted(deltas: &mut Deltas, rows: &[(&Prepared, i64)]) -> Result<()> {
+    for (p, key) in rows {
+        add_delta(deltas, *key, p.contribution(), 1)?;
+    }
+    Ok(())
+}
+
 /// One transaction's batch while rows are written into it.
 struct Batch {
     id: i64,
@@ -89,7 +100,7 @@ struct Batch {
     last_end: Option<i64>,
     unstarted: i64,
     /// Keys created in this transaction, remembered after it commits.
-    new_keys: Vec<(String, i64)>,
+    new_keys: FastMap<KeyDigest, i64>,
 }
 
 impl SqlStore {
@@ -115,12 +126,12 @@ impl SqlStore {
         Ok(Batch {
             id,
             first_seq,
-            deltas: Deltas::new(),
+            deltas: Deltas::default(),
             report: IngestReport::default(),
             starts: None,
             last_end: None,
             unstarted: 0,
-            new_keys: Vec::new(),
+            new_keys: FastMap::default(),
         })
     }
 
@@ -128,8 +139,7 @@ impl SqlStore {
     async fn write_rows(&self, tx: &mut Tx, batch: &mut Batch, chunk: &UsageChunk) -> Attempt<()> {
         let e = |e: sqlx::Error| self.attempt_err(e);
         let prepared = &chunk.rows;
-        let (keys, created) = self.key_ids(tx, prepared).await?;
-        batch.new_keys.extend(created);
+        let keys = self.key_ids(tx, prepared, &mut batch.new_keys).await?;
         batch.report.replaced = batch.report.replaced.saturating_add(chunk.superseded);
         for p in prepared {
             match p.start_ns {
@@ -148,16 +158,41 @@ impl SqlStore {
         }
         let overflow = |x: StoreError| (x, false);
         let rows: Vec<(&Prepared, i64)> = prepared.iter().zip(keys).collect();
-        for chunk in rows.chunks(INSERT_ROWS) {
+        let parts: Vec<&[(&Prepared, i64)]> = rows.chunks(INSERT_ROWS).collect();
+        let full_sql = insert_sql(INSERT_ROWS);
+        let last_sql = parts
+            .last()
+            .filter(|p| p.len() != INSERT_ROWS)
+            .map(|p| insert_sql(p.len()));
+        let sql_for = |part: &[(&Prepared, i64)]| match &last_sql {
+            Some(sql) if part.len() != INSERT_ROWS => sql.as_str(),
+            _ => full_sql.as_str(),
+        };
+        let mut next = parts
+            .first()
+            .map(|part| insert_query(sql_for(part), batch.id, part));
+        // A part inserted whose roll-up changes are not summed yet: summed while the next
+        // statement runs.
+        let mut inserted: Option<&[(&Prepared, i64)]> = None;
+        for (i, &chunk) in parts.iter().enumerate() {
+            let Some(query) = next.take() else { break };
+            let deltas = &mut batch.deltas;
             // Optimistic first: on a first ingest no id is stored yet, so insert at once;
             // a duplicate key (the statement alone is rolled back) sends the chunk
-            // through the look-up below.
-            match insert_rows(tx, batch.id, chunk).await {
-                Ok(()) => {
-                    for (p, key) in chunk {
-                        add_delta(&mut batch.deltas, *key, p.contribution(), 1)
-                            .map_err(overflow)?;
-                    }
+            // through the look-up below. The next statement is bound meanwhile.
+            let (result, summed) = alongside(query.execute(&mut **tx), || {
+                next = parts
+                    .get(i.saturating_add(1))
+                    .map(|part| insert_query(sql_for(part), batch.id, part));
+                inserted
+                    .take()
+                    .map_or(Ok(()), |part| add_inserted(deltas, part))
+            })
+            .await;
+            summed.map_err(overflow)?;
+            match result {
+                Ok(_) => {
+                    inserted = Some(chunk);
                     batch.report.new = batch.report.new.saturating_add(chunk.len() as u64);
                     continue;
                 }
@@ -201,9 +236,10 @@ impl SqlStore {
                 continue;
             }
             insert_rows(tx, batch.id, &fresh).await.map_err(e)?;
-            for (p, key) in fresh {
-                add_delta(&mut batch.deltas, key, p.contribution(), 1).map_err(overflow)?;
-            }
+            add_inserted(&mut batch.deltas, &fresh).map_err(overflow)?;
+        }
+        if let Some(part) = inserted {
+            add_inserted(&mut batch.deltas, part).map_err(overflow)?;
         }
         Ok(())
     }
@@ -215,7 +251,7 @@ impl SqlStore {
         tx: &mut Tx,
         mut batch: Batch,
         window: Option<(i64, i64)>,
-    ) -> Attempt<(IngestReport, Vec<(String, i64)>)> {
+    ) -> Attempt<(IngestReport, FastMap<KeyDigest, i64>)> {
         let e = |e: sqlx::Error| self.attempt_err(e);
         self.apply_rollups(tx, std::mem::take(&mut batch.deltas))
             .await?;
@@ -273,7 +309,8 @@ impl SqlStore {
     }
 
     /// Starts a streamed import of usage from `source` (a file name, say): rows pushed
-    /// in chunks, committed every [`IMPORT_ROWS_PER_TRANSACTION`] rows as one batch each.
+    /// in chunks, committed as one batch each every [`IMPORT_ROWS_PER_TRANSACTION`] rows
+    /// or [`IMPORT_TRANSACTION_TIME`], whichever comes first.
     pub async fn usage_import(&self, source: &str) -> Result<UsageImport<'_>> {
         Ok(UsageImport {
             store: self,
@@ -281,6 +318,7 @@ impl SqlStore {
             open: None,
             done: IngestReport::default(),
             per_transaction: IMPORT_ROWS_PER_TRANSACTION,
+            transaction_time: IMPORT_TRANSACTION_TIME,
         })
     }
 }
@@ -293,16 +331,18 @@ impl SqlStore {
 pub struct UsageImport<'s> {
     store: &'s SqlStore,
     source: String,
-    open: Option<(Tx, Batch, usize)>,
+    /// The open transaction, its batch, its rows so far and when it began.
+    open: Option<(Tx, Batch, usize, std::time::Instant)>,
     done: IngestReport,
     per_transaction: usize,
+    transaction_time: std::time::Duration,
 }
 
 impl std::fmt::Debug for UsageImport<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("UsageImport")
             .field("source", &self.source)
-            .field("open_rows", &self.open.as_ref().map(|(_, _, n)| *n))
+            .field("open_rows", &self.open.as_ref().map(|(_, _, n, _)| *n))
             .field("committed", &self.done)
             .finish()
     }
@@ -317,11 +357,18 @@ impl UsageImport<'_> {
         self
     }
 
+    /// Commits once a transaction has been open for `time` instead of
+    /// [`IMPORT_TRANSACTION_TIME`] (checked after each chunk; zero commits every chunk).
+    pub fn transaction_time(mut self, time: std::time::Duration) -> Self {
+        self.transaction_time = time;
+        self
+    }
+
     /// Writes a chunk into the open transaction, committing it once it holds enough
     /// rows.
     pub async fn push(&mut self, chunk: &UsageChunk) -> Result<()> {
         let store = self.store;
-        let (tx, batch, count) = match &mut self.open {
+        let (tx, batch, count, began) = match &mut self.open {
             Some(open) => open,
             None => {
                 // Only the first statements of a transaction may meet a lock conflict
@@ -334,7 +381,8 @@ impl UsageImport<'_> {
                         Ok((tx, batch))
                     })
                     .await?;
-                self.open.insert((opened.0, opened.1, 0))
+                self.open
+                    .insert((opened.0, opened.1, 0, std::time::Instant::now()))
             }
         };
         store
@@ -342,14 +390,14 @@ impl UsageImport<'_> {
             .await
             .map_err(|(e, _)| e)?;
         *count = count.saturating_add(chunk.len());
-        if *count >= self.per_transaction {
+        if *count >= self.per_transaction || began.elapsed() >= self.transaction_time {
             self.commit().await?;
         }
         Ok(())
     }
 
     async fn commit(&mut self) -> Result<()> {
-        let Some((mut tx, batch, _)) = self.open.take() else {
+        let Some((mut tx, batch, _, _)) = self.open.take() else {
             return Ok(());
         };
         let store = self.store;
