@@ -88,3 +88,29 @@ async fn legacy_usage_converts_exactly() {
             .unwrap();
     }
 }
+
+/// The usage tables are page-compressed on MariaDB (migration
+/// `20261212000001_usage_page_compression`): their files hold only what the data needs.
+#[tokio::test]
+async fn usage_tables_are_page_compressed() {
+    use sqlx::Row;
+
+    let (store, db) = crate::fresh().await;
+    let rows = sqlx::query(
+        "SELECT table_name AS t, create_options AS o FROM information_schema.tables \
+         WHERE table_schema = ? AND table_name IN ('usage_rows', 'usage_keys', 'usage_rollups')",
+    )
+    .bind(db.0.clone())
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows {
+        let table: String = r.get("t");
+        let options: String = r.get("o");
+        assert!(
+            options.to_ascii_lowercase().contains("page_compressed"),
+            "{table}: {options}"
+        );
+    }
+}
