@@ -365,7 +365,7 @@ impl UsageImport<'_> {
     }
 
     /// Writes a chunk into the open transaction, committing it once it holds enough
-    /// rows.
+    /// rows or has been open long enough.
     pub async fn push(&mut self, chunk: &UsageChunk) -> Result<()> {
         let store = self.store;
         let (tx, batch, count, began) = match &mut self.open {
