@@ -99,7 +99,8 @@ struct Batch {
     starts: Option<(i64, i64)>,
     last_end: Option<i64>,
     unstarted: i64,
-    /// Keys created in this transaction, remembered after it commits.
+    /// Keys this transaction created or read: looked up before the database by its
+    /// later chunks, remembered store-wide after it commits.
     new_keys: FastMap<KeyDigest, i64>,
 }
 
