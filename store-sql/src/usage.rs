@@ -197,6 +197,14 @@ pub(crate) fn add_delta(
     Ok(())
 }
 
+/// Adds the roll-up changes of rows just inserted.
+pub(crate) fn add_inserted(deltas: &mut Deltas, rows: &[(&Prepared, i64)]) -> Result<()> {
+    for (p, key) in rows {
+        add_delta(deltas, *key, p.contribution(), 1)?;
+    }
+    Ok(())
+}
+
 const ROW_COLUMNS: &str = "r.seq, r.id, r.key_id, r.start_ns, r.end_ns, r.quantity, r.start_text, r.end_text, r.flags, k.subscription, k.meter, k.sku, k.resource";
 
 fn keyed_row(r: &AnyRow) -> Result<KeyedUsageRow> {
@@ -689,9 +697,7 @@ impl SqlStore {
                 for part in refs.chunks(INSERT_ROWS) {
                     insert_rows(&mut tx, batch, part).await.map_err(db)?;
                 }
-                for (p, key) in &refs {
-                    add_delta(&mut deltas, *key, p.contribution(), 1)?;
-                }
+                add_inserted(&mut deltas, &refs)?;
                 self.apply_rollups(&mut tx, deltas)
                     .await
                     .map_err(|(e, _)| e)?;

@@ -9,8 +9,8 @@
 //! distinct (day, key) pairs of a transaction, not its rows.
 
 use super::usage::{
-    Deltas, FastMap, KeyDigest, MALFORMED, Prepared, add_delta, alongside, contribution,
-    insert_query, insert_rows, insert_sql, max_seq, prepare_all, stored_rows,
+    Deltas, FastMap, KeyDigest, MALFORMED, Prepared, add_delta, add_inserted, alongside,
+    contribution, insert_query, insert_rows, insert_sql, max_seq, prepare_all, stored_rows,
 };
 use super::*;
 
@@ -79,14 +79,6 @@ impl UsageChunk {
     pub fn is_empty(&self) -> bool {
         self.received == 0
     }
-}
-
-/// Adds the roll-up changes of rows just inserted.
-fn add_inserted(deltas: &mut Deltas, rows: &[(&Prepared, i64)]) -> Result<()> {
-    for (p, key) in rows {
-        add_delta(deltas, *key, p.contribution(), 1)?;
-    }
-    Ok(())
 }
 
 /// One transaction's batch while rows are written into it.
